@@ -1,0 +1,616 @@
+//! Input readers: from paths and stdin to raw records in input order.
+//!
+//! An input is a JSONL file (plain, gzip or zstd, told apart by magic bytes,
+//! not by extension), a directory, or `-` for stdin. A directory is walked
+//! recursively in sorted order: every `*.txt` file is one document whose id is
+//! its path relative to the directory, every `*.jsonl*` file is read as
+//! JSONL, other files are passed over. Several inputs form one corpus, in the
+//! order given.
+//!
+//! doppel reads its input more than once (to sign, then to write the kept
+//! records byte for byte), so stdin is first copied to a spool file beside
+//! the outputs and removed when the run ends.
+//!
+//! Records are read sequentially into [`Batch`]es of about
+//! [`BATCH_BYTES`], which the pipeline parses and signs in parallel. Blank
+//! lines in JSONL are not records.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::{Error, Result};
+
+/// Target size of one batch of raw records.
+pub const BATCH_BYTES: usize = 4 << 20;
+
+/// One input as the user named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file or directory.
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// Parses a command-line argument: `-` is stdin, anything else a path.
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+/// What a source holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SourceKind {
+    /// One JSON record per line.
+    Jsonl,
+    /// One document, the whole file; the id is the relative path.
+    Text { id: String },
+}
+
+/// One file to read, after directories are walked.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    /// Name used in messages and in `FILE:LINE` ids.
+    pub name: String,
+    /// Where the bytes are (stdin's spool file for `-`).
+    pub path: PathBuf,
+    pub kind: SourceKind,
+    /// Size on disk, for progress.
+    pub size: u64,
+}
+
+/// The resolved list of sources of one run.
+#[derive(Debug)]
+pub struct Corpus {
+    pub(crate) sources: Vec<Source>,
+    // Holds stdin's spool file; deleted on drop.
+    _spool: Option<tempfile::TempPath>,
+}
+
+impl Corpus {
+    /// Resolves inputs into sources. Stdin, if named, is copied to a spool
+    /// file in `spool_dir` that lives as long as the returned value.
+    pub fn open(inputs: &[Input], spool_dir: &Path) -> Result<Corpus> {
+        if inputs.is_empty() {
+            return Err(Error::config("no input given"));
+        }
+        let mut sources = Vec::new();
+        let mut spool = None;
+        for input in inputs {
+            match input {
+                Input::Stdin => {
+                    if spool.is_some() {
+                        return Err(Error::config("stdin (-) can be named only once"));
+                    }
+                    let mut tmp = tempfile::Builder::new()
+                        .prefix(".doppel-stdin-")
+                        .tempfile_in(spool_dir)
+                        .map_err(|e| Error::io(spool_dir, e))?;
+                    let size =
+                        io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).map_err(|e| {
+                            Error::Read {
+                                file: "-".into(),
+                                line: 0,
+                                source: e,
+                            }
+                        })?;
+                    let path = tmp.into_temp_path();
+                    sources.push(Source {
+                        name: "-".into(),
+                        path: path.to_path_buf(),
+                        kind: SourceKind::Jsonl,
+                        size,
+                    });
+                    spool = Some(path);
+                }
+                Input::Path(path) => {
+                    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+                    if meta.is_dir() {
+                        walk_dir(path, &mut sources)?;
+                    } else {
+                        let name = path.display().to_string();
+                        let kind = if path.extension().is_some_and(|e| e == "txt") {
+                            SourceKind::Text {
+                                id: file_name(path),
+                            }
+                        } else {
+                            SourceKind::Jsonl
+                        };
+                        sources.push(Source {
+                            name,
+                            path: path.clone(),
+                            kind,
+                            size: meta.len(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Corpus {
+            sources,
+            _spool: spool,
+        })
+    }
+
+    /// Total bytes on disk of all sources.
+    pub fn total_bytes(&self) -> u64 {
+        self.sources.iter().map(|s| s.size).sum()
+    }
+
+    /// Number of files that will be read.
+    pub fn num_sources(&self) -> usize {
+        self.sources.len()
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let path = entry.path();
+            let ty = entry.file_type().map_err(|e| Error::io(&path, e))?;
+            if ty.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let name = file_name(&path);
+        let kind = if name.ends_with(".txt") {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            // Ids use '/' whatever the platform, so they are stable across machines.
+            let id = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            SourceKind::Text { id }
+        } else if name.contains(".jsonl") {
+            SourceKind::Jsonl
+        } else {
+            continue;
+        };
+        let size = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .len();
+        out.push(Source {
+            name: path.display().to_string(),
+            path,
+            kind,
+            size,
+        });
+    }
+    Ok(())
+}
+
+/// Counts raw bytes read from disk, for progress.
+struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+/// Opens a file and undoes gzip or zstd compression, found by magic bytes.
+pub(crate) fn open_decoded(
+    path: &Path,
+    counter: Arc<AtomicU64>,
+) -> io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path)?;
+    let mut raw = BufReader::with_capacity(
+        1 << 20,
+        CountingReader {
+            inner: file,
+            counter,
+        },
+    );
+    let head = raw.fill_buf()?;
+    let reader: Box<dyn BufRead + Send> = if head.starts_with(GZIP_MAGIC) {
+        // MultiGzDecoder: concatenated members (as `cat a.gz b.gz` makes) are one stream.
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(raw),
+        ))
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            zstd::stream::read::Decoder::with_buffer(raw)?,
+        ))
+    } else {
+        Box::new(raw)
+    };
+    Ok(reader)
+}
+
+/// One raw record inside a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawRecord {
+    pub source: u32,
+    /// 1-based line number (1 for a text file).
+    pub line: u64,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A failure to read a source; the rest of that source is unreadable.
+#[derive(Debug)]
+pub(crate) struct ReadFailure {
+    pub source: u32,
+    pub line: u64,
+    pub error: io::Error,
+}
+
+/// Records read in one go, in input order.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub data: Vec<u8>,
+    pub records: Vec<RawRecord>,
+    /// A source that failed at the end of this batch, if any.
+    pub failure: Option<ReadFailure>,
+}
+
+impl Batch {
+    pub fn bytes(&self, r: &RawRecord) -> &[u8] {
+        &self.data[r.start..r.end]
+    }
+}
+
+/// Reads all sources in order and hands out batches.
+pub(crate) struct BatchReader<'c> {
+    corpus: &'c Corpus,
+    next_source: usize,
+    current: Option<(u32, Box<dyn BufRead + Send>, u64)>,
+    counter: Arc<AtomicU64>,
+}
+
+impl<'c> BatchReader<'c> {
+    pub fn new(corpus: &'c Corpus, counter: Arc<AtomicU64>) -> Self {
+        BatchReader {
+            corpus,
+            next_source: 0,
+            current: None,
+            counter,
+        }
+    }
+
+    /// The next batch, or `None` at the end of the corpus. A batch with a
+    /// `failure` ends that source; reading goes on with the next one.
+    pub fn next_batch(&mut self) -> Option<Batch> {
+        let mut batch = Batch::default();
+        while batch.data.len() < BATCH_BYTES {
+            if self.current.is_none() {
+                let idx = self.next_source;
+                let Some(source) = self.corpus.sources.get(idx) else {
+                    let empty = batch.records.is_empty() && batch.failure.is_none();
+                    return (!empty).then_some(batch);
+                };
+                self.next_source += 1;
+                let idx32 = idx as u32;
+                match &source.kind {
+                    SourceKind::Text { .. } => {
+                        let start = batch.data.len();
+                        match File::open(&source.path).and_then(|f| {
+                            CountingReader {
+                                inner: f,
+                                counter: self.counter.clone(),
+                            }
+                            .read_to_end(&mut batch.data)
+                        }) {
+                            Ok(_) => batch.records.push(RawRecord {
+                                source: idx32,
+                                line: 1,
+                                start,
+                                end: batch.data.len(),
+                            }),
+                            Err(error) => {
+                                batch.data.truncate(start);
+                                batch.failure = Some(ReadFailure {
+                                    source: idx32,
+                                    line: 1,
+                                    error,
+                                });
+                                return Some(batch);
+                            }
+                        }
+                        continue;
+                    }
+                    SourceKind::Jsonl => match open_decoded(&source.path, self.counter.clone()) {
+                        Ok(r) => self.current = Some((idx32, r, 0)),
+                        Err(error) => {
+                            batch.failure = Some(ReadFailure {
+                                source: idx32,
+                                line: 1,
+                                error,
+                            });
+                            return Some(batch);
+                        }
+                    },
+                }
+            }
+            let Some((source, reader, line)) = self.current.as_mut() else {
+                continue;
+            };
+            let start = batch.data.len();
+            *line += 1;
+            match reader.read_until(b'\n', &mut batch.data) {
+                Ok(0) => {
+                    self.current = None;
+                }
+                Ok(_) => {
+                    let mut end = batch.data.len();
+                    if batch.data[start..end].ends_with(b"\n") {
+                        end -= 1;
+                        if batch.data[start..end].ends_with(b"\r") {
+                            end -= 1;
+                        }
+                    }
+                    let mut rec_start = start;
+                    if *line == 1 && batch.data[start..end].starts_with(b"\xEF\xBB\xBF") {
+                        rec_start += 3;
+                    }
+                    if batch.data[rec_start..end]
+                        .iter()
+                        .all(u8::is_ascii_whitespace)
+                    {
+                        batch.data.truncate(start);
+                    } else {
+                        batch.records.push(RawRecord {
+                            source: *source,
+                            line: *line,
+                            start: rec_start,
+                            end,
+                        });
+                    }
+                }
+                Err(error) => {
+                    batch.data.truncate(start);
+                    batch.failure = Some(ReadFailure {
+                        source: *source,
+                        line: *line,
+                        error,
+                    });
+                    self.current = None;
+                    return Some(batch);
+                }
+            }
+        }
+        Some(batch)
+    }
+}
+
+/// Which fields of a JSON record hold the text and the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldNames {
+    /// Name of the text field.
+    pub text: String,
+    /// Name of the id field.
+    pub id: String,
+}
+
+impl Default for FieldNames {
+    fn default() -> Self {
+        FieldNames {
+            text: "text".into(),
+            id: "id".into(),
+        }
+    }
+}
+
+/// The two fields doppel needs from a record, borrowed where possible.
+#[derive(Debug)]
+pub(crate) struct Fields<'a> {
+    pub text: Cow<'a, str>,
+    /// The id as raw JSON (a string or a number), if present and not null.
+    pub id: Option<&'a RawValue>,
+}
+
+/// Parses one JSONL record and extracts the text and id fields; other fields
+/// are skipped without being built. The error is a reason for a user.
+pub(crate) fn parse_record<'a>(
+    bytes: &'a [u8],
+    names: &FieldNames,
+) -> std::result::Result<Fields<'a>, String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let (text_value, id) = FieldsSeed { names }
+        .deserialize(&mut de)
+        .map_err(|e| format!("malformed JSON record: {e}"))?;
+    de.end()
+        .map_err(|e| format!("malformed JSON record: {e}"))?;
+    let text = text_value.ok_or_else(|| format!("missing text field `{}`", names.text))?;
+    if let Some(raw) = id {
+        let first = raw.get().as_bytes().first().copied().unwrap_or(b'n');
+        if first == b'n' {
+            return Ok(Fields { text, id: None });
+        }
+        if !(first == b'"' || first == b'-' || first.is_ascii_digit()) {
+            return Err(format!(
+                "id field `{}` must be a string or a number, got {}",
+                names.id,
+                raw.get()
+            ));
+        }
+    }
+    Ok(Fields { text, id })
+}
+
+/// Extracts just the id (raw JSON) of a record known to be valid.
+pub(crate) fn parse_id<'a>(bytes: &'a [u8], names: &FieldNames) -> Option<&'a RawValue> {
+    parse_record(bytes, names).ok().and_then(|f| f.id)
+}
+
+/// The raw JSON id of a document: its own id, or `"FILE:LINE"`.
+pub(crate) fn fallback_id(source: &Source, line: u64) -> String {
+    match &source.kind {
+        SourceKind::Text { id } => json_string(id),
+        SourceKind::Jsonl => json_string(&format!("{}:{}", source.name, line)),
+    }
+}
+
+pub(crate) fn json_string(s: &str) -> String {
+    // Serialising a &str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+struct FieldsSeed<'n> {
+    names: &'n FieldNames,
+}
+
+type FieldValues<'a> = (Option<Cow<'a, str>>, Option<&'a RawValue>);
+
+impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
+    type Value = FieldValues<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldsSeed<'_> {
+    type Value = FieldValues<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut text = None;
+        let mut id = None;
+        while let Some(key) = map.next_key_seed(StrSeed {
+            what: "a field name",
+        })? {
+            if key == self.names.text && text.is_none() {
+                text = Some(map.next_value_seed(StrSeed {
+                    what: "a string in the text field",
+                })?);
+            } else if key == self.names.id && id.is_none() {
+                id = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok((text, id))
+    }
+}
+
+/// A string, borrowed from the input when it has no escapes.
+struct StrSeed {
+    what: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.what)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> FieldNames {
+        FieldNames::default()
+    }
+
+    #[test]
+    fn parses_text_and_id_and_skips_the_rest() {
+        let rec = br#"{"meta":{"a":[1,2,{"b":null}]},"text":"caf\u00e9 \"x\"","id":17}"#;
+        let f = parse_record(rec, &names()).unwrap();
+        assert_eq!(f.text, "café \"x\"");
+        assert_eq!(f.id.unwrap().get(), "17");
+        let rec = br#"{"id":"a-1","text":"plain"}"#;
+        let f = parse_record(rec, &names()).unwrap();
+        assert!(matches!(f.text, Cow::Borrowed("plain")));
+        assert_eq!(f.id.unwrap().get(), "\"a-1\"");
+    }
+
+    #[test]
+    fn clear_reasons_for_bad_records() {
+        let reason = |b: &[u8]| parse_record(b, &names()).unwrap_err();
+        assert!(reason(br#"{"id":1}"#).contains("missing text field `text`"));
+        assert!(reason(br#"{"text":5}"#).contains("expected a string in the text field"));
+        assert!(reason(br#"{"text":"a""#).contains("malformed JSON"));
+        assert!(reason(br#"[1,2]"#).contains("expected a JSON object"));
+        assert!(reason(b"{\"text\":\"\xff\"}").contains("invalid UTF-8 at byte 10"));
+        assert!(reason(br#"{"text":"a","id":[1]}"#).contains("must be a string or a number"));
+        assert!(reason(br#"{"text":"a"} x"#).contains("trailing characters"));
+    }
+
+    #[test]
+    fn null_id_means_no_id() {
+        assert!(
+            parse_record(br#"{"text":"a","id":null}"#, &names())
+                .unwrap()
+                .id
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn custom_field_names() {
+        let n = FieldNames {
+            text: "body".into(),
+            id: "uid".into(),
+        };
+        let f = parse_record(br#"{"text":"no","body":"yes","uid":"u"}"#, &n).unwrap();
+        assert_eq!(f.text, "yes");
+        assert_eq!(f.id.unwrap().get(), "\"u\"");
+    }
+}

@@ -1,0 +1,34 @@
+//! doppel finds near-duplicate and boilerplate text in large corpora.
+//!
+//! The pipeline, one module per stage:
+//!
+//! 1. [`input`]: JSONL (plain, gzip, zstd), directories of text files, stdin;
+//! 2. [`shingle`]: Unicode normalisation and word or character n-grams;
+//! 3. [`minhash`]: one-permutation MinHash signatures;
+//! 4. [`lsh`]: banding signatures into candidate pairs;
+//! 5. [`cluster`]: union-find over confirmed pairs, and the kept document;
+//! 6. [`output`]: atomic writers;
+//! 7. [`pipeline`]: wires the stages, in parallel, with progress.
+//!
+//! The main entry points are [`Deduplicator`] for texts in memory and
+//! [`dedup_files`] for files on disk.
+
+pub mod cluster;
+pub mod config;
+mod error;
+pub mod input;
+pub mod lsh;
+pub mod minhash;
+pub mod output;
+pub mod pipeline;
+pub mod shingle;
+
+pub use cluster::DocIndex;
+pub use config::{DedupConfig, KeepRule};
+pub use error::{Error, Result};
+pub use input::{FieldNames, Input};
+pub use minhash::{MinHasher, estimate_jaccard};
+pub use pipeline::{
+    Cluster, DedupOutcome, DedupSummary, Deduplicator, Duplicate, JobOptions, dedup_files,
+};
+pub use shingle::{Shingling, normalize_into};

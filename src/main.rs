@@ -1,0 +1,188 @@
+//! The `doppel` command: a thin clap layer over the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use doppel::{DedupConfig, FieldNames, Input, JobOptions, KeepRule, Shingling};
+
+#[derive(Parser)]
+#[command(
+    name = "doppel",
+    version,
+    about = "Find near-duplicate and boilerplate text in large corpora"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Remove near-duplicate documents: writes deduped.jsonl, clusters.jsonl,
+    /// rejected.jsonl and stats.json into --out.
+    Dedup(DedupArgs),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// JSONL files (plain, gzip or zstd), directories (*.txt and *.jsonl*
+    /// inside, sorted), or - for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
+    /// Directory for the outputs (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// JSON field holding the text.
+    #[arg(long, default_value = "text", value_name = "FIELD")]
+    text_field: String,
+    /// JSON field holding the id (string or number); FILE:LINE when absent.
+    #[arg(long, default_value = "id", value_name = "FIELD")]
+    id_field: String,
+    /// Reject bad records (listed in rejected.jsonl) and go on, instead of stopping.
+    #[arg(long)]
+    skip_bad: bool,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// No progress bars and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeepArg {
+    First,
+    Longest,
+}
+
+#[derive(Args)]
+struct DedupArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Jaccard similarity at or above which two documents are near-duplicates.
+    #[arg(long, default_value_t = 0.8)]
+    threshold: f64,
+    /// Word n-gram size of shingles.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    ngram: usize,
+    /// Use character n-grams of this size instead of word n-grams.
+    #[arg(long, value_name = "N")]
+    char_ngram: Option<usize>,
+    /// Values per MinHash signature.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    num_perm: usize,
+    /// LSH bands (with --rows); by default chosen from --threshold to
+    /// minimise missed pairs (weight 0.95) plus false candidates (weight 0.05).
+    #[arg(long, requires = "rows", value_name = "B")]
+    bands: Option<usize>,
+    /// Rows per LSH band (with --bands); bands x rows <= num-perm.
+    #[arg(long, requires = "bands", value_name = "R")]
+    rows: Option<usize>,
+    /// Which document of a cluster to keep; ties go to the first in input order.
+    #[arg(long, value_enum, default_value = "first")]
+    keep: KeepArg,
+    /// Seed of the shingle hash.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+impl DedupArgs {
+    fn config(&self) -> DedupConfig {
+        DedupConfig {
+            jaccard_threshold: self.threshold,
+            shingling: match self.char_ngram {
+                Some(n) => Shingling::Chars(n),
+                None => Shingling::Words(self.ngram),
+            },
+            num_perm: self.num_perm,
+            bands_rows: self.bands.zip(self.rows),
+            seed: self.seed,
+            keep: match self.keep {
+                KeepArg::First => KeepRule::First,
+                KeepArg::Longest => KeepRule::Longest,
+            },
+            ..DedupConfig::default()
+        }
+    }
+}
+
+impl CommonArgs {
+    fn inputs(&self) -> Vec<Input> {
+        self.inputs.iter().map(|s| Input::from_arg(s)).collect()
+    }
+
+    fn job(&self, dedup: DedupConfig) -> JobOptions {
+        JobOptions {
+            dedup,
+            fields: FieldNames {
+                text: self.text_field.clone(),
+                id: self.id_field.clone(),
+            },
+            skip_bad: self.skip_bad,
+            progress: !self.quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn init_threads(&self) -> anyhow::Result<()> {
+        if let Some(n) = self.threads {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global()
+                .context("cannot start the thread pool")?;
+        }
+        Ok(())
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Dedup(args) => {
+            args.common.init_threads()?;
+            let job = args.common.job(args.config());
+            let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
+            if !args.common.quiet {
+                eprintln!(
+                    "doppel: read {} documents from {} file(s) ({:.1} MB) in {:.2} s ({:.1} MB/s, {:.0} docs/s); \
+                     kept {}, removed {} near-duplicates in {} clusters (threshold {}, {} bands x {} rows), \
+                     rejected {}. Results in {}: deduped.jsonl, clusters.jsonl, rejected.jsonl, stats.json.",
+                    s.documents,
+                    s.input_files,
+                    s.input_bytes as f64 / 1e6,
+                    s.seconds.total,
+                    s.bytes_per_second / 1e6,
+                    s.documents_per_second,
+                    s.kept,
+                    s.duplicates,
+                    s.clusters,
+                    s.parameters.threshold,
+                    s.parameters.bands,
+                    s.parameters.rows,
+                    s.rejected,
+                    args.common.out.display(),
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed pipe downstream is not an error (`doppel ... | head`).
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("doppel: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The pipeline: wires the stages together, and is the only place that knows
+//! about threads and progress bars.
+//!
+//! - [`Deduplicator`] is the in-memory engine: feed texts, get clusters.
+//! - [`dedup_files`] is the `doppel dedup` job: it streams inputs from disk
+//!   in two passes (sign, then write the kept records byte for byte), so
+//!   memory holds signatures, never texts.
+//!
+//! Parallel work uses rayon's current thread pool; the binary, not the
+//! library, decides its size. Every result is ordered by document index, so
+//! outputs are identical whatever the number of threads.
+
+mod engine;
+mod files;
+mod progress;
+
+pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
+pub use files::{DedupSummary, JobOptions, Parameters, StageSeconds, dedup_files};
