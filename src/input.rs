@@ -11,7 +11,7 @@
 //! records byte for byte), so stdin is first copied to a spool file beside
 //! the outputs and removed when the run ends.
 //!
-//! Records are read sequentially into [`Batch`]es of about
+//! Records are read sequentially into batches of about
 //! [`BATCH_BYTES`], which the pipeline parses and signs in parallel. Blank
 //! lines in JSONL are not records.
 

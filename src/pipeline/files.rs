@@ -27,7 +27,7 @@ use crate::shingle::Shingling;
 use crate::{Error, Result};
 
 /// Options of a file-to-file job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct JobOptions {
     /// Deduplication settings (validated by the job).
     pub dedup: DedupConfig,
@@ -37,17 +37,6 @@ pub struct JobOptions {
     pub skip_bad: bool,
     /// Draw progress bars on stderr.
     pub progress: bool,
-}
-
-impl Default for JobOptions {
-    fn default() -> Self {
-        JobOptions {
-            dedup: DedupConfig::default(),
-            fields: FieldNames::default(),
-            skip_bad: false,
-            progress: false,
-        }
-    }
 }
 
 /// The parameters a run used, as written to `stats.json`.
@@ -495,12 +484,10 @@ struct TextRecord<'a> {
 /// Similarities are written with at most 6 decimals: enough to read, and
 /// stable across platforms.
 pub(crate) fn format_similarity(x: f64) -> String {
-    let s = format!("{:.6}", x);
+    let s = format!("{x:.6}");
     let s = s.trim_end_matches('0');
-    let s = s
-        .strip_suffix('.')
-        .map_or_else(|| s.to_string(), |t| format!("{t}.0"));
-    s
+    s.strip_suffix('.')
+        .map_or_else(|| s.to_string(), |t| format!("{t}.0"))
 }
 
 fn changed(corpus: &Corpus, source: u32, comment: &str) -> Error {

@@ -1,0 +1,5 @@
+//! Integration tests: the real `doppel` binary on files in a temp directory.
+
+mod util;
+
+mod dedup;
