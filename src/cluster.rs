@@ -8,6 +8,21 @@
 
 use crate::config::KeepRule;
 
+/// How confirmed pairs become clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterMode {
+    /// Within each connected group, the kept document is chosen by the keep
+    /// rule and only documents that match it are removed with it; the rest
+    /// form further stars the same way. No document is removed unless it
+    /// matches the document kept in its place.
+    #[default]
+    Star,
+    /// Connected components: everything linked by a chain of matches is one
+    /// cluster, even when its ends share little (A~B~C removes C for A).
+    Union,
+}
+
 /// Index of a document in input order (0-based, across all inputs, counting
 /// only records that were read successfully).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -75,6 +90,49 @@ impl UnionFind {
     }
 }
 
+/// Orders a sorted group by keep priority: the member [`choose_kept`] would
+/// pick first, then the next, and so on.
+pub fn keep_order(group: &[u32], rule: KeepRule, chars: impl Fn(u32) -> u32) -> Vec<u32> {
+    let mut order = group.to_vec();
+    if rule == KeepRule::Longest {
+        order.sort_by_key(|&d| (std::cmp::Reverse(chars(d)), d));
+    }
+    order
+}
+
+/// Splits a group into stars: the highest-priority unassigned member is a
+/// center and takes every unassigned member that `matches` it. Returns
+/// `(center, members)` for stars of two or more, in priority order of their
+/// centers; members keep group (input) order.
+pub fn stars(
+    group: &[u32],
+    rule: KeepRule,
+    chars: impl Fn(u32) -> u32,
+    mut matches: impl FnMut(u32, u32) -> bool,
+) -> Vec<(u32, Vec<u32>)> {
+    let order = keep_order(group, rule, chars);
+    let mut assigned = vec![false; group.len()];
+    let slot = |d: u32| group.binary_search(&d).unwrap_or(0);
+    let mut out = Vec::new();
+    for &center in &order {
+        if assigned[slot(center)] {
+            continue;
+        }
+        assigned[slot(center)] = true;
+        let mut members = Vec::new();
+        for (i, &d) in group.iter().enumerate() {
+            if !assigned[i] && matches(center, d) {
+                assigned[i] = true;
+                members.push(d);
+            }
+        }
+        if !members.is_empty() {
+            out.push((center, members));
+        }
+    }
+    out
+}
+
 /// Picks the kept member of a sorted group. `chars(i)` is the text length
 /// of document `i` in characters.
 pub fn choose_kept(group: &[u32], rule: KeepRule, chars: impl Fn(u32) -> u32) -> u32 {
@@ -139,6 +197,16 @@ mod tests {
             }
             prop_assert_eq!(uf.groups(), naive_components(n, &edges));
         }
+    }
+
+    #[test]
+    fn stars_never_remove_a_document_unlike_its_center() {
+        // 0~1, 1~2, but 0 and 2 are not alike: a chain.
+        let alike = |a: u32, b: u32| a.abs_diff(b) == 1;
+        let s = stars(&[0, 1, 2], KeepRule::First, |_| 1, alike);
+        assert_eq!(s, vec![(0, vec![1])]);
+        let s = stars(&[0, 1, 2, 3], KeepRule::First, |_| 1, alike);
+        assert_eq!(s, vec![(0, vec![1]), (2, vec![3])]);
     }
 
     #[test]

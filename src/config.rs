@@ -18,7 +18,13 @@
 //! doppel weights misses 19 to 1 by default, which for the default threshold
 //! 0.8 and 128 values gives 16 bands of 8 rows.
 
+use crate::cluster::ClusterMode;
 use crate::shingle::Shingling;
+use crate::verify::Verify;
+
+/// With `--containment`, LSH must catch a copy that holds at least this share
+/// of the longer document's shingles: a copy of the first half of an article.
+pub const MIN_CONTAINED_SHARE: f64 = 0.5;
 
 /// Which document of a cluster is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -48,6 +54,13 @@ pub struct DedupConfig {
     pub keep: KeepRule,
     /// Weight of a missed pair relative to a false candidate when choosing bands.
     pub fn_weight: f64,
+    /// How candidate pairs are confirmed.
+    pub verify: Verify,
+    /// How confirmed pairs become clusters.
+    pub cluster: ClusterMode,
+    /// Also match pairs whose smaller document has at least this share of
+    /// its shingles in the larger one (0 < c <= 1).
+    pub containment: Option<f64>,
 }
 
 impl Default for DedupConfig {
@@ -60,6 +73,9 @@ impl Default for DedupConfig {
             seed: 42,
             keep: KeepRule::First,
             fn_weight: 0.95,
+            verify: Verify::Exact,
+            cluster: ClusterMode::Star,
+            containment: None,
         }
     }
 }
@@ -93,6 +109,13 @@ impl DedupConfig {
         if !(self.fn_weight > 0.0 && self.fn_weight < 1.0) {
             return Err(crate::Error::config("fn_weight must be in (0, 1)"));
         }
+        if let Some(c) = self.containment
+            && !(c > 0.0 && c <= 1.0)
+        {
+            return Err(crate::Error::config(format!(
+                "containment must be in (0, 1], got {c}"
+            )));
+        }
         match self.bands_rows {
             Some((b, r)) => {
                 // bands * rows may be below num_perm: the remaining values
@@ -106,10 +129,26 @@ impl DedupConfig {
                 }
             }
             None => {
-                self.bands_rows = Some(optimal_bands_rows(t, self.num_perm, self.fn_weight));
+                self.bands_rows = Some(optimal_bands_rows(
+                    self.lsh_threshold(),
+                    self.num_perm,
+                    self.fn_weight,
+                ));
             }
         }
         Ok(self)
+    }
+
+    /// The Jaccard similarity LSH is tuned for: the threshold, or with
+    /// containment the lowest Jaccard a contained copy can have, that of a
+    /// copy holding [`MIN_CONTAINED_SHARE`] of the longer document:
+    /// `c r / (1 + r - c r)` with `r` that share.
+    pub fn lsh_threshold(&self) -> f64 {
+        let r = MIN_CONTAINED_SHARE;
+        match self.containment {
+            Some(c) => self.jaccard_threshold.min(c * r / (1.0 + r - c * r)),
+            None => self.jaccard_threshold,
+        }
     }
 
     /// The band layout; valid after [`DedupConfig::validate`].
@@ -181,6 +220,28 @@ mod tests {
         assert!(candidate_probability(0.8, b, r) > 0.9, "{b}x{r}");
         // Unrelated pairs must rarely become candidates.
         assert!(candidate_probability(0.3, b, r) < 0.01, "{b}x{r}");
+        assert_eq!((b, r), (16, 8));
+    }
+
+    #[test]
+    fn containment_lowers_the_lsh_threshold_to_catch_half_copies() {
+        let c = DedupConfig {
+            containment: Some(0.8),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let (b, r) = c.bands_rows.unwrap();
+        // A first-half copy of an article: Jaccard 0.5, containment 1.
+        assert!(candidate_probability(0.5, b, r) > 0.95, "{b}x{r}");
+        assert!(
+            DedupConfig {
+                containment: Some(1.5),
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

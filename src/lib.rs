@@ -6,9 +6,10 @@
 //! 2. [`shingle`]: Unicode normalisation and word or character n-grams;
 //! 3. [`minhash`]: one-permutation MinHash signatures;
 //! 4. [`lsh`]: banding signatures into candidate pairs;
-//! 5. [`cluster`]: union-find over confirmed pairs, and the kept document;
-//! 6. [`output`]: atomic writers;
-//! 7. [`pipeline`]: wires the stages, in parallel, with progress.
+//! 5. [`verify`]: exact Jaccard and containment of candidate pairs;
+//! 6. [`cluster`]: union-find and stars over confirmed pairs, and the kept document;
+//! 7. [`output`]: atomic writers;
+//! 8. [`pipeline`]: wires the stages, in parallel, with progress.
 //!
 //! The main entry points are [`Deduplicator`] for texts in memory and
 //! [`dedup_files`] for files on disk.
@@ -22,8 +23,9 @@ pub mod minhash;
 pub mod output;
 pub mod pipeline;
 pub mod shingle;
+pub mod verify;
 
-pub use cluster::DocIndex;
+pub use cluster::{ClusterMode, DocIndex};
 pub use config::{DedupConfig, KeepRule};
 pub use error::{Error, Result};
 pub use input::{FieldNames, Input};
@@ -32,3 +34,4 @@ pub use pipeline::{
     Cluster, DedupOutcome, DedupSummary, Deduplicator, Duplicate, JobOptions, dedup_files,
 };
 pub use shingle::{Shingling, normalize_into};
+pub use verify::Verify;

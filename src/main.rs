@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use doppel::{DedupConfig, FieldNames, Input, JobOptions, KeepRule, Shingling};
+use doppel::{
+    ClusterMode, DedupConfig, FieldNames, Input, JobOptions, KeepRule, Shingling, Verify,
+};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +60,18 @@ enum KeepArg {
     Longest,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum VerifyArg {
+    Exact,
+    Estimate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ClusterArg {
+    Star,
+    Union,
+}
+
 #[derive(Args)]
 struct DedupArgs {
     #[command(flatten)]
@@ -87,6 +101,21 @@ struct DedupArgs {
     /// Seed of the shingle hash.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// How candidate pairs are confirmed: on the exact Jaccard of their
+    /// shingle sets (a second pass over candidate documents), or on the
+    /// MinHash estimate alone.
+    #[arg(long, value_enum, default_value = "exact")]
+    verify: VerifyArg,
+    /// How clusters are formed: `star` removes a document only if it matches
+    /// the kept document itself; `union` removes everything linked to it by a
+    /// chain of matches.
+    #[arg(long, value_enum, default_value = "star")]
+    cluster: ClusterArg,
+    /// Also treat as duplicates pairs whose smaller document has at least this
+    /// share of its shingles in the larger one (truncated copies). LSH is then
+    /// tuned to catch copies down to half the longer document.
+    #[arg(long, value_name = "C")]
+    containment: Option<f64>,
 }
 
 impl DedupArgs {
@@ -104,6 +133,15 @@ impl DedupArgs {
                 KeepArg::First => KeepRule::First,
                 KeepArg::Longest => KeepRule::Longest,
             },
+            verify: match self.verify {
+                VerifyArg::Exact => Verify::Exact,
+                VerifyArg::Estimate => Verify::Estimate,
+            },
+            cluster: match self.cluster {
+                ClusterArg::Star => ClusterMode::Star,
+                ClusterArg::Union => ClusterMode::Union,
+            },
+            containment: self.containment,
             ..DedupConfig::default()
         }
     }

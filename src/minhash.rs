@@ -48,6 +48,13 @@ pub struct SignScratch {
     filled: Vec<bool>,
 }
 
+impl SignScratch {
+    /// The normalised text of the last document signed with this scratch.
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+}
+
 impl MinHasher {
     /// A hasher producing `num_perm` values per signature.
     pub fn new(num_perm: usize, shingling: Shingling, seed: u64) -> MinHasher {
@@ -56,6 +63,11 @@ impl MinHasher {
             shingling,
             seed,
         }
+    }
+
+    /// Seed of the shingle hash.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// Number of values in a signature.

@@ -2,10 +2,12 @@
 
 use rayon::prelude::*;
 
-use crate::cluster::{DocIndex, UnionFind, choose_kept};
+use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, stars};
 use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
-use crate::minhash::{MinHasher, SignScratch, estimate_jaccard, is_empty_signature};
+use crate::minhash::{MinHasher, SignScratch, is_empty_signature};
+use crate::shingle::{Shingling, for_each_shingle_hash};
+use crate::verify::{ShingleSets, SimilaritySource, Verify};
 
 /// MinHash signatures of a corpus, flat, one per document in input order,
 /// with each document's text length in characters.
@@ -14,6 +16,7 @@ pub struct Signatures {
     num_perm: usize,
     values: Vec<u32>,
     chars: Vec<u32>,
+    shingles: Vec<u32>,
 }
 
 impl Signatures {
@@ -23,6 +26,7 @@ impl Signatures {
             num_perm,
             values: Vec::new(),
             chars: Vec::new(),
+            shingles: Vec::new(),
         }
     }
 
@@ -47,17 +51,24 @@ impl Signatures {
         self.chars[doc as usize]
     }
 
-    pub(crate) fn push(&mut self, sig: &[u32], chars: usize) -> DocIndex {
+    /// Number of shingles of document `doc` (saturating at `u32::MAX`).
+    pub fn shingles(&self, doc: u32) -> u32 {
+        self.shingles[doc as usize]
+    }
+
+    pub(crate) fn push(&mut self, sig: &[u32], chars: usize, shingles: usize) -> DocIndex {
         debug_assert_eq!(sig.len(), self.num_perm);
         let index = DocIndex(self.chars.len() as u32);
         self.values.extend_from_slice(sig);
         self.chars.push(u32::try_from(chars).unwrap_or(u32::MAX));
+        self.shingles
+            .push(u32::try_from(shingles).unwrap_or(u32::MAX));
         index
     }
 
     /// Heap bytes held per document.
     pub fn bytes_per_document(&self) -> usize {
-        self.num_perm * 4 + 4
+        self.num_perm * 4 + 8
     }
 }
 
@@ -66,8 +77,11 @@ impl Signatures {
 pub struct Duplicate {
     /// The duplicate document.
     pub doc: DocIndex,
-    /// Estimated Jaccard similarity to the kept document.
+    /// Jaccard similarity to the kept document: exact when verification is
+    /// exact, else the MinHash estimate.
     pub jaccard: f64,
+    /// Containment of the smaller of the two in the larger.
+    pub containment: f64,
 }
 
 /// A cluster of two or more near-duplicates.
@@ -105,6 +119,9 @@ impl DedupOutcome {
 
 /// Finds near-duplicate clusters among in-memory texts.
 ///
+/// With exact verification (the default) it keeps every text's shingle set
+/// in memory; `Verify::Estimate` keeps only signatures.
+///
 /// ```
 /// use doppel::{DedupConfig, Deduplicator};
 /// let story = "Dock workers at the northern port walked out on Monday after talks on pay \
@@ -124,8 +141,10 @@ pub struct Deduplicator {
     config: DedupConfig,
     hasher: MinHasher,
     signatures: Signatures,
+    sets: ShingleSets,
     scratch: SignScratch,
     sig: Vec<u32>,
+    set: Vec<u64>,
 }
 
 impl Deduplicator {
@@ -138,7 +157,9 @@ impl Deduplicator {
             sig: vec![0; config.num_perm],
             hasher,
             config,
+            sets: ShingleSets::new(),
             scratch: SignScratch::default(),
+            set: Vec::new(),
         })
     }
 
@@ -149,26 +170,48 @@ impl Deduplicator {
 
     /// Signs and adds one text; returns its index.
     pub fn add(&mut self, text: &str) -> DocIndex {
-        self.hasher
+        let shingles = self
+            .hasher
             .sign_into(text, &mut self.scratch, &mut self.sig);
-        self.signatures.push(&self.sig, text.chars().count())
+        let doc = self
+            .signatures
+            .push(&self.sig, text.chars().count(), shingles);
+        if self.config.verify == Verify::Exact {
+            exact_set(
+                &self.scratch,
+                self.config.shingling,
+                self.config.seed,
+                &mut self.set,
+            );
+            self.sets.push(doc.0, &self.set);
+        }
+        doc
     }
 
     /// Signs many texts in parallel and adds them in order.
     pub fn add_all<S: AsRef<str> + Sync>(&mut self, texts: &[S]) {
         let k = self.config.num_perm;
+        let exact = self.config.verify == Verify::Exact;
+        let (shingling, seed) = (self.config.shingling, self.config.seed);
         let mut sigs = vec![0u32; texts.len() * k];
-        let chars: Vec<usize> = sigs
+        let signed: Vec<(usize, usize, Vec<u64>)> = sigs
             .par_chunks_mut(k)
             .zip(texts.par_iter())
             .map_init(SignScratch::default, |scratch, (sig, text)| {
                 let text = text.as_ref();
-                self.hasher.sign_into(text, scratch, sig);
-                text.chars().count()
+                let shingles = self.hasher.sign_into(text, scratch, sig);
+                let mut set = Vec::new();
+                if exact {
+                    exact_set(scratch, shingling, seed, &mut set);
+                }
+                (text.chars().count(), shingles, set)
             })
             .collect();
-        for (sig, chars) in sigs.chunks(k).zip(chars) {
-            self.signatures.push(sig, chars);
+        for (sig, (chars, shingles, set)) in sigs.chunks(k).zip(signed) {
+            let doc = self.signatures.push(sig, chars, shingles);
+            if exact {
+                self.sets.push(doc.0, &set);
+            }
         }
     }
 
@@ -179,8 +222,27 @@ impl Deduplicator {
 
     /// Clusters the documents added so far.
     pub fn finish(&self) -> DedupOutcome {
-        find_clusters(&self.config, &self.signatures)
+        let candidates = candidate_pairs(&self.config, &self.signatures);
+        let source = match self.config.verify {
+            Verify::Exact => SimilaritySource::Exact(&self.sets),
+            Verify::Estimate => SimilaritySource::Estimate(&self.signatures),
+        };
+        cluster_candidates(&self.config, &self.signatures, &candidates, source)
     }
+}
+
+/// The exact shingle set of the text last signed with `scratch`, reusing its
+/// normalised text.
+pub(crate) fn exact_set(
+    scratch: &SignScratch,
+    shingling: Shingling,
+    seed: u64,
+    out: &mut Vec<u64>,
+) {
+    out.clear();
+    for_each_shingle_hash(scratch.normalized(), shingling, seed, |h| out.push(h));
+    out.sort_unstable();
+    out.dedup();
 }
 
 /// Candidate pairs from LSH, sorted and without repeats. Documents with no
@@ -208,16 +270,33 @@ pub(crate) fn candidate_pairs(config: &DedupConfig, sigs: &Signatures) -> Vec<u6
     pairs
 }
 
-/// LSH candidates, confirmed by estimated Jaccard, joined by union-find.
-pub(crate) fn find_clusters(config: &DedupConfig, sigs: &Signatures) -> DedupOutcome {
-    let candidates = candidate_pairs(config, sigs);
-    let threshold = config.jaccard_threshold;
+/// Documents that appear in any candidate pair, sorted.
+pub(crate) fn candidate_docs(candidates: &[u64]) -> Vec<u32> {
+    let mut docs: Vec<u32> = candidates
+        .iter()
+        .flat_map(|&p| {
+            let (a, b) = unpack_pair(p);
+            [a, b]
+        })
+        .collect();
+    docs.par_sort_unstable();
+    docs.dedup();
+    docs
+}
+
+/// Confirms candidates, groups them, and forms clusters (see [`ClusterMode`]).
+pub(crate) fn cluster_candidates(
+    config: &DedupConfig,
+    sigs: &Signatures,
+    candidates: &[u64],
+    source: SimilaritySource<'_>,
+) -> DedupOutcome {
     let confirmed: Vec<u64> = candidates
         .par_iter()
         .copied()
         .filter(|&p| {
             let (a, b) = unpack_pair(p);
-            estimate_jaccard(sigs.get(a), sigs.get(b)) >= threshold
+            source.similarity(sigs, a, b).matches(config)
         })
         .collect();
     let mut uf = UnionFind::new(sigs.len());
@@ -225,33 +304,134 @@ pub(crate) fn find_clusters(config: &DedupConfig, sigs: &Signatures) -> DedupOut
         let (a, b) = unpack_pair(p);
         uf.union(a, b);
     }
-    let mut duplicate = vec![false; sigs.len()];
-    let clusters: Vec<Cluster> = uf
-        .groups()
-        .into_iter()
+    let groups = uf.groups();
+    let chars = |d: u32| sigs.chars(d);
+    let per_group: Vec<Vec<Cluster>> = groups
+        .par_iter()
         .map(|group| {
-            let kept = choose_kept(&group, config.keep, |d| sigs.chars(d));
-            let duplicates = group
-                .iter()
-                .filter(|&&d| d != kept)
-                .map(|&d| {
-                    duplicate[d as usize] = true;
-                    Duplicate {
-                        doc: DocIndex(d),
-                        jaccard: estimate_jaccard(sigs.get(kept), sigs.get(d)),
-                    }
-                })
-                .collect();
-            Cluster {
-                kept: DocIndex(kept),
-                duplicates,
+            let duplicate = |kept: u32, d: u32| {
+                let s = source.similarity(sigs, kept, d);
+                Duplicate {
+                    doc: DocIndex(d),
+                    jaccard: s.jaccard,
+                    containment: s.containment,
+                }
+            };
+            match config.cluster {
+                ClusterMode::Union => {
+                    let kept = choose_kept(group, config.keep, chars);
+                    let duplicates = group
+                        .iter()
+                        .filter(|&&d| d != kept)
+                        .map(|&d| duplicate(kept, d))
+                        .collect();
+                    vec![Cluster {
+                        kept: DocIndex(kept),
+                        duplicates,
+                    }]
+                }
+                ClusterMode::Star => {
+                    // Confirmed edges are known to match; other pairs of the
+                    // group are checked on demand.
+                    let edge = |a: u32, b: u32| {
+                        confirmed
+                            .binary_search(&crate::lsh::pack_pair(a, b))
+                            .is_ok()
+                    };
+                    stars(group, config.keep, chars, |c, d| {
+                        edge(c, d) || source.similarity(sigs, c, d).matches(config)
+                    })
+                    .into_iter()
+                    .map(|(kept, members)| Cluster {
+                        kept: DocIndex(kept),
+                        duplicates: members.into_iter().map(|d| duplicate(kept, d)).collect(),
+                    })
+                    .collect()
+                }
             }
         })
         .collect();
+    let mut clusters: Vec<Cluster> = per_group.into_iter().flatten().collect();
+    // Ordered by kept document, so the output reads in input order.
+    clusters.sort_by_key(|c| c.kept);
+    let mut duplicate = vec![false; sigs.len()];
+    for c in &clusters {
+        for d in &c.duplicates {
+            duplicate[d.doc.0 as usize] = true;
+        }
+    }
     DedupOutcome {
         clusters,
         candidate_pairs: candidates.len() as u64,
         confirmed_pairs: confirmed.len() as u64,
         duplicate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minhash::splitmix64;
+    use crate::verify::PairSimilarity;
+    use proptest::prelude::*;
+
+    /// A corpus of drifting chains: each document edits a few words of the
+    /// previous one in its chain, so ends of a chain can fall below the
+    /// threshold while neighbours stay above it.
+    fn chains(seed: u64, chains: usize, length: usize, edits: usize) -> Vec<String> {
+        let mut docs = Vec::new();
+        for c in 0..chains {
+            let mut words: Vec<String> = (0..150)
+                .map(|i| format!("w{}", splitmix64(seed ^ (c as u64) << 20 ^ i) % 20_000))
+                .collect();
+            for step in 0..length {
+                docs.push(words.join(" "));
+                for e in 0..edits {
+                    let h = splitmix64(seed ^ ((c * 1000 + step * 10 + e) as u64) << 1);
+                    let at = (h % words.len() as u64) as usize;
+                    words[at] = format!("x{}", h % 1_000_000);
+                }
+            }
+        }
+        docs
+    }
+
+    fn run(config: &DedupConfig, docs: &[String], threads: usize) -> (Vec<Cluster>, Deduplicator) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut d = Deduplicator::new(config.clone()).unwrap();
+            d.add_all(docs);
+            (d.finish().clusters, d)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn no_duplicate_is_below_the_threshold_and_threads_do_not_matter(
+            seed in any::<u64>(), n in 2usize..6, len in 2usize..6, edits in 1usize..5, union in any::<bool>(),
+        ) {
+            let docs = chains(seed, n, len, edits);
+            let config = DedupConfig {
+                cluster: if union { ClusterMode::Union } else { ClusterMode::Star },
+                ..DedupConfig::default()
+            };
+            let (one, dedup) = run(&config, &docs, 1);
+            let (two, _) = run(&config, &docs, 2);
+            prop_assert_eq!(&one, &two);
+            if !union {
+                for c in &one {
+                    let kept = dedup.sets.get(c.kept.0).unwrap();
+                    for d in &c.duplicates {
+                        let exact = PairSimilarity::exact(kept, dedup.sets.get(d.doc.0).unwrap());
+                        prop_assert!(exact.jaccard >= 0.8, "{} below threshold", exact.jaccard);
+                        prop_assert_eq!(exact.jaccard, d.jaccard);
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! The `doppel dedup` job: inputs on disk to outputs on disk.
 //!
 //! Pass 1 reads the corpus in batches on a reader thread while rayon parses
-//! and signs each batch; only signatures and text lengths are kept. After
-//! LSH and clustering, pass 2 reads the corpus again and copies each kept
-//! record to `deduped.jsonl` byte for byte, collecting the ids of clustered
-//! documents for `clusters.jsonl`. Texts are never all in memory at once.
+//! and signs each batch; only signatures and text lengths are kept. LSH then
+//! yields candidate pairs. With exact verification, pass 2 reads the corpus
+//! again and builds exact shingle sets for candidate documents only, which
+//! confirm the pairs. The last pass copies each kept record to
+//! `deduped.jsonl` byte for byte, collecting the ids of clustered documents
+//! for `clusters.jsonl`. Texts are never all in memory at once.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,9 +16,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::engine::{DedupOutcome, Signatures, find_clusters};
+use super::engine::{
+    DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates,
+};
 use super::progress::Progress;
-use crate::cluster::DocIndex;
+use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
 use crate::input::{
     Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, parse_id, parse_record,
@@ -24,6 +28,7 @@ use crate::input::{
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
 use crate::shingle::Shingling;
+use crate::verify::{ShingleSets, SimilaritySource, Verify};
 use crate::{Error, Result};
 
 /// Options of a file-to-file job.
@@ -58,6 +63,14 @@ pub struct Parameters {
     pub seed: u64,
     /// Keep rule.
     pub keep: KeepRule,
+    /// How candidates were confirmed.
+    pub verify: Verify,
+    /// How clusters were formed.
+    pub cluster: ClusterMode,
+    /// Containment threshold, if any.
+    pub containment: Option<f64>,
+    /// The Jaccard similarity LSH was tuned for.
+    pub lsh_threshold: f64,
 }
 
 impl Parameters {
@@ -75,6 +88,10 @@ impl Parameters {
             rows: c.rows(),
             seed: c.seed,
             keep: c.keep,
+            verify: c.verify,
+            cluster: c.cluster,
+            containment: c.containment,
+            lsh_threshold: c.lsh_threshold(),
         }
     }
 }
@@ -84,7 +101,11 @@ impl Parameters {
 pub struct StageSeconds {
     /// Reading, parsing, normalising, shingling and signing.
     pub read_and_sign: f64,
-    /// LSH banding, confirmation and union-find.
+    /// LSH banding into candidate pairs.
+    pub lsh: f64,
+    /// Second pass: exact shingle sets of candidate documents.
+    pub exact_sets: f64,
+    /// Confirmation and clustering.
     pub cluster: f64,
     /// Second pass: writing the outputs.
     pub write: f64,
@@ -111,6 +132,10 @@ pub struct DedupSummary {
     pub candidate_pairs: u64,
     /// Candidate pairs confirmed as near-duplicates.
     pub confirmed_pairs: u64,
+    /// Documents in at least one candidate pair.
+    pub candidate_documents: u64,
+    /// Peak bytes of exact shingle sets held for verification.
+    pub exact_set_bytes: u64,
     /// Parameters used.
     pub parameters: Parameters,
     /// Bytes read from disk in the first pass (compressed size for compressed input).
@@ -162,7 +187,7 @@ pub(crate) fn for_each_batch(
 }
 
 enum Outcome {
-    Doc { chars: usize, empty: bool },
+    Doc { chars: usize, shingles: usize },
     Bad(String),
 }
 
@@ -221,7 +246,7 @@ fn sign_pass(
                         let shingles = hasher.sign_into(&text, scratch, sig);
                         Outcome::Doc {
                             chars: text.chars().count(),
-                            empty: shingles == 0,
+                            shingles,
                         }
                     }
                     Err(reason) => Outcome::Bad(reason),
@@ -230,9 +255,9 @@ fn sign_pass(
             .collect();
         for ((outcome, rec), sig) in outcomes.into_iter().zip(&batch.records).zip(sigs.chunks(k)) {
             match outcome {
-                Outcome::Doc { chars, empty } => {
-                    pass.signatures.push(sig, chars);
-                    pass.empty += u64::from(empty);
+                Outcome::Doc { chars, shingles } => {
+                    pass.signatures.push(sig, chars, shingles);
+                    pass.empty += u64::from(shingles == 0);
                 }
                 Outcome::Bad(reason) => {
                     let file = corpus.sources[rec.source as usize].name.clone();
@@ -302,10 +327,28 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     let input_bytes = corpus.total_bytes();
     let signed_at = Instant::now();
 
+    let stage = progress.stage("banding");
+    let candidates = candidate_pairs(config, &pass.signatures);
+    stage.finish_and_clear();
+    let banded_at = Instant::now();
+
+    let docs = candidate_docs(&candidates);
+    let sets = match config.verify {
+        Verify::Exact => exact_sets(&corpus, &opts, &pass, &docs, progress)?,
+        Verify::Estimate => ShingleSets::new(),
+    };
+    let sets_at = Instant::now();
+
     let stage = progress.stage("clustering");
-    let outcome = find_clusters(config, &pass.signatures);
+    let source = match config.verify {
+        Verify::Exact => SimilaritySource::Exact(&sets),
+        Verify::Estimate => SimilaritySource::Estimate(&pass.signatures),
+    };
+    let outcome = cluster_candidates(config, &pass.signatures, &candidates, source);
     stage.finish_and_clear();
     let clustered_at = Instant::now();
+    let exact_set_bytes = sets.heap_bytes() as u64;
+    drop(sets);
 
     let writing = write_outputs(&corpus, &opts, &pass, &outcome, &mut outputs, progress)?;
     let rejected = pass.rejected.len() as u64;
@@ -321,11 +364,15 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
         empty_documents: pass.empty,
         candidate_pairs: outcome.candidate_pairs,
         confirmed_pairs: outcome.confirmed_pairs,
+        candidate_documents: docs.len() as u64,
+        exact_set_bytes,
         parameters: Parameters::of(config),
         input_bytes,
         seconds: StageSeconds {
             read_and_sign: (signed_at - started).as_secs_f64(),
-            cluster: (clustered_at - signed_at).as_secs_f64(),
+            lsh: (banded_at - signed_at).as_secs_f64(),
+            exact_sets: (sets_at - banded_at).as_secs_f64(),
+            cluster: (clustered_at - sets_at).as_secs_f64(),
             write: writing.as_secs_f64(),
             total,
         },
@@ -342,6 +389,140 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     Ok(summary)
 }
 
+/// Matches the records of a later pass to document indices, skipping
+/// the records and read failures rejected in pass 1.
+struct DocWalk<'a> {
+    corpus: &'a Corpus,
+    rejected: &'a [Rejected],
+    next_reject: usize,
+    doc: u32,
+    docs: usize,
+}
+
+impl<'a> DocWalk<'a> {
+    fn new(corpus: &'a Corpus, pass: &'a SignPass) -> DocWalk<'a> {
+        DocWalk {
+            corpus,
+            rejected: &pass.rejected,
+            next_reject: 0,
+            doc: 0,
+            docs: pass.signatures.len(),
+        }
+    }
+
+    /// The document index of each record of `batch` (`None` if rejected).
+    fn assign(&mut self, batch: &Batch) -> Result<Vec<Option<u32>>> {
+        let mut out = Vec::with_capacity(batch.records.len());
+        for rec in &batch.records {
+            if let Some(r) = self.rejected.get(self.next_reject)
+                && r.source == rec.source
+                && r.line == rec.line
+            {
+                self.next_reject += 1;
+                out.push(None);
+                continue;
+            }
+            if self.doc as usize >= self.docs {
+                return Err(changed(
+                    self.corpus,
+                    rec.source,
+                    "more records than in the first pass",
+                ));
+            }
+            out.push(Some(self.doc));
+            self.doc += 1;
+        }
+        if let Some(f) = &batch.failure {
+            match self.rejected.get(self.next_reject) {
+                Some(r) if r.source == f.source && r.line == f.line => self.next_reject += 1,
+                _ => {
+                    return Err(changed(
+                        self.corpus,
+                        f.source,
+                        &format!("line {}: {}", f.line, f.error),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn finish(&self) -> Result<()> {
+        if self.doc as usize != self.docs {
+            return Err(Error::InputChanged {
+                file: self
+                    .corpus
+                    .sources
+                    .last()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                comment: format!(
+                    "{} records on a later pass, {} on the first",
+                    self.doc, self.docs
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Pass 2 of exact verification: the shingle sets of `docs` (sorted).
+fn exact_sets(
+    corpus: &Corpus,
+    opts: &JobOptions,
+    pass: &SignPass,
+    docs: &[u32],
+    progress: Progress,
+) -> Result<ShingleSets> {
+    let mut sets = ShingleSets::new();
+    if docs.is_empty() {
+        return Ok(sets);
+    }
+    let config = &opts.dedup;
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = progress.bytes(corpus.total_bytes(), "verifying");
+    let mut walk = DocWalk::new(corpus, pass);
+    let mut next = 0usize;
+    for_each_batch(corpus, &counter, |batch| {
+        let assigned = walk.assign(&batch)?;
+        let mut wanted = Vec::new();
+        for (i, doc) in assigned.iter().enumerate() {
+            if let Some(d) = *doc
+                && docs.get(next) == Some(&d)
+            {
+                wanted.push((d, i));
+                next += 1;
+            }
+        }
+        let built: Vec<std::result::Result<Vec<u64>, u32>> = wanted
+            .par_iter()
+            .map(|&(d, i)| {
+                let rec = &batch.records[i];
+                let kind = &corpus.sources[rec.source as usize].kind;
+                let text =
+                    record_text(kind, batch.bytes(rec), &opts.fields).map_err(|_| rec.source)?;
+                let _ = d;
+                Ok(crate::shingle::shingle_set(
+                    &text,
+                    config.shingling,
+                    config.seed,
+                ))
+            })
+            .collect();
+        for ((d, _), set) in wanted.iter().zip(built) {
+            let set = set.map_err(|source| {
+                changed(corpus, source, "a record readable in the first pass is not")
+            })?;
+            sets.push(*d, &set);
+        }
+        bar.set_position(counter.load(Ordering::Relaxed));
+        Ok(())
+    })?;
+    walk.finish()?;
+    bar.finish_and_clear();
+    Ok(sets)
+}
+
 /// Second pass: kept records, cluster ids, rejects.
 fn write_outputs(
     corpus: &Corpus,
@@ -353,7 +534,6 @@ fn write_outputs(
 ) -> Result<std::time::Duration> {
     let started = Instant::now();
     let deduped = outputs.create("deduped.jsonl")?;
-    let n = pass.signatures.len();
     // Ids are needed only for clustered documents: collect them on the way.
     let mut clustered: Vec<u32> = outcome
         .clusters
@@ -364,29 +544,15 @@ fn write_outputs(
     let mut ids: Vec<String> = Vec::with_capacity(clustered.len());
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "writing");
-    let mut doc: u32 = 0;
-    let mut next_reject = 0usize;
+    let mut walk = DocWalk::new(corpus, pass);
     let mut line_buf = Vec::new();
     for_each_batch(corpus, &counter, |batch| {
-        for rec in &batch.records {
-            if let Some(r) = pass.rejected.get(next_reject)
-                && r.source == rec.source
-                && r.line == rec.line
-            {
-                next_reject += 1;
-                continue;
-            }
-            if doc as usize >= n {
-                return Err(changed(
-                    corpus,
-                    rec.source,
-                    "more records than in the first pass",
-                ));
-            }
+        let assigned = walk.assign(&batch)?;
+        for (rec, doc) in batch.records.iter().zip(assigned) {
+            let Some(doc) = doc else { continue };
             let source = &corpus.sources[rec.source as usize];
             let bytes = batch.bytes(rec);
-            let in_cluster = clustered.get(ids.len()) == Some(&doc);
-            if in_cluster {
+            if clustered.get(ids.len()) == Some(&doc) {
                 let id = match &source.kind {
                     SourceKind::Jsonl => {
                         parse_id(bytes, &opts.fields).map(|raw| raw.get().to_owned())
@@ -411,34 +577,12 @@ fn write_outputs(
                 }
                 out.write_all(b"\n")?;
             }
-            doc += 1;
-        }
-        if let Some(f) = batch.failure {
-            match pass.rejected.get(next_reject) {
-                Some(r) if r.source == f.source && r.line == f.line => next_reject += 1,
-                _ => {
-                    return Err(Error::Read {
-                        file: corpus.sources[f.source as usize].name.clone(),
-                        line: f.line,
-                        source: f.error,
-                    });
-                }
-            }
         }
         bar.set_position(counter.load(Ordering::Relaxed));
         Ok(())
     })?;
+    walk.finish()?;
     bar.finish_and_clear();
-    if doc as usize != n {
-        return Err(Error::InputChanged {
-            file: corpus
-                .sources
-                .last()
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
-            comment: format!("{doc} records on the second pass, {n} on the first"),
-        });
-    }
 
     let clusters = outputs.create("clusters.jsonl")?;
     let id_of = |d: DocIndex| -> &str {
@@ -446,6 +590,7 @@ fn write_outputs(
         let i = clustered.binary_search(&d.0).unwrap_or(0);
         &ids[i]
     };
+    let with_containment = opts.dedup.containment.is_some();
     let mut line = String::new();
     for c in &outcome.clusters {
         use std::fmt::Write as _;
@@ -459,10 +604,18 @@ fn write_outputs(
             }
             let _ = write!(
                 line,
-                "{{\"id\":{},\"jaccard\":{}}}",
+                "{{\"id\":{},\"jaccard\":{}",
                 id_of(d.doc),
                 format_similarity(d.jaccard)
             );
+            if with_containment {
+                let _ = write!(
+                    line,
+                    ",\"containment\":{}",
+                    format_similarity(d.containment)
+                );
+            }
+            line.push('}');
         }
         line.push_str("]}\n");
         outputs.file(clusters).write_all(line.as_bytes())?;
