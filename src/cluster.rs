@@ -92,7 +92,7 @@ impl UnionFind {
 
 /// Orders a sorted group by keep priority: the member [`choose_kept`] would
 /// pick first, then the next, and so on.
-pub fn keep_order(group: &[u32], rule: KeepRule, chars: impl Fn(u32) -> u32) -> Vec<u32> {
+pub fn keep_order(group: &[u32], rule: KeepRule, chars: &impl Fn(u32) -> u32) -> Vec<u32> {
     let mut order = group.to_vec();
     if rule == KeepRule::Longest {
         order.sort_by_key(|&d| (std::cmp::Reverse(chars(d)), d));
@@ -102,35 +102,78 @@ pub fn keep_order(group: &[u32], rule: KeepRule, chars: impl Fn(u32) -> u32) -> 
 
 /// Splits a group into stars: the highest-priority unassigned member is a
 /// center and takes every unassigned member that `matches` it. Returns
-/// `(center, members)` for stars of two or more, in priority order of their
-/// centers; members keep group (input) order.
+/// `(center, members)` for stars of two or more, ordered by center; members
+/// keep group (input) order.
+///
+/// Greedy stars leave the far end of a chain alone (A~B, B~C, A!~C: B joins
+/// A, C is left with no star although it has a near-duplicate). A rescue
+/// step then pairs such a leftover with a matching member of a star that has
+/// other members to spare: the two form a new star, centered by the keep
+/// rule. Every pair reported still matches its center.
 pub fn stars(
     group: &[u32],
     rule: KeepRule,
     chars: impl Fn(u32) -> u32,
     mut matches: impl FnMut(u32, u32) -> bool,
 ) -> Vec<(u32, Vec<u32>)> {
-    let order = keep_order(group, rule, chars);
-    let mut assigned = vec![false; group.len()];
+    let order = keep_order(group, rule, &chars);
+    let rank = |d: u32| order.iter().position(|&x| x == d).unwrap_or(usize::MAX);
     let slot = |d: u32| group.binary_search(&d).unwrap_or(0);
-    let mut out = Vec::new();
+    // center_of[i]: the center of member i's star (itself for centers), or None.
+    let mut center_of: Vec<Option<u32>> = vec![None; group.len()];
+    // Members of each star, center included, indexed by the center's slot.
+    let mut size = vec![0usize; group.len()];
+    let mut centers = Vec::new();
     for &center in &order {
-        if assigned[slot(center)] {
+        if center_of[slot(center)].is_some() {
             continue;
         }
-        assigned[slot(center)] = true;
-        let mut members = Vec::new();
+        center_of[slot(center)] = Some(center);
+        size[slot(center)] = 1;
+        centers.push(center);
         for (i, &d) in group.iter().enumerate() {
-            if !assigned[i] && matches(center, d) {
-                assigned[i] = true;
-                members.push(d);
+            if center_of[i].is_none() && matches(center, d) {
+                center_of[i] = Some(center);
+                size[slot(center)] += 1;
             }
         }
-        if !members.is_empty() {
-            out.push((center, members));
+    }
+    // Rescue, in priority order, the centers that took no member.
+    for &x in &order {
+        if center_of[slot(x)] != Some(x) || size[slot(x)] != 1 {
+            continue;
+        }
+        let donor = group.iter().copied().find(|&y| {
+            let c = center_of[slot(y)];
+            c.is_some_and(|c| c != y && c != x && size[slot(c)] > 2) && matches(x, y)
+        });
+        if let Some(y) = donor {
+            let old = center_of[slot(y)].unwrap_or(y);
+            size[slot(old)] -= 1;
+            let center = if rank(x) < rank(y) { x } else { y };
+            center_of[slot(x)] = Some(center);
+            center_of[slot(y)] = Some(center);
+            size[slot(x)] = 0;
+            size[slot(center)] = 2;
+            if center == y {
+                centers.push(y);
+            }
         }
     }
-    out
+    centers.sort_unstable();
+    centers.dedup();
+    centers
+        .into_iter()
+        .filter_map(|c| {
+            let members: Vec<u32> = group
+                .iter()
+                .enumerate()
+                .filter(|&(i, &d)| d != c && center_of[i] == Some(c))
+                .map(|(_, &d)| d)
+                .collect();
+            (!members.is_empty()).then_some((c, members))
+        })
+        .collect()
 }
 
 /// Picks the kept member of a sorted group. `chars(i)` is the text length
@@ -207,6 +250,20 @@ mod tests {
         assert_eq!(s, vec![(0, vec![1])]);
         let s = stars(&[0, 1, 2, 3], KeepRule::First, |_| 1, alike);
         assert_eq!(s, vec![(0, vec![1]), (2, vec![3])]);
+    }
+
+    #[test]
+    fn a_left_over_chain_end_is_rescued_from_a_star_with_members_to_spare() {
+        // 0 matches 1, 2, 3; 4 matches only 3. 3 leaves 0's star for 4's.
+        let alike = |a: u32, b: u32| {
+            let (a, b) = (a.min(b), a.max(b));
+            (a == 0 && b <= 3) || (a == 3 && b == 4)
+        };
+        let s = stars(&[0, 1, 2, 3, 4], KeepRule::First, |_| 1, alike);
+        assert_eq!(s, vec![(0, vec![1, 2]), (3, vec![4])]);
+        // With nothing to spare, the first star is not broken up.
+        let s = stars(&[0, 3, 4], KeepRule::First, |_| 1, alike);
+        assert_eq!(s, vec![(0, vec![3])]);
     }
 
     #[test]

@@ -17,12 +17,14 @@
 pub mod cluster;
 pub mod config;
 mod error;
+pub mod eval;
 pub mod input;
 pub mod lsh;
 pub mod minhash;
 pub mod output;
 pub mod pipeline;
 pub mod shingle;
+pub mod synth;
 pub mod verify;
 
 pub use cluster::{ClusterMode, DocIndex};

@@ -26,6 +26,67 @@ enum Command {
     /// Remove near-duplicate documents: writes deduped.jsonl, clusters.jsonl,
     /// rejected.jsonl and stats.json into --out.
     Dedup(DedupArgs),
+    /// Generate a news dump with planted near-duplicates and scraper junk,
+    /// for tests and benchmarks (deterministic for a seed).
+    Synth(SynthArgs),
+    /// Compute the exact ground truth (all pairs with Jaccard >= threshold)
+    /// and score doppel's run, or a given clusters.jsonl, against it.
+    /// Writes truth_pairs.jsonl and eval.json into --out.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output JSONL file (zstd or gzip when it ends in .zst or .gz).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Stop at about this much JSONL (e.g. 100MB, 1GiB).
+    #[arg(long, value_name = "SIZE", conflicts_with = "docs", value_parser = parse_size)]
+    size: Option<u64>,
+    /// Stop after this many documents.
+    #[arg(long, value_name = "N")]
+    docs: Option<u64>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// JSONL of real articles whose sentences make up the generated text
+    /// (else made-up words).
+    #[arg(long, value_name = "FILE")]
+    base: Vec<PathBuf>,
+    /// Share of articles that get syndicated copies.
+    #[arg(long, default_value_t = 0.3)]
+    copy_rate: f64,
+    /// No per-site junk around articles.
+    #[arg(long)]
+    no_junk: bool,
+    /// Short documents (one or two paragraphs).
+    #[arg(long)]
+    short: bool,
+    /// Also write {"id","copy_of","kind","clean"} per document here.
+    #[arg(long, value_name = "FILE")]
+    truth: Option<PathBuf>,
+}
+
+/// Parses sizes such as `512`, `100MB`, `1.5GiB`, `64k`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| format!("not a size: {s}"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" => 1e12,
+        other => return Err(format!("unknown size unit `{other}` in {s}")),
+    };
+    Ok((value * mult) as u64)
 }
 
 #[derive(Args)]
@@ -76,6 +137,30 @@ enum ClusterArg {
 struct DedupArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    params: DedupParams,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    params: DedupParams,
+    /// Score this clusters.jsonl instead of running doppel dedup.
+    #[arg(long, value_name = "FILE")]
+    clusters: Option<PathBuf>,
+    /// Reuse the truth pairs of an earlier eval (truth_pairs.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pairs: Option<PathBuf>,
+    /// Human cluster labels, one {"id", "cluster"} per line.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+}
+
+/// Parameters of deduplication, shared by dedup and eval.
+#[derive(Args)]
+struct DedupParams {
     /// Jaccard similarity at or above which two documents are near-duplicates.
     #[arg(long, default_value_t = 0.8)]
     threshold: f64,
@@ -89,7 +174,7 @@ struct DedupArgs {
     #[arg(long, default_value_t = 128, value_name = "N")]
     num_perm: usize,
     /// LSH bands (with --rows); by default chosen from --threshold to
-    /// minimise missed pairs (weight 0.95) plus false candidates (weight 0.05).
+    /// minimise missed pairs (weight 0.99) plus false candidates (weight 0.01).
     #[arg(long, requires = "rows", value_name = "B")]
     bands: Option<usize>,
     /// Rows per LSH band (with --bands); bands x rows <= num-perm.
@@ -118,7 +203,7 @@ struct DedupArgs {
     containment: Option<f64>,
 }
 
-impl DedupArgs {
+impl DedupParams {
     fn config(&self) -> DedupConfig {
         DedupConfig {
             jaccard_threshold: self.threshold,
@@ -177,9 +262,89 @@ impl CommonArgs {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Eval(args) => {
+            args.common.init_threads()?;
+            let opts = doppel::pipeline::EvalOptions {
+                job: args.common.job(args.params.config()),
+                clusters: args.clusters,
+                pairs: args.pairs,
+                labels: args.labels,
+            };
+            let r = doppel::pipeline::eval_files(&args.common.inputs(), &args.common.out, &opts)?;
+            let pct = |x: f64| x * 100.0;
+            println!("documents            {}", r.documents);
+            println!(
+                "truth pairs          {} (Jaccard >= {}), {} documents with a partner",
+                r.truth_pairs, r.threshold, r.truth_documents
+            );
+            println!(
+                "document level       precision {:.2}%  recall {:.2}%  ({} flagged, {} correct)",
+                pct(r.document_level.precision),
+                pct(r.document_level.recall),
+                r.document_level.predicted,
+                r.document_level.correct
+            );
+            println!(
+                "pair level           precision {:.2}%  recall {:.2}%  ({} reported, {} below threshold)",
+                pct(r.pair_level.precision),
+                pct(r.pair_level.recall),
+                r.pair_level.predicted,
+                r.duplicates_below_threshold
+            );
+            if let Some(l) = &r.labels {
+                println!(
+                    "labels               ARI {:.4}  pair F1 {:.4}",
+                    l.adjusted_rand_index, l.pair_f1
+                );
+            }
+            println!(
+                "LSH {} bands x {} rows: P(candidate) at Jaccard",
+                r.bands, r.rows
+            );
+            for p in r.lsh_curve.iter().filter(|p| p.jaccard >= 0.3 - 1e-9) {
+                println!("  {:.2}  {:.4}", p.jaccard, p.candidate_probability);
+            }
+            println!(
+                "truth {:.2} s, run {:.2} s; eval.json and truth_pairs.jsonl in {}",
+                r.truth_seconds,
+                r.run_seconds,
+                args.common.out.display()
+            );
+            Ok(())
+        }
+        Command::Synth(args) => {
+            let inputs: Vec<Input> = args.base.iter().map(|p| Input::Path(p.clone())).collect();
+            let pool = if inputs.is_empty() {
+                doppel::synth::SentencePool::default()
+            } else {
+                doppel::synth::SentencePool::from_inputs(&inputs, &FieldNames::default())?
+            };
+            let limit = match (args.size, args.docs) {
+                (Some(bytes), _) => doppel::synth::SynthLimit::Bytes(bytes),
+                (None, Some(n)) => doppel::synth::SynthLimit::Documents(n),
+                (None, None) => anyhow::bail!("give --size or --docs"),
+            };
+            let opts = doppel::synth::SynthOptions {
+                seed: args.seed,
+                copy_rate: args.copy_rate,
+                junk: !args.no_junk,
+                short: args.short,
+                ..Default::default()
+            };
+            let s =
+                doppel::synth::write_corpus(&args.out, args.truth.as_deref(), limit, opts, pool)?;
+            eprintln!(
+                "doppel: wrote {} documents ({} copies, {:.1} MB of JSONL) to {}",
+                s.documents,
+                s.copies,
+                s.bytes as f64 / 1e6,
+                args.out.display()
+            );
+            Ok(())
+        }
         Command::Dedup(args) => {
             args.common.init_threads()?;
-            let job = args.common.job(args.config());
+            let job = args.common.job(args.params.config());
             let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
             if !args.common.quiet {
                 eprintln!(

@@ -91,6 +91,86 @@ impl OutputSet {
     }
 }
 
+enum Encoder {
+    Plain(BufWriter<tempfile::NamedTempFile>),
+    Gzip(flate2::write::GzEncoder<BufWriter<tempfile::NamedTempFile>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<tempfile::NamedTempFile>>),
+}
+
+/// A single file written atomically, compressed with zstd or gzip when its
+/// name ends in `.zst` or `.gz`.
+pub struct AtomicFile {
+    path: PathBuf,
+    encoder: Encoder,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (through a temporary file beside it).
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".doppel-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(path, e))?;
+        let buf = BufWriter::with_capacity(1 << 20, tmp);
+        let name = path.to_string_lossy();
+        let encoder = if name.ends_with(".zst") {
+            Encoder::Zstd(
+                zstd::stream::write::Encoder::new(buf, 3).map_err(|e| Error::io(path, e))?,
+            )
+        } else if name.ends_with(".gz") {
+            Encoder::Gzip(flate2::write::GzEncoder::new(
+                buf,
+                flate2::Compression::default(),
+            ))
+        } else {
+            Encoder::Plain(buf)
+        };
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            encoder,
+        })
+    }
+
+    /// Finishes compression, syncs and renames into place.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let buf = match self.encoder {
+            Encoder::Plain(b) => b,
+            Encoder::Gzip(g) => g.finish().map_err(|e| Error::io(&path, e))?,
+            Encoder::Zstd(z) => z.finish().map_err(|e| Error::io(&path, e))?,
+        };
+        let tmp = buf
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        tmp.as_file().sync_data().map_err(|e| Error::io(&path, e))?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.encoder {
+            Encoder::Plain(w) => w.write(buf),
+            Encoder::Gzip(w) => w.write(buf),
+            Encoder::Zstd(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.encoder {
+            Encoder::Plain(w) => w.flush(),
+            Encoder::Gzip(w) => w.flush(),
+            Encoder::Zstd(w) => w.flush(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prep  # noqa: E402
 
-BATCH = 10_000
+BATCH = 1_000  # documents signed, inserted and queried together
 SEED = 42
 
 

@@ -13,6 +13,8 @@
 mod engine;
 mod files;
 mod progress;
+mod truth;
 
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::{DedupSummary, JobOptions, Parameters, StageSeconds, dedup_files};
+pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, eval_files, exact_pairs};

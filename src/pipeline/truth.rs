@@ -1,0 +1,452 @@
+//! Exact ground truth and the `doppel eval` job.
+//!
+//! [`exact_pairs`] is an all-pairs similarity join in the AllPairs/PPJoin
+//! family: a pair with Jaccard at least `t` must share a shingle within the
+//! first `|x| - ceil(t |x|) + 1` shingles of each set, under any one global
+//! order. Ordering shingles by document frequency (rarest first) makes
+//! those prefixes hit short lists, and shingles that occur in one document
+//! only (most of them) need no index entry at all. Candidates also pass a
+//! size filter (`|y| >= t |x|`) and are then verified exactly, so the result
+//! is exact: no sampling, no estimate.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::files::{JobOptions, for_each_batch, record_text};
+use super::progress::Progress;
+use crate::eval::{self, CurvePoint, PrecisionRecall};
+use crate::input::{Corpus, Input, SourceKind, fallback_id, parse_id};
+use crate::lsh::{pack_pair, unpack_pair};
+use crate::verify::{PairSimilarity, ShingleSets};
+use crate::{Error, Result};
+
+/// A pair of documents and their exact Jaccard similarity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruthPair {
+    /// The earlier document.
+    pub a: u32,
+    /// The later document.
+    pub b: u32,
+    /// Exact Jaccard similarity.
+    pub jaccard: f64,
+}
+
+/// Every pair of sets in `sets` (documents `0..n`, all stored) with
+/// Jaccard at least `threshold`, sorted by `(a, b)`.
+pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair> {
+    // Document frequency of shingles seen in two or more documents.
+    let mut all: Vec<u64> = (0..n)
+        .flat_map(|d| sets.get(d).unwrap_or(&[]).iter().copied())
+        .collect();
+    all.par_sort_unstable();
+    let mut common: Vec<(u64, u32)> = Vec::new();
+    for run in all.chunk_by(|a, b| a == b) {
+        if run.len() >= 2 {
+            common.push((run[0], run.len() as u32));
+        }
+    }
+    drop(all);
+    let df = |h: u64| {
+        common
+            .binary_search_by_key(&h, |&(x, _)| x)
+            .ok()
+            .map(|i| common[i].1)
+    };
+
+    // Index entries: (shingle, doc) for the shared shingles in each prefix.
+    let entries: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|d| {
+            let set = sets.get(d).unwrap_or(&[]);
+            let size = set.len();
+            let mut shared: Vec<(u32, u64)> =
+                set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
+            shared.sort_unstable();
+            let unique = size - shared.len();
+            let min_overlap = (threshold * size as f64 - 1e-9).ceil().max(1.0) as usize;
+            let prefix = (size + 1).saturating_sub(min_overlap);
+            let take = prefix.saturating_sub(unique);
+            shared.into_iter().take(take).map(move |(_, h)| (h, d))
+        })
+        .collect();
+    let mut entries = entries;
+    entries.par_sort_unstable();
+
+    let size = |d: u32| sets.get(d).map_or(0, <[u64]>::len);
+    let mut candidates: Vec<u64> = entries
+        .par_chunk_by(|a, b| a.0 == b.0)
+        .flat_map_iter(|run| {
+            let mut docs: Vec<(usize, u32)> = run.iter().map(|&(_, d)| (size(d), d)).collect();
+            docs.sort_unstable();
+            let mut out = Vec::new();
+            for i in 0..docs.len() {
+                for j in i + 1..docs.len() {
+                    // Sizes ascend: once the larger is too large, stop.
+                    if (docs[i].0 as f64) < threshold * docs[j].0 as f64 - 1e-9 {
+                        break;
+                    }
+                    out.push(pack_pair(docs[i].1, docs[j].1));
+                }
+            }
+            out
+        })
+        .collect();
+    candidates.par_sort_unstable();
+    candidates.dedup();
+    candidates
+        .par_iter()
+        .filter_map(|&p| {
+            let (a, b) = unpack_pair(p);
+            let j = PairSimilarity::exact(sets.get(a)?, sets.get(b)?).jaccard;
+            (j >= threshold).then_some(TruthPair { a, b, jaccard: j })
+        })
+        .collect()
+}
+
+/// Every document's id (canonical JSON) and exact shingle set.
+pub(crate) fn read_all_sets(
+    corpus: &Corpus,
+    opts: &JobOptions,
+    progress: Progress,
+) -> Result<(Vec<String>, ShingleSets)> {
+    let config = &opts.dedup;
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = progress.bytes(corpus.total_bytes(), "truth");
+    let mut ids = Vec::new();
+    let mut sets = ShingleSets::new();
+    for_each_batch(corpus, &counter, |batch| {
+        let built: Vec<std::result::Result<(String, Vec<u64>), String>> = batch
+            .records
+            .par_iter()
+            .map(|rec| {
+                let source = &corpus.sources[rec.source as usize];
+                let bytes = batch.bytes(rec);
+                let text = record_text(&source.kind, bytes, &opts.fields)?;
+                let id = match &source.kind {
+                    SourceKind::Jsonl => parse_id(bytes, &opts.fields).map(|r| r.get().to_owned()),
+                    SourceKind::Text { .. } => None,
+                }
+                .unwrap_or_else(|| fallback_id(source, rec.line));
+                Ok((
+                    canonical_id(&id),
+                    crate::shingle::shingle_set(&text, config.shingling, config.seed),
+                ))
+            })
+            .collect();
+        for (rec, b) in batch.records.iter().zip(built) {
+            match b {
+                Ok((id, set)) => {
+                    sets.push(ids.len() as u32, &set);
+                    ids.push(id);
+                }
+                Err(reason) if !opts.skip_bad => {
+                    let file = corpus.sources[rec.source as usize].name.clone();
+                    return Err(Error::BadRecord {
+                        file,
+                        line: rec.line,
+                        reason,
+                    });
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(f) = batch.failure
+            && !opts.skip_bad
+        {
+            let file = corpus.sources[f.source as usize].name.clone();
+            return Err(Error::Read {
+                file,
+                line: f.line,
+                source: f.error,
+            });
+        }
+        bar.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok((ids, sets))
+}
+
+/// An id as canonical JSON text, so `"a"` written two ways compares equal.
+fn canonical_id(raw: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .map_or_else(|_| raw.to_string(), |v| v.to_string())
+}
+
+/// Options of `doppel eval`.
+#[derive(Debug, Clone, Default)]
+pub struct EvalOptions {
+    /// Shingling, threshold and the run's parameters; fields; progress.
+    pub job: JobOptions,
+    /// Score this `clusters.jsonl` instead of running doppel.
+    pub clusters: Option<PathBuf>,
+    /// Reuse truth pairs written by an earlier `doppel eval`.
+    pub pairs: Option<PathBuf>,
+    /// Human cluster labels, `{"id", "cluster"}` per line.
+    pub labels: Option<PathBuf>,
+}
+
+/// Scores against human labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelScores {
+    /// Adjusted Rand index of the run's clusters against the labels.
+    pub adjusted_rand_index: f64,
+    /// Pairs sharing a cluster, against pairs sharing a label.
+    pub pairs: PrecisionRecall,
+    /// F1 of `pairs`.
+    pub pair_f1: f64,
+}
+
+/// What `doppel eval` measured, also written as `eval.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Documents in the corpus.
+    pub documents: u64,
+    /// Jaccard threshold of the truth.
+    pub threshold: f64,
+    /// True pairs (Jaccard >= threshold).
+    pub truth_pairs: u64,
+    /// Documents with at least one true partner.
+    pub truth_documents: u64,
+    /// Document level: flagged (kept head or duplicate) vs having a true partner.
+    pub document_level: PrecisionRecall,
+    /// Reported kept/duplicate pairs that are true pairs (precision), and
+    /// true pairs that ended up in one cluster (recall).
+    pub pair_level: PrecisionRecall,
+    /// Reported duplicates whose exact Jaccard with their kept document is below the threshold.
+    pub duplicates_below_threshold: u64,
+    /// LSH layout of the run and its S-curve.
+    pub bands: usize,
+    /// Rows per band.
+    pub rows: usize,
+    /// Probability of becoming a candidate against Jaccard similarity.
+    pub lsh_curve: Vec<CurvePoint>,
+    /// Against human labels, when given.
+    pub labels: Option<LabelScores>,
+    /// Seconds to compute the truth.
+    pub truth_seconds: f64,
+    /// Seconds of the doppel run scored (0 when clusters were given).
+    pub run_seconds: f64,
+}
+
+/// Runs `doppel eval`: exact truth for `inputs`, then scores a run against
+/// it. Writes `truth_pairs.jsonl` and `eval.json` into `out_dir` (and the
+/// run's outputs into `out_dir/run` when doppel is run).
+pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
+    let mut job = opts.job.clone();
+    job.dedup = job.dedup.validate()?;
+    let threshold = job.dedup.jaccard_threshold;
+    let progress = Progress {
+        enabled: job.progress,
+    };
+    let mut outputs = crate::output::OutputSet::new(out_dir)?;
+    let started = Instant::now();
+    let corpus = Corpus::open(inputs, out_dir)?;
+    let (ids, sets) = read_all_sets(&corpus, &job, progress)?;
+    let n = ids.len() as u32;
+    let index: HashMap<&str, u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32))
+        .collect();
+    if index.len() != ids.len() {
+        return Err(Error::config(
+            "document ids are not unique: eval needs unique ids to match clusters",
+        ));
+    }
+    let lookup = |id: &serde_json::Value, path: &Path, line: usize| -> Result<u32> {
+        index
+            .get(id.to_string().as_str())
+            .copied()
+            .ok_or_else(|| Error::BadRecord {
+                file: path.display().to_string(),
+                line: line as u64,
+                reason: format!("id {id} is not in the corpus"),
+            })
+    };
+    let truth: Vec<TruthPair> = match &opts.pairs {
+        None => {
+            let stage = progress.stage("joining");
+            let t = exact_pairs(&sets, n, threshold);
+            stage.finish_and_clear();
+            t
+        }
+        Some(path) => {
+            let mut t = Vec::new();
+            for (i, v) in read_json_lines(path)?.into_iter().enumerate() {
+                let (a, b) = (lookup(&v["a"], path, i + 1)?, lookup(&v["b"], path, i + 1)?);
+                let jaccard = v["jaccard"].as_f64().unwrap_or(0.0);
+                if jaccard >= threshold {
+                    t.push(TruthPair {
+                        a: a.min(b),
+                        b: a.max(b),
+                        jaccard,
+                    });
+                }
+            }
+            t
+        }
+    };
+    let truth_seconds = started.elapsed().as_secs_f64();
+    let pairs_file = outputs.create("truth_pairs.jsonl")?;
+    for p in &truth {
+        let line = format!(
+            "{{\"a\":{},\"b\":{},\"jaccard\":{}}}\n",
+            ids[p.a as usize],
+            ids[p.b as usize],
+            super::files::format_similarity(p.jaccard)
+        );
+        outputs.file(pairs_file).write_all(line.as_bytes())?;
+    }
+
+    let run_started = Instant::now();
+    let clusters_path = match &opts.clusters {
+        Some(p) => p.clone(),
+        None => {
+            let run_dir = out_dir.join("run");
+            super::files::dedup_files(inputs, &run_dir, &job)?;
+            run_dir.join("clusters.jsonl")
+        }
+    };
+    let run_seconds = if opts.clusters.is_some() {
+        0.0
+    } else {
+        run_started.elapsed().as_secs_f64()
+    };
+    let mut clusters: Vec<Vec<u32>> = Vec::new();
+    let mut below = 0u64;
+    let mut reported = 0u64;
+    for (i, v) in read_json_lines(&clusters_path)?.into_iter().enumerate() {
+        let kept = lookup(&v["kept"], &clusters_path, i + 1)?;
+        let mut members = vec![kept];
+        for d in v["duplicates"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            let doc = lookup(&d["id"], &clusters_path, i + 1)?;
+            members.push(doc);
+            reported += 1;
+            if let (Some(x), Some(y)) = (sets.get(kept), sets.get(doc))
+                && PairSimilarity::exact(x, y).jaccard < threshold
+            {
+                below += 1;
+            }
+        }
+        clusters.push(members);
+    }
+    let truth_ab: Vec<(u32, u32)> = truth.iter().map(|p| (p.a, p.b)).collect();
+    let document_level = eval::document_scores(n as usize, &truth_ab, &clusters);
+    let (found, total) = eval::pair_recall(n as usize, &truth_ab, &clusters);
+    let pair_level = PrecisionRecall::new(reported, total, reported - below, found);
+    let labels = match &opts.labels {
+        Some(path) => Some(label_scores(path, n, &clusters, &lookup)?),
+        None => None,
+    };
+    let (bands, rows) = (job.dedup.bands(), job.dedup.rows());
+    let report = EvalReport {
+        documents: n as u64,
+        threshold,
+        truth_pairs: truth.len() as u64,
+        truth_documents: document_level.truth,
+        document_level,
+        pair_level,
+        duplicates_below_threshold: below,
+        bands,
+        rows,
+        lsh_curve: eval::lsh_curve(bands, rows),
+        labels,
+        truth_seconds,
+        run_seconds,
+    };
+    let file = outputs.create("eval.json")?;
+    let mut json = serde_json::to_vec_pretty(&report)
+        .map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
+    json.push(b'\n');
+    outputs.file(file).write_all(&json)?;
+    outputs.commit()?;
+    Ok(report)
+}
+
+fn label_scores(
+    path: &Path,
+    n: u32,
+    clusters: &[Vec<u32>],
+    lookup: &dyn Fn(&serde_json::Value, &Path, usize) -> Result<u32>,
+) -> Result<LabelScores> {
+    // Unlabelled documents and documents outside any cluster are singletons.
+    let mut gold: Vec<u64> = (0..n as u64).map(|d| u64::MAX - d).collect();
+    let mut names: HashMap<String, u64> = HashMap::new();
+    for (i, v) in read_json_lines(path)?.into_iter().enumerate() {
+        let d = lookup(&v["id"], path, i + 1)?;
+        let next = names.len() as u64;
+        gold[d as usize] = *names.entry(v["cluster"].to_string()).or_insert(next);
+    }
+    let mut pred: Vec<u64> = (0..n as u64).map(|d| u64::MAX - d).collect();
+    for (i, c) in clusters.iter().enumerate() {
+        for &d in c {
+            pred[d as usize] = i as u64;
+        }
+    }
+    let pairs = eval::pair_f1(&pred, &gold);
+    Ok(LabelScores {
+        adjusted_rand_index: eval::adjusted_rand_index(&pred, &gold),
+        pair_f1: pairs.f1(),
+        pairs,
+    })
+}
+
+fn read_json_lines(path: &Path) -> Result<Vec<serde_json::Value>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::BadRecord {
+                file: path.display().to_string(),
+                line: i as u64 + 1,
+                reason: format!("malformed JSON: {e}"),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minhash::splitmix64;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+        /// The join finds exactly the pairs a brute-force comparison finds.
+        #[test]
+        fn join_equals_brute_force(seed in any::<u64>(), n in 2u32..40, t in 0.3f64..0.95) {
+            let mut sets = ShingleSets::new();
+            let mut raw: Vec<Vec<u64>> = Vec::new();
+            for d in 0..n {
+                // Sets drawn from overlapping windows of a small universe,
+                // so many pairs sit near any threshold.
+                let base = splitmix64(seed ^ u64::from(d)) % 30;
+                let len = 5 + splitmix64(seed ^ u64::from(d) << 8) % 25;
+                let mut s: Vec<u64> = (base..base + len).map(|x| x * 7919).collect();
+                if d % 3 == 0 { s.push(1_000_000 + u64::from(d)); }
+                s.sort_unstable();
+                sets.push(d, &s);
+                raw.push(s);
+            }
+            let got: Vec<(u32, u32)> = exact_pairs(&sets, n, t).iter().map(|p| (p.a, p.b)).collect();
+            let mut want = Vec::new();
+            for a in 0..n {
+                for b in a + 1..n {
+                    if PairSimilarity::exact(&raw[a as usize], &raw[b as usize]).jaccard >= t {
+                        want.push((a, b));
+                    }
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
+    }
+}
