@@ -58,41 +58,126 @@ fn is_apostrophe(c: char) -> bool {
 pub fn normalize_into(text: &str, out: &mut String) {
     out.clear();
     out.reserve(text.len());
-    // `pending_space` defers the separator until the next word starts, which
-    // collapses runs of separators and leaves no trailing space.
-    let mut pending_space = false;
-    if text.is_ascii() {
-        // ASCII is already NFKC and lower-cases byte by byte: the fast path
-        // for most news text.
-        for b in text.bytes() {
+    let mut w = WordWriter {
+        out,
+        pending_space: false,
+    };
+    // Where the current word began, in the text and in the output, so that
+    // a word can be normalised again from its start.
+    let mut word_start = 0usize;
+    let mut word_out = 0usize;
+    let mut word_pending = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let class = if b.is_ascii() {
+            // ASCII is NFKC already and lower-cases byte by byte: the path
+            // for nearly all of a news text.
             if b.is_ascii_alphanumeric() {
-                if pending_space {
-                    out.push(' ');
-                    pending_space = false;
-                }
-                out.push(b.to_ascii_lowercase() as char);
-            } else if b == b'\'' || b == b'`' {
-                continue;
-            } else if !out.is_empty() {
-                pending_space = true;
+                w.push(b.to_ascii_lowercase() as char);
+            } else if b != b'\'' && b != b'`' {
+                w.separate();
+                (word_start, word_out, word_pending) = (i + 1, w.out.len(), w.pending_space);
             }
-        }
-        return;
-    }
-    for c in text.nfkc() {
-        if c.is_alphanumeric() {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            for lower in c.to_lowercase() {
-                out.push(lower);
-            }
-        } else if is_apostrophe(c) {
+            i += 1;
             continue;
-        } else if !out.is_empty() {
-            pending_space = true;
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c, fast_class(c))
+        };
+        match class {
+            (c, Some(Class::Apostrophe)) => i += c.len_utf8(),
+            (c, Some(Class::Separator)) => {
+                w.separate();
+                i += c.len_utf8();
+                (word_start, word_out, word_pending) = (i, w.out.len(), w.pending_space);
+            }
+            (c, Some(Class::Letter)) => {
+                for lower in c.to_lowercase() {
+                    w.push(lower);
+                }
+                i += c.len_utf8();
+            }
+            (_, None) => {
+                // NFKC can compose or reorder across the whole word (a
+                // combining mark joins the letter before it), so the word is
+                // normalised again from its start, up to the next ASCII
+                // separator.
+                if w.out.len() > word_out {
+                    w.out.truncate(word_out);
+                    w.pending_space = word_pending;
+                }
+                let end = text[i..]
+                    .find(|ch: char| {
+                        ch.is_ascii() && !ch.is_ascii_alphanumeric() && ch != '\'' && ch != '`'
+                    })
+                    .map_or(text.len(), |k| i + k);
+                for n in text[word_start..end].nfkc() {
+                    w.push_normalized(n);
+                }
+                i = end;
+                // The next word starts after the ASCII separator at `end`;
+                // that byte is handled by the ASCII branch.
+            }
         }
+    }
+}
+
+/// Appends words, collapsing separators.
+struct WordWriter<'a> {
+    out: &'a mut String,
+    // Deferred so that runs of separators collapse and none trails.
+    pending_space: bool,
+}
+
+impl WordWriter<'_> {
+    fn push(&mut self, c: char) {
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        self.out.push(c);
+    }
+
+    fn separate(&mut self) {
+        if !self.out.is_empty() {
+            self.pending_space = true;
+        }
+    }
+
+    /// A character that is already NFKC: the general rule.
+    fn push_normalized(&mut self, c: char) {
+        if c.is_alphanumeric() {
+            if c.is_ascii() {
+                self.push(c.to_ascii_lowercase());
+            } else {
+                for lower in c.to_lowercase() {
+                    self.push(lower);
+                }
+            }
+        } else if !is_apostrophe(c) {
+            self.separate();
+        }
+    }
+}
+
+enum Class {
+    Apostrophe,
+    Separator,
+    Letter,
+}
+
+/// Non-ASCII characters whose NFKC form is known without running NFKC.
+fn fast_class(c: char) -> Option<Class> {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{02BC}' => Some(Class::Apostrophe),
+        // No-break space, and General Punctuation (dashes, curly quotes,
+        // ellipsis, spaces): NFKC maps none of them to a letter or digit.
+        '\u{00A0}' | '\u{2000}'..='\u{206F}' => Some(Class::Separator),
+        // Latin-1 letters: precomposed, NFKC-stable (ª º µ are not in range).
+        '\u{00C0}'..='\u{00FF}' if c != '\u{00D7}' && c != '\u{00F7}' => Some(Class::Letter),
+        _ => None,
     }
 }
 
@@ -216,6 +301,38 @@ pub fn intersection_size<T: Ord>(a: &[T], b: &[T]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The definition: NFKC of the whole text, then the word rule per character.
+    fn reference(text: &str) -> String {
+        let mut out = String::new();
+        let mut w = WordWriter {
+            out: &mut out,
+            pending_space: false,
+        };
+        for c in text.nfkc() {
+            w.push_normalized(c);
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn fast_normalisation_equals_whole_text_nfkc(
+            parts in proptest::collection::vec(prop_oneof![
+                Just("e"), Just("E"), Just("\u{301}"), Just("\u{327}"), Just("é"), Just("É"), Just("ﬁ"), Just("Ⅻ"),
+                Just("’"), Just("'"), Just("“"), Just(" "), Just("\u{a0}"), Just("."), Just("ß"), Just("İ"),
+                Just("ｱ"), Just("ﾞ"), Just("가"), Just("\u{1100}"), Just("\u{1161}"), Just("Ω"), Just("x²"),
+                Just("½"), Just("…"), Just("—"), Just("a"), Just("Z9"), Just("\u{2126}"), Just("Å"), Just("\u{30a}"),
+            ], 0..24),
+        ) {
+            let text: String = parts.concat();
+            let mut out = String::new();
+            normalize_into(&text, &mut out);
+            prop_assert_eq!(out, reference(&text));
+        }
+    }
 
     fn norm(s: &str) -> String {
         let mut out = String::new();

@@ -130,8 +130,7 @@ def main():
         log("bench: no doppel binary at %s: doppel rows skipped" % a.doppel)
     log("bench: %s, %d documents, %.2f MB, threshold %s" % (corpus, ndocs, nbytes / 1e6, t))
 
-    # One entry per row: a command, and how to read its flagged documents.
-    rows, bands_rows = [], None
+    rows, bands_rows = [], None  # one dict per table row
     dedup_help = help_text(doppel, "dedup") or ""
 
     def run(name, cmd, out_dir, read):
@@ -142,7 +141,9 @@ def main():
                 shutil.rmtree(out_dir, ignore_errors=True)
                 os.makedirs(out_dir)
                 w, m, c = timed(cmd, os.path.join(out_dir, "time.txt"))
-                walls.append(w), rss.append(m), cpus.append(c)
+                walls.append(w)
+                rss.append(m)
+                cpus.append(c)
                 log("bench: %-16s run %d/%d  %.2f s  %.0f MB" % (name, k + 1, a.repeat, w, m))
             flagged, bxr, counts = read()
         except Exception as e:  # one broken tool should not sink the table
@@ -197,9 +198,9 @@ def main():
         eval_help = None if a.python_truth else help_text(doppel, "eval")
         if eval_help is not None:
             cmd, truth_by = [doppel, "eval", corpus, "--threshold", str(t), "--out", truth_dir], "doppel eval"
-            clusters = os.path.join(a.out, "runs", "doppel", "clusters.jsonl")
             if "--clusters" in eval_help and any(r["tool"] == "doppel" and "error" not in r for r in rows):
-                cmd += ["--clusters", clusters]  # score the run above instead of running dedup again
+                # Score the run above rather than let eval run dedup again.
+                cmd += ["--clusters", os.path.join(a.out, "runs", "doppel", "clusters.jsonl")]
             cmd += ["--quiet"] if "--quiet" in eval_help else []
         else:
             cmd = [sys.executable, os.path.join(HERE, "truth.py"), corpus, "--threshold", str(t), "--out", truth_dir]

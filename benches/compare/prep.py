@@ -22,20 +22,26 @@ import unicodedata
 
 NGRAM = 5
 
-# Apostrophes vanish; capital sigma is lowered to medial sigma up front so that
-# str.lower() cannot apply its final-sigma rule, which Rust does not have.
-_TABLE = {ord(c): None for c in "'\u2019\u2018\u02bc`"}
-_TABLE[0x03A3] = "\u03c3"
-_WORD = re.compile(r"[^\W_]+")  # runs of str.isalnum() characters
+_SEP = re.compile(r"[\W_]+")  # runs of characters that are not str.isalnum()
 
 
 def normalize(text):
     """The document's words, lower-cased, joined by single spaces."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    # Lower-case after splitting: lowering can turn a letter into a letter
-    # plus a combining mark (İ -> i + U+0307) that must stay inside its word.
-    return " ".join(_WORD.findall(text.translate(_TABLE))).lower()
+        for c in "\u2019\u2018\u02bc":
+            if c in text:
+                text = text.replace(c, "")
+        # Capital sigma becomes medial sigma before str.lower() can apply its
+        # final-sigma rule, which Rust's char::to_lowercase does not have.
+        if "\u03a3" in text:
+            text = text.replace("\u03a3", "\u03c3")
+    for c in "'`":
+        if c in text:
+            text = text.replace(c, "")
+    # Lower-case last: lowering can turn a letter into a letter plus a
+    # combining mark (İ -> i + U+0307) that must stay inside its word.
+    return _SEP.sub(" ", text).strip().lower()
 
 
 def shingles(text, n=NGRAM):
