@@ -19,7 +19,7 @@
 //! The estimate of Jaccard similarity is the share of positions at which two
 //! signatures agree; its standard error is `sqrt(J (1 - J) / num_perm)`.
 
-use crate::shingle::{Shingling, for_each_shingle_hash, normalize_into};
+use crate::shingle::{Shingling, for_each_shingle_hash, normalize_bytes};
 
 /// Marks a bin no shingle fell into. Real values are capped one below it.
 const EMPTY_BIN: u32 = u32::MAX;
@@ -44,13 +44,13 @@ pub struct MinHasher {
 /// Reusable buffers for [`MinHasher::sign_into`], one per thread.
 #[derive(Debug, Default)]
 pub struct SignScratch {
-    normalized: String,
+    normalized: Vec<u8>,
     filled: Vec<bool>,
 }
 
 impl SignScratch {
-    /// The normalised text of the last document signed with this scratch.
-    pub fn normalized(&self) -> &str {
+    /// The normalised text (UTF-8) of the last document signed with this scratch.
+    pub fn normalized(&self) -> &[u8] {
         &self.normalized
     }
 }
@@ -86,11 +86,11 @@ impl MinHasher {
     /// returns the number of shingles. A text with no words has zero shingles
     /// and a signature of all-empty bins, which matches nothing.
     pub fn sign_into(&self, text: &str, scratch: &mut SignScratch, sig: &mut [u32]) -> usize {
-        normalize_into(text, &mut scratch.normalized);
+        normalize_bytes(text, &mut scratch.normalized);
         self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig)
     }
 
-    fn sign_normalized(&self, normalized: &str, filled: &mut Vec<bool>, sig: &mut [u32]) -> usize {
+    fn sign_normalized(&self, normalized: &[u8], filled: &mut Vec<bool>, sig: &mut [u32]) -> usize {
         let k = self.num_perm;
         debug_assert_eq!(sig.len(), k);
         sig.fill(EMPTY_BIN);

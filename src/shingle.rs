@@ -56,6 +56,15 @@ fn is_apostrophe(c: char) -> bool {
 /// assert_eq!(out, "the kremlins tragic incident");
 /// ```
 pub fn normalize_into(text: &str, out: &mut String) {
+    let mut bytes = std::mem::take(out).into_bytes();
+    normalize_bytes(text, &mut bytes);
+    // normalize_bytes writes whole UTF-8 characters only.
+    *out = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+/// [`normalize_into`] writing UTF-8 bytes, the form shingling reads.
+pub fn normalize_bytes(text: &str, out: &mut Vec<u8>) {
     out.clear();
     out.reserve(text.len());
     let mut w = WordWriter {
@@ -71,39 +80,42 @@ pub fn normalize_into(text: &str, out: &mut String) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let class = if b.is_ascii() {
-            // ASCII is NFKC already and lower-cases byte by byte: the path
-            // for nearly all of a news text.
-            if b.is_ascii_alphanumeric() {
-                w.push(b.to_ascii_lowercase() as char);
-            } else if b != b'\'' && b != b'`' {
-                w.separate();
-                (word_start, word_out, word_pending) = (i + 1, w.out.len(), w.pending_space);
+        if b.is_ascii() {
+            // ASCII is NFKC already and maps byte to byte through a table:
+            // the path for nearly all of a news text.
+            match ASCII_MAP[b as usize] {
+                SEPARATOR => {
+                    w.separate();
+                    (word_start, word_out, word_pending) = (i + 1, w.out.len(), w.pending_space);
+                }
+                SKIP => {}
+                lower => {
+                    w.start_word();
+                    w.out.push(lower);
+                }
             }
             i += 1;
             continue;
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            (c, fast_class(c))
-        };
-        match class {
-            (c, Some(Class::Apostrophe)) => i += c.len_utf8(),
-            (c, Some(Class::Separator)) => {
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        match fast_class(c) {
+            Some(Class::Apostrophe) => i += c.len_utf8(),
+            Some(Class::Separator) => {
                 w.separate();
                 i += c.len_utf8();
                 (word_start, word_out, word_pending) = (i, w.out.len(), w.pending_space);
             }
-            (c, Some(Class::Letter)) => {
+            Some(Class::Letter) => {
                 for lower in c.to_lowercase() {
                     w.push(lower);
                 }
                 i += c.len_utf8();
             }
-            (_, None) => {
+            None => {
                 // NFKC can compose or reorder across the whole word (a
                 // combining mark joins the letter before it), so the word is
                 // normalised again from its start, up to the next ASCII
-                // separator.
+                // separator, which the ASCII branch then handles.
                 if w.out.len() > word_out {
                     w.out.truncate(word_out);
                     w.pending_space = word_pending;
@@ -117,27 +129,51 @@ pub fn normalize_into(text: &str, out: &mut String) {
                     w.push_normalized(n);
                 }
                 i = end;
-                // The next word starts after the ASCII separator at `end`;
-                // that byte is handled by the ASCII branch.
             }
         }
     }
 }
 
+const SEPARATOR: u8 = 0;
+const SKIP: u8 = 1;
+
+/// What each ASCII byte becomes: its lower case if alphanumeric, [`SKIP`]
+/// for apostrophes (dropped inside words), [`SEPARATOR`] for the rest.
+const ASCII_MAP: [u8; 128] = {
+    let mut map = [SEPARATOR; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            map[b] = c.to_ascii_lowercase();
+        } else if c == b'\'' || c == b'`' {
+            map[b] = SKIP;
+        }
+        b += 1;
+    }
+    map
+};
+
 /// Appends words, collapsing separators.
 struct WordWriter<'a> {
-    out: &'a mut String,
+    out: &'a mut Vec<u8>,
     // Deferred so that runs of separators collapse and none trails.
     pending_space: bool,
 }
 
 impl WordWriter<'_> {
-    fn push(&mut self, c: char) {
+    fn start_word(&mut self) {
         if self.pending_space {
-            self.out.push(' ');
+            self.out.push(b' ');
             self.pending_space = false;
         }
-        self.out.push(c);
+    }
+
+    fn push(&mut self, c: char) {
+        self.start_word();
+        let mut buf = [0u8; 4];
+        self.out
+            .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
 
     fn separate(&mut self) {
@@ -186,7 +222,7 @@ fn fast_class(c: char) -> Option<Class> {
 /// shingles are emitted each time they occur. Returns the number of
 /// shingles emitted: zero only for an empty text.
 pub fn for_each_shingle_hash(
-    normalized: &str,
+    normalized: &[u8],
     shingling: Shingling,
     seed: u64,
     mut emit: impl FnMut(u64),
@@ -194,7 +230,7 @@ pub fn for_each_shingle_hash(
     if normalized.is_empty() {
         return 0;
     }
-    let bytes = normalized.as_bytes();
+    let bytes = normalized;
     match shingling {
         Shingling::Words(n) => {
             // Ring of the last `n` word starts; the shingle ending at a word
@@ -236,7 +272,13 @@ pub fn for_each_shingle_hash(
             let mut window: std::collections::VecDeque<usize> =
                 std::collections::VecDeque::with_capacity(n + 1);
             let mut count = 0usize;
-            for (pos, _) in normalized.char_indices() {
+            // Char starts are the bytes that are not UTF-8 continuations.
+            let starts = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| (**b & 0xC0) != 0x80)
+                .map(|(p, _)| p);
+            for pos in starts {
                 window.push_back(pos);
                 if window.len() > n {
                     let first = window.pop_front().unwrap_or(0);
@@ -260,8 +302,8 @@ pub fn for_each_shingle_hash(
 /// The set of shingle hashes of a text, sorted and without repeats: the
 /// exact representation that Jaccard similarity is defined on.
 pub fn shingle_set(text: &str, shingling: Shingling, seed: u64) -> Vec<u64> {
-    let mut normalized = String::new();
-    normalize_into(text, &mut normalized);
+    let mut normalized = Vec::new();
+    normalize_bytes(text, &mut normalized);
     let mut set = Vec::new();
     for_each_shingle_hash(&normalized, shingling, seed, |h| set.push(h));
     set.sort_unstable();
@@ -305,7 +347,7 @@ mod tests {
 
     /// The definition: NFKC of the whole text, then the word rule per character.
     fn reference(text: &str) -> String {
-        let mut out = String::new();
+        let mut out = Vec::new();
         let mut w = WordWriter {
             out: &mut out,
             pending_space: false,
@@ -313,7 +355,7 @@ mod tests {
         for c in text.nfkc() {
             w.push_normalized(c);
         }
-        out
+        String::from_utf8(out).unwrap()
     }
 
     proptest! {
@@ -344,7 +386,7 @@ mod tests {
         // Recover shingle texts by hashing candidate windows: simpler to
         // assert on counts and on equality of hash sets.
         let mut v = Vec::new();
-        for_each_shingle_hash(&norm(s), sh, 0, |h| v.push(h.to_string()));
+        for_each_shingle_hash(norm(s).as_bytes(), sh, 0, |h| v.push(h.to_string()));
         v
     }
 

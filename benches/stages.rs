@@ -1,0 +1,87 @@
+//! Per-stage throughput in bytes of input text per second.
+//!
+//! `cargo bench --bench stages` — documents come from the synthetic news
+//! generator (made-up vocabulary, no junk), so the numbers compare across
+//! machines without a data download.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use doppel::synth::{Generator, SentencePool, SynthOptions};
+use doppel::{MinHasher, Shingling, normalize_into};
+use std::hint::black_box;
+
+fn corpus() -> Vec<String> {
+    let mut g = Generator::new(
+        SynthOptions {
+            junk: false,
+            copy_rate: 0.0,
+            ..Default::default()
+        },
+        SentencePool::default(),
+    );
+    (0..500).map(|_| g.next_doc().text).collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let docs = corpus();
+    let bytes: u64 = docs.iter().map(|d| d.len() as u64).sum();
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Bytes(bytes));
+    group.sample_size(20);
+
+    let mut norm = String::new();
+    group.bench_function("normalize", |b| {
+        b.iter(|| {
+            for d in &docs {
+                normalize_into(d, &mut norm);
+                black_box(&norm);
+            }
+        })
+    });
+
+    let normalized: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            let mut s = String::new();
+            normalize_into(d, &mut s);
+            s
+        })
+        .collect();
+    group.bench_function("shingle_hash_word5", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for d in &normalized {
+                doppel::shingle::for_each_shingle_hash(
+                    d.as_bytes(),
+                    Shingling::Words(5),
+                    42,
+                    |h| acc ^= h,
+                );
+            }
+            black_box(acc)
+        })
+    });
+
+    let hasher = MinHasher::new(128, Shingling::Words(5), 42);
+    let mut scratch = doppel::minhash::SignScratch::default();
+    let mut sig = vec![0u32; 128];
+    group.bench_function("normalize_shingle_sign", |b| {
+        b.iter(|| {
+            for d in &docs {
+                hasher.sign_into(d, &mut scratch, &mut sig);
+                black_box(&sig);
+            }
+        })
+    });
+
+    group.bench_function("exact_shingle_set", |b| {
+        b.iter(|| {
+            for d in &docs {
+                black_box(doppel::shingle::shingle_set(d, Shingling::Words(5), 42));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
