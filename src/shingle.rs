@@ -184,6 +184,11 @@ impl WordWriter<'_> {
 
     /// A character that is already NFKC: the general rule.
     fn push_normalized(&mut self, c: char) {
+        // Apostrophes first: U+02BC is a letter to Unicode, but folding it
+        // away is what makes `Kremlinʼs` match `Kremlin's`.
+        if is_apostrophe(c) {
+            return;
+        }
         if c.is_alphanumeric() {
             if c.is_ascii() {
                 self.push(c.to_ascii_lowercase());
@@ -192,7 +197,7 @@ impl WordWriter<'_> {
                     self.push(lower);
                 }
             }
-        } else if !is_apostrophe(c) {
+        } else {
             self.separate();
         }
     }
@@ -367,6 +372,7 @@ mod tests {
                 Just("’"), Just("'"), Just("“"), Just(" "), Just("\u{a0}"), Just("."), Just("ß"), Just("İ"),
                 Just("ｱ"), Just("ﾞ"), Just("가"), Just("\u{1100}"), Just("\u{1161}"), Just("Ω"), Just("x²"),
                 Just("½"), Just("…"), Just("—"), Just("a"), Just("Z9"), Just("\u{2126}"), Just("Å"), Just("\u{30a}"),
+                Just("\u{2bc}"), Just("`"),
             ], 0..24),
         ) {
             let text: String = parts.concat();
@@ -394,6 +400,9 @@ mod tests {
     fn folds_case_punctuation_quotes_and_width() {
         assert_eq!(norm("  Hello,   WORLD!! "), "hello world");
         assert_eq!(norm("Kremlin’s"), norm("Kremlin's"));
+        // Regression: U+02BC was dropped on the fast path but kept when the
+        // word needed NFKC.
+        assert_eq!(norm("ʼfine day"), norm("ʼﬁne day"));
         assert_eq!(norm("“quoted”"), norm("\"quoted\""));
         // NFKC folds full-width digits and letters.
         assert_eq!(norm("ＡＢＣ １２３"), "abc 123");
