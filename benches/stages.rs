@@ -10,14 +10,8 @@ use doppel::{MinHasher, Shingling, normalize_into};
 use std::hint::black_box;
 
 fn corpus() -> Vec<String> {
-    let mut g = Generator::new(
-        SynthOptions {
-            junk: false,
-            copy_rate: 0.0,
-            ..Default::default()
-        },
-        SentencePool::default(),
-    );
+    let mut g =
+        Generator::new(SynthOptions { junk: false, copy_rate: 0.0, ..Default::default() }, SentencePool::default());
     (0..500).map(|_| g.next_doc().text).collect()
 }
 
@@ -50,12 +44,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let mut acc = 0u64;
             for d in &normalized {
-                doppel::shingle::for_each_shingle_hash(
-                    d.as_bytes(),
-                    Shingling::Words(5),
-                    42,
-                    |h| acc ^= h,
-                );
+                doppel::shingle::for_each_shingle_hash(d.as_bytes(), Shingling::Words(5), 42, |h| acc ^= h);
             }
             black_box(acc)
         })

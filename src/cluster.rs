@@ -38,10 +38,7 @@ pub struct UnionFind {
 impl UnionFind {
     /// `n` singleton sets.
     pub fn new(n: usize) -> UnionFind {
-        UnionFind {
-            parent: (0..n as u32).collect(),
-            size: vec![1; n],
-        }
+        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n] }
     }
 
     /// The representative of `x`'s set.
@@ -183,12 +180,7 @@ pub fn choose_kept(group: &[u32], rule: KeepRule, chars: impl Fn(u32) -> u32) ->
         KeepRule::First => group[0],
         // max_by_key keeps the last maximum; reversing the sorted group makes
         // that the earliest document among the longest.
-        KeepRule::Longest => group
-            .iter()
-            .rev()
-            .copied()
-            .max_by_key(|&d| chars(d))
-            .unwrap_or(group[0]),
+        KeepRule::Longest => group.iter().rev().copied().max_by_key(|&d| chars(d)).unwrap_or(group[0]),
     }
 }
 
@@ -269,13 +261,7 @@ mod tests {
     #[test]
     fn keep_rules_break_ties_by_input_order() {
         let lens = [5, 9, 9, 2];
-        assert_eq!(
-            choose_kept(&[0, 1, 2, 3], KeepRule::First, |d| lens[d as usize]),
-            0
-        );
-        assert_eq!(
-            choose_kept(&[0, 1, 2, 3], KeepRule::Longest, |d| lens[d as usize]),
-            1
-        );
+        assert_eq!(choose_kept(&[0, 1, 2, 3], KeepRule::First, |d| lens[d as usize]), 0);
+        assert_eq!(choose_kept(&[0, 1, 2, 3], KeepRule::Longest, |d| lens[d as usize]), 1);
     }
 }

@@ -91,21 +91,14 @@ impl DedupConfig {
     pub fn validate(mut self) -> crate::Result<DedupConfig> {
         let t = self.jaccard_threshold;
         if !(t > 0.0 && t <= 1.0) {
-            return Err(crate::Error::config(format!(
-                "threshold must be in (0, 1], got {t}"
-            )));
+            return Err(crate::Error::config(format!("threshold must be in (0, 1], got {t}")));
         }
         let n = self.shingling.size();
         if n == 0 || n > MAX_NGRAM {
-            return Err(crate::Error::config(format!(
-                "n-gram size must be between 1 and {MAX_NGRAM}, got {n}"
-            )));
+            return Err(crate::Error::config(format!("n-gram size must be between 1 and {MAX_NGRAM}, got {n}")));
         }
         if self.num_perm == 0 || self.num_perm > 4096 {
-            return Err(crate::Error::config(format!(
-                "num_perm must be between 1 and 4096, got {}",
-                self.num_perm
-            )));
+            return Err(crate::Error::config(format!("num_perm must be between 1 and 4096, got {}", self.num_perm)));
         }
         if !(self.fn_weight > 0.0 && self.fn_weight < 1.0) {
             return Err(crate::Error::config("fn_weight must be in (0, 1)"));
@@ -113,9 +106,7 @@ impl DedupConfig {
         if let Some(c) = self.containment
             && !(c > 0.0 && c <= 1.0)
         {
-            return Err(crate::Error::config(format!(
-                "containment must be in (0, 1], got {c}"
-            )));
+            return Err(crate::Error::config(format!("containment must be in (0, 1], got {c}")));
         }
         match self.bands_rows {
             Some((b, r)) => {
@@ -130,11 +121,7 @@ impl DedupConfig {
                 }
             }
             None => {
-                self.bands_rows = Some(optimal_bands_rows(
-                    self.lsh_threshold(),
-                    self.num_perm,
-                    self.fn_weight,
-                ));
+                self.bands_rows = Some(optimal_bands_rows(self.lsh_threshold(), self.num_perm, self.fn_weight));
             }
         }
         Ok(self)
@@ -193,11 +180,7 @@ pub fn optimal_bands_rows(threshold: f64, num_perm: usize, fn_weight: f64) -> (u
     for bands in 1..=num_perm {
         for rows in 1..=num_perm / bands {
             let fp = integrate(|s| candidate_probability(s, bands, rows), 0.0, threshold);
-            let fneg = integrate(
-                |s| 1.0 - candidate_probability(s, bands, rows),
-                threshold,
-                1.0,
-            );
+            let fneg = integrate(|s| 1.0 - candidate_probability(s, bands, rows), threshold, 1.0);
             let cost = fp_weight * fp + fn_weight * fneg;
             if cost < best_cost - 1e-12 {
                 best_cost = cost;
@@ -226,52 +209,22 @@ mod tests {
 
     #[test]
     fn containment_lowers_the_lsh_threshold_to_catch_half_copies() {
-        let c = DedupConfig {
-            containment: Some(0.8),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
+        let c = DedupConfig { containment: Some(0.8), ..Default::default() }.validate().unwrap();
         let (b, r) = c.bands_rows.unwrap();
         // A first-half copy of an article: Jaccard 0.5, containment 1.
         assert!(candidate_probability(0.5, b, r) > 0.95, "{b}x{r}");
-        assert!(
-            DedupConfig {
-                containment: Some(1.5),
-                ..Default::default()
-            }
-            .validate()
-            .is_err()
-        );
+        assert!(DedupConfig { containment: Some(1.5), ..Default::default() }.validate().is_err());
     }
 
     #[test]
     fn rejects_bad_values() {
         for bad in [
-            DedupConfig {
-                jaccard_threshold: 0.0,
-                ..Default::default()
-            },
-            DedupConfig {
-                jaccard_threshold: 1.5,
-                ..Default::default()
-            },
-            DedupConfig {
-                shingling: Shingling::Words(0),
-                ..Default::default()
-            },
-            DedupConfig {
-                num_perm: 0,
-                ..Default::default()
-            },
-            DedupConfig {
-                bands_rows: Some((20, 7)),
-                ..Default::default()
-            },
-            DedupConfig {
-                bands_rows: Some((0, 7)),
-                ..Default::default()
-            },
+            DedupConfig { jaccard_threshold: 0.0, ..Default::default() },
+            DedupConfig { jaccard_threshold: 1.5, ..Default::default() },
+            DedupConfig { shingling: Shingling::Words(0), ..Default::default() },
+            DedupConfig { num_perm: 0, ..Default::default() },
+            DedupConfig { bands_rows: Some((20, 7)), ..Default::default() },
+            DedupConfig { bands_rows: Some((0, 7)), ..Default::default() },
         ] {
             assert!(bad.validate().is_err());
         }

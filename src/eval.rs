@@ -36,16 +36,8 @@ impl PrecisionRecall {
     /// (equal to `correct` when both are counted on the same items).
     pub fn new(predicted: u64, truth: u64, correct: u64, found: u64) -> PrecisionRecall {
         PrecisionRecall {
-            precision: if predicted == 0 {
-                1.0
-            } else {
-                correct as f64 / predicted as f64
-            },
-            recall: if truth == 0 {
-                1.0
-            } else {
-                found as f64 / truth as f64
-            },
+            precision: if predicted == 0 { 1.0 } else { correct as f64 / predicted as f64 },
+            recall: if truth == 0 { 1.0 } else { found as f64 / truth as f64 },
             predicted,
             truth,
             correct,
@@ -55,21 +47,13 @@ impl PrecisionRecall {
     /// Harmonic mean of precision and recall.
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision, self.recall);
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
     }
 }
 
 /// Document-level scores: `truth_pairs` are true pairs, `clusters` are the
 /// run's clusters as lists of document indices (kept first), over `n` documents.
-pub fn document_scores(
-    n: usize,
-    truth_pairs: &[(u32, u32)],
-    clusters: &[Vec<u32>],
-) -> PrecisionRecall {
+pub fn document_scores(n: usize, truth_pairs: &[(u32, u32)], clusters: &[Vec<u32>]) -> PrecisionRecall {
     let mut truth = vec![false; n];
     for &(a, b) in truth_pairs {
         truth[a as usize] = true;
@@ -83,11 +67,7 @@ pub fn document_scores(
     }
     let predicted = flagged.iter().filter(|&&f| f).count() as u64;
     let true_docs = truth.iter().filter(|&&t| t).count() as u64;
-    let correct = flagged
-        .iter()
-        .zip(&truth)
-        .filter(|(f, t)| **f && **t)
-        .count() as u64;
+    let correct = flagged.iter().zip(&truth).filter(|(f, t)| **f && **t).count() as u64;
     PrecisionRecall::new(predicted, true_docs, correct, correct)
 }
 
@@ -101,9 +81,7 @@ pub fn pair_recall(n: usize, truth_pairs: &[(u32, u32)], clusters: &[Vec<u32>]) 
     }
     let found = truth_pairs
         .iter()
-        .filter(|&&(a, b)| {
-            cluster_of[a as usize] != u32::MAX && cluster_of[a as usize] == cluster_of[b as usize]
-        })
+        .filter(|&&(a, b)| cluster_of[a as usize] != u32::MAX && cluster_of[a as usize] == cluster_of[b as usize])
         .count() as u64;
     (found, truth_pairs.len() as u64)
 }
@@ -130,11 +108,7 @@ pub fn adjusted_rand_index(a: &[u64], b: &[u64]) -> f64 {
     }
     let expected = sum_rows * sum_cols / total;
     let max = (sum_rows + sum_cols) / 2.0;
-    if max == expected {
-        1.0
-    } else {
-        (index - expected) / (max - expected)
-    }
+    if max == expected { 1.0 } else { (index - expected) / (max - expected) }
 }
 
 /// Pairs of items sharing a label, as (precision, recall) of `pred` against `gold`.
@@ -173,10 +147,7 @@ pub fn lsh_curve(bands: usize, rows: usize) -> Vec<CurvePoint> {
     (0..=20)
         .map(|i| {
             let s = i as f64 / 20.0;
-            CurvePoint {
-                jaccard: s,
-                candidate_probability: crate::config::candidate_probability(s, bands, rows),
-            }
+            CurvePoint { jaccard: s, candidate_probability: crate::config::candidate_probability(s, bands, rows) }
         })
         .collect()
 }
@@ -206,10 +177,7 @@ mod tests {
     #[test]
     fn curve_is_increasing() {
         let c = lsh_curve(16, 8);
-        assert!(
-            c.windows(2)
-                .all(|w| w[0].candidate_probability <= w[1].candidate_probability)
-        );
+        assert!(c.windows(2).all(|w| w[0].candidate_probability <= w[1].candidate_probability));
         assert!(c[16].candidate_probability > 0.9); // s = 0.8
     }
 }

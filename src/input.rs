@@ -42,11 +42,7 @@ pub enum Input {
 impl Input {
     /// Parses a command-line argument: `-` is stdin, anything else a path.
     pub fn from_arg(arg: &str) -> Input {
-        if arg == "-" {
-            Input::Stdin
-        } else {
-            Input::Path(PathBuf::from(arg))
-        }
+        if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
     }
 }
 
@@ -98,21 +94,13 @@ impl Corpus {
                         .prefix(".doppel-stdin-")
                         .tempfile_in(spool_dir)
                         .map_err(|e| Error::io(spool_dir, e))?;
-                    let size =
-                        io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).map_err(|e| {
-                            Error::Read {
-                                file: "-".into(),
-                                line: 0,
-                                source: e,
-                            }
-                        })?;
+                    let size = io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::Read {
+                        file: "-".into(),
+                        line: 0,
+                        source: e,
+                    })?;
                     let path = tmp.into_temp_path();
-                    sources.push(Source {
-                        name: "-".into(),
-                        path: path.to_path_buf(),
-                        kind: SourceKind::Jsonl,
-                        size,
-                    });
+                    sources.push(Source { name: "-".into(), path: path.to_path_buf(), kind: SourceKind::Jsonl, size });
                     spool = Some(path);
                 }
                 Input::Path(path) => {
@@ -122,26 +110,16 @@ impl Corpus {
                     } else {
                         let name = path.display().to_string();
                         let kind = if path.extension().is_some_and(|e| e == "txt") {
-                            SourceKind::Text {
-                                id: file_name(path),
-                            }
+                            SourceKind::Text { id: file_name(path) }
                         } else {
                             SourceKind::Jsonl
                         };
-                        sources.push(Source {
-                            name,
-                            path: path.clone(),
-                            kind,
-                            size: meta.len(),
-                        });
+                        sources.push(Source { name, path: path.clone(), kind, size: meta.len() });
                     }
                 }
             }
         }
-        Ok(Corpus {
-            sources,
-            _spool: spool,
-        })
+        Ok(Corpus { sources, _spool: spool })
     }
 
     /// Total bytes on disk of all sources.
@@ -156,10 +134,7 @@ impl Corpus {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
@@ -183,26 +158,15 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
         let kind = if name.ends_with(".txt") {
             let rel = path.strip_prefix(root).unwrap_or(&path);
             // Ids use '/' whatever the platform, so they are stable across machines.
-            let id = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let id = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             SourceKind::Text { id }
         } else if name.contains(".jsonl") {
             SourceKind::Jsonl
         } else {
             continue;
         };
-        let size = std::fs::metadata(&path)
-            .map_err(|e| Error::io(&path, e))?
-            .len();
-        out.push(Source {
-            name: path.display().to_string(),
-            path,
-            kind,
-            size,
-        });
+        let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+        out.push(Source { name: path.display().to_string(), path, kind, size });
     }
     Ok(())
 }
@@ -225,30 +189,15 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
 /// Opens a file and undoes gzip or zstd compression, found by magic bytes.
-pub(crate) fn open_decoded(
-    path: &Path,
-    counter: Arc<AtomicU64>,
-) -> io::Result<Box<dyn BufRead + Send>> {
+pub(crate) fn open_decoded(path: &Path, counter: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
     let file = File::open(path)?;
-    let mut raw = BufReader::with_capacity(
-        1 << 20,
-        CountingReader {
-            inner: file,
-            counter,
-        },
-    );
+    let mut raw = BufReader::with_capacity(1 << 20, CountingReader { inner: file, counter });
     let head = raw.fill_buf()?;
     let reader: Box<dyn BufRead + Send> = if head.starts_with(GZIP_MAGIC) {
         // MultiGzDecoder: concatenated members (as `cat a.gz b.gz` makes) are one stream.
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            flate2::bufread::MultiGzDecoder::new(raw),
-        ))
+        Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(raw)))
     } else if head.starts_with(ZSTD_MAGIC) {
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            zstd::stream::read::Decoder::with_buffer(raw)?,
-        ))
+        Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::with_buffer(raw)?))
     } else {
         Box::new(raw)
     };
@@ -298,12 +247,7 @@ pub(crate) struct BatchReader<'c> {
 
 impl<'c> BatchReader<'c> {
     pub fn new(corpus: &'c Corpus, counter: Arc<AtomicU64>) -> Self {
-        BatchReader {
-            corpus,
-            next_source: 0,
-            current: None,
-            counter,
-        }
+        BatchReader { corpus, next_source: 0, current: None, counter }
     }
 
     /// The next batch, or `None` at the end of the corpus. A batch with a
@@ -323,25 +267,14 @@ impl<'c> BatchReader<'c> {
                     SourceKind::Text { .. } => {
                         let start = batch.data.len();
                         match File::open(&source.path).and_then(|f| {
-                            CountingReader {
-                                inner: f,
-                                counter: self.counter.clone(),
-                            }
-                            .read_to_end(&mut batch.data)
+                            CountingReader { inner: f, counter: self.counter.clone() }.read_to_end(&mut batch.data)
                         }) {
-                            Ok(_) => batch.records.push(RawRecord {
-                                source: idx32,
-                                line: 1,
-                                start,
-                                end: batch.data.len(),
-                            }),
+                            Ok(_) => {
+                                batch.records.push(RawRecord { source: idx32, line: 1, start, end: batch.data.len() })
+                            }
                             Err(error) => {
                                 batch.data.truncate(start);
-                                batch.failure = Some(ReadFailure {
-                                    source: idx32,
-                                    line: 1,
-                                    error,
-                                });
+                                batch.failure = Some(ReadFailure { source: idx32, line: 1, error });
                                 return Some(batch);
                             }
                         }
@@ -350,11 +283,7 @@ impl<'c> BatchReader<'c> {
                     SourceKind::Jsonl => match open_decoded(&source.path, self.counter.clone()) {
                         Ok(r) => self.current = Some((idx32, r, 0)),
                         Err(error) => {
-                            batch.failure = Some(ReadFailure {
-                                source: idx32,
-                                line: 1,
-                                error,
-                            });
+                            batch.failure = Some(ReadFailure { source: idx32, line: 1, error });
                             return Some(batch);
                         }
                     },
@@ -381,27 +310,15 @@ impl<'c> BatchReader<'c> {
                     if *line == 1 && batch.data[start..end].starts_with(b"\xEF\xBB\xBF") {
                         rec_start += 3;
                     }
-                    if batch.data[rec_start..end]
-                        .iter()
-                        .all(u8::is_ascii_whitespace)
-                    {
+                    if batch.data[rec_start..end].iter().all(u8::is_ascii_whitespace) {
                         batch.data.truncate(start);
                     } else {
-                        batch.records.push(RawRecord {
-                            source: *source,
-                            line: *line,
-                            start: rec_start,
-                            end,
-                        });
+                        batch.records.push(RawRecord { source: *source, line: *line, start: rec_start, end });
                     }
                 }
                 Err(error) => {
                     batch.data.truncate(start);
-                    batch.failure = Some(ReadFailure {
-                        source: *source,
-                        line: *line,
-                        error,
-                    });
+                    batch.failure = Some(ReadFailure { source: *source, line: *line, error });
                     self.current = None;
                     return Some(batch);
                 }
@@ -411,61 +328,84 @@ impl<'c> BatchReader<'c> {
     }
 }
 
-/// Which fields of a JSON record hold the text and the id.
+/// Which fields of a JSON record hold the text, the id and the site.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldNames {
     /// Name of the text field.
     pub text: String,
     /// Name of the id field.
     pub id: String,
+    /// Name of the site (domain) field, if sites are used.
+    pub site: Option<String>,
 }
 
 impl Default for FieldNames {
     fn default() -> Self {
-        FieldNames {
-            text: "text".into(),
-            id: "id".into(),
-        }
+        FieldNames { text: "text".into(), id: "id".into(), site: None }
     }
 }
 
-/// The two fields doppel needs from a record, borrowed where possible.
+/// The fields doppel needs from a record, borrowed where possible.
 #[derive(Debug)]
 pub(crate) struct Fields<'a> {
     pub text: Cow<'a, str>,
+    /// Byte range of the text value (with its quotes) in the record.
+    pub text_span: (usize, usize),
     /// The id as raw JSON (a string or a number), if present and not null.
     pub id: Option<&'a RawValue>,
+    /// The site field as raw JSON, if asked for and present.
+    pub site: Option<&'a RawValue>,
+}
+
+impl Fields<'_> {
+    /// The site as text: a string's value, or any other value's JSON.
+    pub fn site_text(&self) -> Option<String> {
+        let raw = self.site?.get();
+        match serde_json::from_str::<String>(raw) {
+            Ok(s) => Some(s),
+            Err(_) if raw != "null" => Some(raw.to_string()),
+            Err(_) => None,
+        }
+    }
 }
 
 /// Parses one JSONL record and extracts the text and id fields; other fields
 /// are skipped without being built. The error is a reason for a user.
-pub(crate) fn parse_record<'a>(
-    bytes: &'a [u8],
-    names: &FieldNames,
-) -> std::result::Result<Fields<'a>, String> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
+pub(crate) fn parse_record<'a>(bytes: &'a [u8], names: &FieldNames) -> std::result::Result<Fields<'a>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let (text_value, id) = FieldsSeed { names }
-        .deserialize(&mut de)
-        .map_err(|e| format!("malformed JSON record: {e}"))?;
-    de.end()
-        .map_err(|e| format!("malformed JSON record: {e}"))?;
-    let text = text_value.ok_or_else(|| format!("missing text field `{}`", names.text))?;
-    if let Some(raw) = id {
-        let first = raw.get().as_bytes().first().copied().unwrap_or(b'n');
+    let values = FieldsSeed { names }.deserialize(&mut de).map_err(|e| format!("malformed JSON record: {e}"))?;
+    de.end().map_err(|e| format!("malformed JSON record: {e}"))?;
+    let raw_text = values.text.ok_or_else(|| format!("missing text field `{}`", names.text))?;
+    let raw = raw_text.get();
+    if !raw.starts_with('"') {
+        return Err(format!("text field `{}` must be a string, got {}", names.text, json_kind(raw)));
+    }
+    let mut sde = serde_json::Deserializer::from_str(raw);
+    let value =
+        StrSeed { what: "a string" }.deserialize(&mut sde).map_err(|e| format!("malformed JSON record: {e}"))?;
+    // The raw value borrows from `text`: its offset there is its span.
+    let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+    let mut id = values.id;
+    if let Some(r) = id {
+        let first = r.get().as_bytes().first().copied().unwrap_or(b'n');
         if first == b'n' {
-            return Ok(Fields { text, id: None });
-        }
-        if !(first == b'"' || first == b'-' || first.is_ascii_digit()) {
-            return Err(format!(
-                "id field `{}` must be a string or a number, got {}",
-                names.id,
-                raw.get()
-            ));
+            id = None;
+        } else if !(first == b'"' || first == b'-' || first.is_ascii_digit()) {
+            return Err(format!("id field `{}` must be a string or a number, got {}", names.id, r.get()));
         }
     }
-    Ok(Fields { text, id })
+    Ok(Fields { text: value, text_span: (start, start + raw.len()), id, site: values.site })
+}
+
+fn json_kind(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
 }
 
 /// Extracts just the id (raw JSON) of a record known to be valid.
@@ -490,14 +430,16 @@ struct FieldsSeed<'n> {
     names: &'n FieldNames,
 }
 
-type FieldValues<'a> = (Option<Cow<'a, str>>, Option<&'a RawValue>);
+#[derive(Default)]
+struct FieldValues<'a> {
+    text: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+    site: Option<&'a RawValue>,
+}
 
 impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
     type Value = FieldValues<'de>;
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
@@ -507,26 +449,20 @@ impl<'de> Visitor<'de> for FieldsSeed<'_> {
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON object")
     }
-    fn visit_map<A: MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> std::result::Result<Self::Value, A::Error> {
-        let mut text = None;
-        let mut id = None;
-        while let Some(key) = map.next_key_seed(StrSeed {
-            what: "a field name",
-        })? {
-            if key == self.names.text && text.is_none() {
-                text = Some(map.next_value_seed(StrSeed {
-                    what: "a string in the text field",
-                })?);
-            } else if key == self.names.id && id.is_none() {
-                id = Some(map.next_value::<&'de RawValue>()?);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut v = FieldValues::default();
+        while let Some(key) = map.next_key_seed(StrSeed { what: "a field name" })? {
+            if key == self.names.text && v.text.is_none() {
+                v.text = Some(map.next_value()?);
+            } else if key == self.names.id && v.id.is_none() {
+                v.id = Some(map.next_value()?);
+            } else if self.names.site.as_deref() == Some(&*key) && v.site.is_none() {
+                v.site = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok((text, id))
+        Ok(v)
     }
 }
 
@@ -537,10 +473,7 @@ struct StrSeed {
 
 impl<'de> DeserializeSeed<'de> for StrSeed {
     type Value = Cow<'de, str>;
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
@@ -585,7 +518,7 @@ mod tests {
     fn clear_reasons_for_bad_records() {
         let reason = |b: &[u8]| parse_record(b, &names()).unwrap_err();
         assert!(reason(br#"{"id":1}"#).contains("missing text field `text`"));
-        assert!(reason(br#"{"text":5}"#).contains("expected a string in the text field"));
+        assert!(reason(br#"{"text":5}"#).contains("text field `text` must be a string, got a number"));
         assert!(reason(br#"{"text":"a""#).contains("malformed JSON"));
         assert!(reason(br#"[1,2]"#).contains("expected a JSON object"));
         assert!(reason(b"{\"text\":\"\xff\"}").contains("invalid UTF-8 at byte 10"));
@@ -595,22 +528,17 @@ mod tests {
 
     #[test]
     fn null_id_means_no_id() {
-        assert!(
-            parse_record(br#"{"text":"a","id":null}"#, &names())
-                .unwrap()
-                .id
-                .is_none()
-        );
+        assert!(parse_record(br#"{"text":"a","id":null}"#, &names()).unwrap().id.is_none());
     }
 
     #[test]
     fn custom_field_names() {
-        let n = FieldNames {
-            text: "body".into(),
-            id: "uid".into(),
-        };
-        let f = parse_record(br#"{"text":"no","body":"yes","uid":"u"}"#, &n).unwrap();
-        assert_eq!(f.text, "yes");
+        let n = FieldNames { text: "body".into(), id: "uid".into(), site: Some("domain".into()) };
+        let rec = br#"{"text":"no","body":"y\u00e9s","uid":"u","domain":"a.example"}"#;
+        let f = parse_record(rec, &n).unwrap();
+        assert_eq!(f.text, "yés");
         assert_eq!(f.id.unwrap().get(), "\"u\"");
+        assert_eq!(&rec[f.text_span.0..f.text_span.1], br#""y\u00e9s""#);
+        assert_eq!(f.site_text().as_deref(), Some("a.example"));
     }
 }

@@ -14,6 +14,7 @@
 //! The main entry points are [`Deduplicator`] for texts in memory and
 //! [`dedup_files`] for files on disk.
 
+pub mod clean;
 pub mod cluster;
 pub mod config;
 mod error;
@@ -32,8 +33,6 @@ pub use config::{DedupConfig, KeepRule};
 pub use error::{Error, Result};
 pub use input::{FieldNames, Input};
 pub use minhash::{MinHasher, estimate_jaccard};
-pub use pipeline::{
-    Cluster, DedupOutcome, DedupSummary, Deduplicator, Duplicate, JobOptions, dedup_files,
-};
+pub use pipeline::{Cluster, DedupOutcome, DedupSummary, Deduplicator, Duplicate, JobOptions, dedup_files};
 pub use shingle::{Shingling, normalize_into};
 pub use verify::Verify;

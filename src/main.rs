@@ -6,16 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use doppel::{
-    ClusterMode, DedupConfig, FieldNames, Input, JobOptions, KeepRule, Shingling, Verify,
-};
+use doppel::{ClusterMode, DedupConfig, FieldNames, Input, JobOptions, KeepRule, Shingling, Verify};
 
 #[derive(Parser)]
-#[command(
-    name = "doppel",
-    version,
-    about = "Find near-duplicate and boilerplate text in large corpora"
-)]
+#[command(name = "doppel", version, about = "Find near-duplicate and boilerplate text in large corpora")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,9 +64,7 @@ struct SynthArgs {
 /// Parses sizes such as `512`, `100MB`, `1.5GiB`, `64k`.
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("not a size: {s}"))?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -240,10 +232,7 @@ impl CommonArgs {
     fn job(&self, dedup: DedupConfig) -> JobOptions {
         JobOptions {
             dedup,
-            fields: FieldNames {
-                text: self.text_field.clone(),
-                id: self.id_field.clone(),
-            },
+            fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None },
             skip_bad: self.skip_bad,
             progress: !self.quiet && std::io::stderr().is_terminal(),
         }
@@ -292,15 +281,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 r.duplicates_below_threshold
             );
             if let Some(l) = &r.labels {
-                println!(
-                    "labels               ARI {:.4}  pair F1 {:.4}",
-                    l.adjusted_rand_index, l.pair_f1
-                );
+                println!("labels               ARI {:.4}  pair F1 {:.4}", l.adjusted_rand_index, l.pair_f1);
             }
-            println!(
-                "LSH {} bands x {} rows: P(candidate) at Jaccard",
-                r.bands, r.rows
-            );
+            println!("LSH {} bands x {} rows: P(candidate) at Jaccard", r.bands, r.rows);
             for p in r.lsh_curve.iter().filter(|p| p.jaccard >= 0.3 - 1e-9) {
                 println!("  {:.2}  {:.4}", p.jaccard, p.candidate_probability);
             }
@@ -331,8 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 short: args.short,
                 ..Default::default()
             };
-            let s =
-                doppel::synth::write_corpus(&args.out, args.truth.as_deref(), limit, opts, pool)?;
+            let s = doppel::synth::write_corpus(&args.out, args.truth.as_deref(), limit, opts, pool)?;
             eprintln!(
                 "doppel: wrote {} documents ({} copies, {:.1} MB of JSONL) to {}",
                 s.documents,
@@ -379,8 +361,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // A closed pipe downstream is not an error (`doppel ... | head`).
             if err.chain().any(|e| {
-                e.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) {
                 return ExitCode::SUCCESS;
             }

@@ -58,11 +58,7 @@ impl SignScratch {
 impl MinHasher {
     /// A hasher producing `num_perm` values per signature.
     pub fn new(num_perm: usize, shingling: Shingling, seed: u64) -> MinHasher {
-        MinHasher {
-            num_perm: num_perm.max(1),
-            shingling,
-            seed,
-        }
+        MinHasher { num_perm: num_perm.max(1), shingling, seed }
     }
 
     /// Seed of the shingle hash.
@@ -153,11 +149,7 @@ pub fn estimate_jaccard(a: &[u32], b: &[u32]) -> f64 {
     if k == 0 {
         return 0.0;
     }
-    let equal = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| x == y && **x != EMPTY_BIN)
-        .count();
+    let equal = a.iter().zip(b).filter(|(x, y)| x == y && **x != EMPTY_BIN).count();
     equal as f64 / k as f64
 }
 
@@ -173,14 +165,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn words(seed: u64, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                format!(
-                    "w{:x}",
-                    splitmix64(seed.wrapping_mul(1_000_003) + i as u64) % 100_000
-                )
-            })
-            .collect()
+        (0..n).map(|i| format!("w{:x}", splitmix64(seed.wrapping_mul(1_000_003) + i as u64) % 100_000)).collect()
     }
 
     #[test]
@@ -191,23 +176,15 @@ mod tests {
         let sig = hasher.signature("The quick brown fox jumps over the lazy dog.");
         assert_eq!(sig, GOLDEN);
     }
-    const GOLDEN: [u32; 8] = [
-        1359414776, 1359414776, 929059917, 1204036180, 929059917, 2524186162, 3971857642,
-        3971857642,
-    ];
+    const GOLDEN: [u32; 8] =
+        [1359414776, 1359414776, 929059917, 1204036180, 929059917, 2524186162, 3971857642, 3971857642];
 
     #[test]
     fn identical_texts_have_identical_signatures() {
         let h = MinHasher::new(64, Shingling::Words(5), 1);
         let text = words(3, 300).join(" ");
-        assert_eq!(
-            h.signature(&text),
-            h.signature(&format!("  {}!", text.to_uppercase()))
-        );
-        assert_eq!(
-            estimate_jaccard(&h.signature(&text), &h.signature(&text)),
-            1.0
-        );
+        assert_eq!(h.signature(&text), h.signature(&format!("  {}!", text.to_uppercase())));
+        assert_eq!(estimate_jaccard(&h.signature(&text), &h.signature(&text)), 1.0);
     }
 
     #[test]

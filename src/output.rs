@@ -20,9 +20,7 @@ pub struct OutputFile {
 impl OutputFile {
     /// The writer; errors are reported against the final path.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        self.writer
-            .write_all(bytes)
-            .map_err(|e| Error::io(&self.final_path, e))
+        self.writer.write_all(bytes).map_err(|e| Error::io(&self.final_path, e))
     }
 
     /// Writes one JSON value followed by a newline.
@@ -43,10 +41,7 @@ impl OutputSet {
     /// Prepares to write into `dir`, creating it if needed.
     pub fn new(dir: &Path) -> Result<OutputSet> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        Ok(OutputSet {
-            dir: dir.to_path_buf(),
-            files: Vec::new(),
-        })
+        Ok(OutputSet { dir: dir.to_path_buf(), files: Vec::new() })
     }
 
     /// Starts the output `name`; returns its index for [`OutputSet::file`].
@@ -57,10 +52,7 @@ impl OutputSet {
             .suffix(".tmp")
             .tempfile_in(&self.dir)
             .map_err(|e| Error::io(&final_path, e))?;
-        self.files.push(OutputFile {
-            final_path,
-            writer: BufWriter::with_capacity(1 << 20, tmp),
-        });
+        self.files.push(OutputFile { final_path, writer: BufWriter::with_capacity(1 << 20, tmp) });
         Ok(self.files.len() - 1)
     }
 
@@ -74,18 +66,12 @@ impl OutputSet {
         let mut ready = Vec::with_capacity(self.files.len());
         for f in self.files {
             let final_path = f.final_path;
-            let tmp = f
-                .writer
-                .into_inner()
-                .map_err(|e| Error::io(&final_path, e.into_error()))?;
-            tmp.as_file()
-                .sync_data()
-                .map_err(|e| Error::io(&final_path, e))?;
+            let tmp = f.writer.into_inner().map_err(|e| Error::io(&final_path, e.into_error()))?;
+            tmp.as_file().sync_data().map_err(|e| Error::io(&final_path, e))?;
             ready.push((tmp, final_path));
         }
         for (tmp, final_path) in ready {
-            tmp.persist(&final_path)
-                .map_err(|e| Error::io(&final_path, e.error))?;
+            tmp.persist(&final_path).map_err(|e| Error::io(&final_path, e.error))?;
         }
         Ok(())
     }
@@ -120,21 +106,13 @@ impl AtomicFile {
         let buf = BufWriter::with_capacity(1 << 20, tmp);
         let name = path.to_string_lossy();
         let encoder = if name.ends_with(".zst") {
-            Encoder::Zstd(
-                zstd::stream::write::Encoder::new(buf, 3).map_err(|e| Error::io(path, e))?,
-            )
+            Encoder::Zstd(zstd::stream::write::Encoder::new(buf, 3).map_err(|e| Error::io(path, e))?)
         } else if name.ends_with(".gz") {
-            Encoder::Gzip(flate2::write::GzEncoder::new(
-                buf,
-                flate2::Compression::default(),
-            ))
+            Encoder::Gzip(flate2::write::GzEncoder::new(buf, flate2::Compression::default()))
         } else {
             Encoder::Plain(buf)
         };
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            encoder,
-        })
+        Ok(AtomicFile { path: path.to_path_buf(), encoder })
     }
 
     /// Finishes compression, syncs and renames into place.
@@ -145,9 +123,7 @@ impl AtomicFile {
             Encoder::Gzip(g) => g.finish().map_err(|e| Error::io(&path, e))?,
             Encoder::Zstd(z) => z.finish().map_err(|e| Error::io(&path, e))?,
         };
-        let tmp = buf
-            .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
+        let tmp = buf.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
         tmp.as_file().sync_data().map_err(|e| Error::io(&path, e))?;
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(())

@@ -59,18 +59,14 @@ pub fn normalize_into(text: &str, out: &mut String) {
     let mut bytes = std::mem::take(out).into_bytes();
     normalize_bytes(text, &mut bytes);
     // normalize_bytes writes whole UTF-8 characters only.
-    *out = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    *out = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// [`normalize_into`] writing UTF-8 bytes, the form shingling reads.
 pub fn normalize_bytes(text: &str, out: &mut Vec<u8>) {
     out.clear();
     out.reserve(text.len());
-    let mut w = WordWriter {
-        out,
-        pending_space: false,
-    };
+    let mut w = WordWriter { out, pending_space: false };
     // Where the current word began, in the text and in the output, so that
     // a word can be normalised again from its start.
     let mut word_start = 0usize;
@@ -121,9 +117,7 @@ pub fn normalize_bytes(text: &str, out: &mut Vec<u8>) {
                     w.pending_space = word_pending;
                 }
                 let end = text[i..]
-                    .find(|ch: char| {
-                        ch.is_ascii() && !ch.is_ascii_alphanumeric() && ch != '\'' && ch != '`'
-                    })
+                    .find(|ch: char| ch.is_ascii() && !ch.is_ascii_alphanumeric() && ch != '\'' && ch != '`')
                     .map_or(text.len(), |k| i + k);
                 for n in text[word_start..end].nfkc() {
                     w.push_normalized(n);
@@ -172,8 +166,7 @@ impl WordWriter<'_> {
     fn push(&mut self, c: char) {
         self.start_word();
         let mut buf = [0u8; 4];
-        self.out
-            .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
 
     fn separate(&mut self) {
@@ -226,12 +219,7 @@ fn fast_class(c: char) -> Option<Class> {
 /// normalised text (see [`normalize_into`]), in text order. Repeated
 /// shingles are emitted each time they occur. Returns the number of
 /// shingles emitted: zero only for an empty text.
-pub fn for_each_shingle_hash(
-    normalized: &[u8],
-    shingling: Shingling,
-    seed: u64,
-    mut emit: impl FnMut(u64),
-) -> usize {
+pub fn for_each_shingle_hash(normalized: &[u8], shingling: Shingling, seed: u64, mut emit: impl FnMut(u64)) -> usize {
     if normalized.is_empty() {
         return 0;
     }
@@ -274,15 +262,10 @@ pub fn for_each_shingle_hash(
         Shingling::Chars(n) => {
             let n = n.max(1);
             // Byte offsets of char starts, walked as a sliding window.
-            let mut window: std::collections::VecDeque<usize> =
-                std::collections::VecDeque::with_capacity(n + 1);
+            let mut window: std::collections::VecDeque<usize> = std::collections::VecDeque::with_capacity(n + 1);
             let mut count = 0usize;
             // Char starts are the bytes that are not UTF-8 continuations.
-            let starts = bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| (**b & 0xC0) != 0x80)
-                .map(|(p, _)| p);
+            let starts = bytes.iter().enumerate().filter(|(_, b)| (**b & 0xC0) != 0x80).map(|(p, _)| p);
             for pos in starts {
                 window.push_back(pos);
                 if window.len() > n {
@@ -321,11 +304,7 @@ pub fn shingle_set(text: &str, shingling: Shingling, seed: u64) -> Vec<u64> {
 pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     let inter = intersection_size(a, b);
     let union = a.len() + b.len() - inter;
-    if union == 0 {
-        0.0
-    } else {
-        inter as f64 / union as f64
-    }
+    if union == 0 { 0.0 } else { inter as f64 / union as f64 }
 }
 
 /// Size of the intersection of two sorted, repeat-free sets.
@@ -353,10 +332,7 @@ mod tests {
     /// The definition: NFKC of the whole text, then the word rule per character.
     fn reference(text: &str) -> String {
         let mut out = Vec::new();
-        let mut w = WordWriter {
-            out: &mut out,
-            pending_space: false,
-        };
+        let mut w = WordWriter { out: &mut out, pending_space: false };
         for c in text.nfkc() {
             w.push_normalized(c);
         }
@@ -424,23 +400,14 @@ mod tests {
     #[test]
     fn short_documents_differ_unless_equal() {
         let five = Shingling::Words(5);
-        assert_ne!(
-            shingle_set("Breaking.", five, 1),
-            shingle_set("Updated.", five, 1)
-        );
-        assert_eq!(
-            shingle_set("Breaking.", five, 1),
-            shingle_set("breaking", five, 1)
-        );
+        assert_ne!(shingle_set("Breaking.", five, 1), shingle_set("Updated.", five, 1));
+        assert_eq!(shingle_set("Breaking.", five, 1), shingle_set("breaking", five, 1));
     }
 
     #[test]
     fn word_shingle_is_hash_of_its_text() {
         let set = shingle_set("One two three. Four", Shingling::Words(3), 7);
-        let mut expect = vec![
-            xxh3_64_with_seed(b"one two three", 7),
-            xxh3_64_with_seed(b"two three four", 7),
-        ];
+        let mut expect = vec![xxh3_64_with_seed(b"one two three", 7), xxh3_64_with_seed(b"two three four", 7)];
         expect.sort_unstable();
         assert_eq!(set, expect);
     }

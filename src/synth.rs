@@ -36,13 +36,7 @@ pub struct SynthOptions {
 
 impl Default for SynthOptions {
     fn default() -> Self {
-        SynthOptions {
-            seed: 1,
-            copy_rate: 0.3,
-            junk: true,
-            sites: 40,
-            short: false,
-        }
+        SynthOptions { seed: 1, copy_rate: 0.3, junk: true, sites: 40, short: false }
     }
 }
 
@@ -105,8 +99,7 @@ impl SentencePool {
                 let mut start = 0;
                 let b = para.as_bytes();
                 for i in 0..b.len() {
-                    let end_mark = matches!(b[i], b'.' | b'?' | b'!')
-                        && (i + 1 == b.len() || b[i + 1] == b' ');
+                    let end_mark = matches!(b[i], b'.' | b'?' | b'!') && (i + 1 == b.len() || b[i + 1] == b' ');
                     if end_mark {
                         let s = para[start..=i].trim();
                         if s.split(' ').count() >= 4 {
@@ -139,9 +132,8 @@ impl SentencePool {
 }
 
 const SYLLABLES: &[&str] = &[
-    "ka", "lo", "mi", "ter", "san", "vo", "ri", "den", "ba", "nu", "shi", "gor", "el", "tha",
-    "qui", "mar", "os", "pe", "lin", "du", "ra", "ves", "ton", "ci", "fe", "ul", "wen", "zo",
-    "har", "ne",
+    "ka", "lo", "mi", "ter", "san", "vo", "ri", "den", "ba", "nu", "shi", "gor", "el", "tha", "qui", "mar", "os", "pe",
+    "lin", "du", "ra", "ves", "ton", "ci", "fe", "ul", "wen", "zo", "har", "ne",
 ];
 
 /// A made-up word for vocabulary rank `rank`: short for frequent words.
@@ -173,9 +165,7 @@ struct Site {
 }
 
 const STRAY_TOKENS: &[&str] = &["rehash", "amp", "wpcontent", "ndash", "cmsnode"];
-const SECTIONS: &[&str] = &[
-    "World", "Business", "Politics", "Sport", "Science", "Europe", "Asia", "Economy",
-];
+const SECTIONS: &[&str] = &["World", "Business", "Politics", "Sport", "Science", "Europe", "Asia", "Economy"];
 const MONTHS: &[&str] = &[
     "January",
     "February",
@@ -191,36 +181,19 @@ const MONTHS: &[&str] = &[
     "December",
 ];
 const AGENCIES: &[&str] = &["Reuters", "AP", "AFP", "Getty Images", "EPA", "Bloomberg"];
-const SURNAMES: &[&str] = &[
-    "Okafor",
-    "Lindqvist",
-    "Moreau",
-    "Tanaka",
-    "Delgado",
-    "Novak",
-    "Brennan",
-    "Haddad",
-];
+const SURNAMES: &[&str] = &["Okafor", "Lindqvist", "Moreau", "Tanaka", "Delgado", "Novak", "Brennan", "Haddad"];
 const FIRST: &[&str] = &["Ana", "Tom", "Lena", "Rui", "Mia", "Sam", "Ivo", "Noor"];
 
 impl Site {
     fn new(i: usize, rng: &mut Rng) -> Site {
-        let stem = format!(
-            "{}{}",
-            vocab_word(3000 + i * 7),
-            ["times", "post", "herald", "wire", "daily", "courier"][i % 6]
-        );
+        let stem =
+            format!("{}{}", vocab_word(3000 + i * 7), ["times", "post", "herald", "wire", "daily", "courier"][i % 6]);
         let name = format!("The {}{}", stem[..1].to_uppercase(), &stem[1..]);
         Site {
             domain: format!("{stem}.example"),
             slogan: format!(
                 "{name}: {}",
-                [
-                    "news you can trust",
-                    "independent since 1921",
-                    "your world, every day",
-                    "read all about it"
-                ][i % 4]
+                ["news you can trust", "independent since 1921", "your world, every day", "read all about it"][i % 4]
             ),
             name,
             header: rng.below(5),
@@ -229,11 +202,7 @@ impl Site {
             prompts: rng.chance(0.7),
             footer: rng.chance(0.7),
             tags: rng.chance(0.4),
-            stray: if rng.chance(0.25) {
-                Some(*rng.pick(STRAY_TOKENS))
-            } else {
-                None
-            },
+            stray: if rng.chance(0.25) { Some(*rng.pick(STRAY_TOKENS)) } else { None },
             repeat_lead: rng.chance(0.3),
         }
     }
@@ -243,12 +212,7 @@ impl Site {
         Some(match self.header {
             0 => format!(" date {y}-{m:02}-{d:02} Home"),
             1 => format!("Home > {} > {}", rng.pick(SECTIONS), rng.pick(SECTIONS)),
-            2 => format!(
-                "Published {d} {} {y} {:02}:{:02} GMT",
-                MONTHS[m - 1],
-                rng.below(24),
-                rng.below(60)
-            ),
+            2 => format!("Published {d} {} {y} {:02}:{:02} GMT", MONTHS[m - 1], rng.below(24), rng.below(60)),
             3 => format!("{} | {d}/{m:02}/{y}", rng.pick(SECTIONS)),
             _ => return None,
         })
@@ -279,9 +243,7 @@ impl Generator {
     /// A generator over `pool` (may be empty: made-up words are used).
     pub fn new(opts: SynthOptions, pool: SentencePool) -> Generator {
         let mut rng = Rng(opts.seed);
-        let sites = (0..opts.sites.max(2))
-            .map(|i| Site::new(i, &mut rng))
-            .collect();
+        let sites = (0..opts.sites.max(2)).map(|i| Site::new(i, &mut rng)).collect();
         // Cumulative Zipf(1) weights over a 50k-word vocabulary.
         let mut zipf = Vec::with_capacity(50_000);
         let mut acc = 0.0;
@@ -289,15 +251,7 @@ impl Generator {
             acc += 1.0 / r as f64;
             zipf.push(acc);
         }
-        Generator {
-            opts,
-            pool,
-            rng,
-            sites,
-            next_id: 0,
-            pending: Default::default(),
-            zipf,
-        }
+        Generator { opts, pool, rng, sites, next_id: 0, pending: Default::default(), zipf }
     }
 
     fn word(&mut self) -> String {
@@ -318,50 +272,25 @@ impl Generator {
     fn paragraph(&mut self) -> String {
         let n = self.rng.range(2, 5);
         if self.pool.is_empty() {
-            return (0..n)
-                .map(|_| self.made_up_sentence())
-                .collect::<Vec<_>>()
-                .join(" ");
+            return (0..n).map(|_| self.made_up_sentence()).collect::<Vec<_>>().join(" ");
         }
         let art = self.rng.below(self.pool.articles.len());
         let sentences = &self.pool.articles[art];
         let start = self.rng.below(sentences.len());
-        (0..n)
-            .map(|i| sentences[(start + i) % sentences.len()].as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+        (0..n).map(|i| sentences[(start + i) % sentences.len()].as_str()).collect::<Vec<_>>().join(" ")
     }
 
     fn article(&mut self) -> Article {
-        let paras = if self.opts.short {
-            self.rng.range(1, 2)
-        } else {
-            self.rng.range(4, 12)
-        };
-        let headline_src = if self.pool.is_empty() {
-            self.made_up_sentence()
-        } else {
-            self.paragraph()
-        };
-        let headline: Vec<&str> = headline_src
-            .split(' ')
-            .take(self.rng.range(6, 12))
-            .collect();
-        let headline = headline
-            .join(" ")
-            .trim_end_matches(['.', ',', ';', ':'])
-            .to_string();
+        let paras = if self.opts.short { self.rng.range(1, 2) } else { self.rng.range(4, 12) };
+        let headline_src = if self.pool.is_empty() { self.made_up_sentence() } else { self.paragraph() };
+        let headline: Vec<&str> = headline_src.split(' ').take(self.rng.range(6, 12)).collect();
+        let headline = headline.join(" ").trim_end_matches(['.', ',', ';', ':']).to_string();
         let mut paragraphs: Vec<String> = (0..paras).map(|_| self.paragraph()).collect();
         if self.rng.chance(0.3) {
-            let city = *self
-                .rng
-                .pick(&["LONDON", "PARIS", "NAIROBI", "TOKYO", "LIMA", "OSLO"]);
+            let city = *self.rng.pick(&["LONDON", "PARIS", "NAIROBI", "TOKYO", "LIMA", "OSLO"]);
             paragraphs[0] = format!("{city} ({}) - {}", self.rng.pick(AGENCIES), paragraphs[0]);
         }
-        Article {
-            headline,
-            paragraphs,
-        }
+        Article { headline, paragraphs }
     }
 
     fn edit_words(&mut self, text: &str, edits: usize) -> String {
@@ -418,10 +347,8 @@ impl Generator {
 
     /// Renders an article for a site; returns (text with junk, clean text).
     fn render(&mut self, a: &Article, site_ix: usize) -> (String, String) {
-        let clean = std::iter::once(a.headline.clone())
-            .chain(a.paragraphs.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("\n\n");
+        let clean =
+            std::iter::once(a.headline.clone()).chain(a.paragraphs.iter().cloned()).collect::<Vec<_>>().join("\n\n");
         if !self.opts.junk {
             return (clean.clone(), clean);
         }
@@ -466,13 +393,7 @@ impl Generator {
                     0 => "Advertisement".to_string(),
                     1 => format!(
                         "Read more: {}",
-                        self.rng
-                            .pick(&[
-                                "Markets slide as",
-                                "Storm warning for",
-                                "Minister quits over"
-                            ])
-                            .to_string()
+                        self.rng.pick(&["Markets slide as", "Storm warning for", "Minister quits over"]).to_string()
                             + " "
                             + &self.word()
                     ),
@@ -495,12 +416,7 @@ impl Generator {
         }
         lines.push(site.slogan.clone());
         if site.tags {
-            lines.push(format!(
-                "Tags: {}, {}, {}",
-                self.word(),
-                self.word(),
-                self.rng.pick(SECTIONS).to_lowercase()
-            ));
+            lines.push(format!("Tags: {}, {}, {}", self.word(), self.word(), self.rng.pick(SECTIONS).to_lowercase()));
         }
         if site.footer {
             lines.push(format!("© 2025 {}. All rights reserved.", site.name));
@@ -508,13 +424,7 @@ impl Generator {
         (lines.join("\n\n"), clean)
     }
 
-    fn make(
-        &mut self,
-        a: &Article,
-        site: usize,
-        copy_of: Option<String>,
-        kind: &'static str,
-    ) -> SynthDoc {
+    fn make(&mut self, a: &Article, site: usize, copy_of: Option<String>, kind: &'static str) -> SynthDoc {
         let (text, clean) = self.render(a, site);
         self.next_id += 1;
         SynthDoc {
@@ -573,13 +483,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_copies_follow_their_original() {
-        let mut g = Generator::new(
-            SynthOptions {
-                copy_rate: 0.5,
-                ..Default::default()
-            },
-            SentencePool::default(),
-        );
+        let mut g = Generator::new(SynthOptions { copy_rate: 0.5, ..Default::default() }, SentencePool::default());
         let docs: Vec<SynthDoc> = (0..500).map(|_| g.next_doc()).collect();
         let ids: std::collections::HashSet<&str> = docs.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids.len(), docs.len());
@@ -594,20 +498,11 @@ mod tests {
 
     #[test]
     fn clean_text_is_the_text_without_junk() {
-        let mut g = Generator::new(
-            SynthOptions {
-                junk: false,
-                ..Default::default()
-            },
-            SentencePool::default(),
-        );
+        let mut g = Generator::new(SynthOptions { junk: false, ..Default::default() }, SentencePool::default());
         let d = g.next_doc();
         assert_eq!(d.text, d.clean);
         let mut g = Generator::new(SynthOptions::default(), SentencePool::default());
-        let junky = (0..50)
-            .map(|_| g.next_doc())
-            .filter(|d| d.text.len() > d.clean.len())
-            .count();
+        let junky = (0..50).map(|_| g.next_doc()).filter(|d| d.text.len() > d.clean.len()).count();
         assert!(junky > 40);
     }
 
@@ -669,19 +564,16 @@ pub fn write_corpus(
         }
         let doc = g.next_doc();
         line.clear();
-        serde_json::to_writer(&mut line, &doc)
-            .map_err(|e| crate::Error::io(path, std::io::Error::other(e)))?;
+        serde_json::to_writer(&mut line, &doc).map_err(|e| crate::Error::io(path, std::io::Error::other(e)))?;
         line.push(b'\n');
-        out.write_all(&line)
-            .map_err(|e| crate::Error::io(path, e))?;
+        out.write_all(&line).map_err(|e| crate::Error::io(path, e))?;
         summary.documents += 1;
         summary.bytes += line.len() as u64;
         summary.copies += u64::from(doc.copy_of.is_some());
         if let (Some(t), Some(tp)) = (truth_out.as_mut(), truth) {
             let rec = serde_json::json!({"id": doc.id, "copy_of": doc.copy_of, "kind": doc.kind, "clean": doc.clean});
             line.clear();
-            serde_json::to_writer(&mut line, &rec)
-                .map_err(|e| crate::Error::io(tp, std::io::Error::other(e)))?;
+            serde_json::to_writer(&mut line, &rec).map_err(|e| crate::Error::io(tp, std::io::Error::other(e)))?;
             line.push(b'\n');
             t.write_all(&line).map_err(|e| crate::Error::io(tp, e))?;
         }
@@ -696,10 +588,7 @@ pub fn write_corpus(
 impl SentencePool {
     /// Reads base articles from JSONL inputs (any compression), taking the
     /// text field of each record; records without one are passed over.
-    pub fn from_inputs(
-        inputs: &[crate::Input],
-        fields: &crate::FieldNames,
-    ) -> crate::Result<SentencePool> {
+    pub fn from_inputs(inputs: &[crate::Input], fields: &crate::FieldNames) -> crate::Result<SentencePool> {
         let dir = std::env::temp_dir();
         let corpus = crate::input::Corpus::open(inputs, &dir)?;
         let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -713,11 +602,7 @@ impl SentencePool {
             }
             if let Some(f) = batch.failure {
                 let file = corpus.sources[f.source as usize].name.clone();
-                return Err(crate::Error::Read {
-                    file,
-                    line: f.line,
-                    source: f.error,
-                });
+                return Err(crate::Error::Read { file, line: f.line, source: f.error });
             }
         }
         Ok(SentencePool::from_texts(texts.iter().map(String::as_str)))

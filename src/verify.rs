@@ -35,11 +35,7 @@ pub struct ShingleSets {
 impl ShingleSets {
     /// An empty store.
     pub fn new() -> ShingleSets {
-        ShingleSets {
-            docs: Vec::new(),
-            offsets: vec![0],
-            hashes: Vec::new(),
-        }
+        ShingleSets { docs: Vec::new(), offsets: vec![0], hashes: Vec::new() }
     }
 
     /// Adds the set of document `doc`; documents must come in increasing order.
@@ -87,33 +83,20 @@ impl PairSimilarity {
         let union = a + b - intersection;
         let smaller = a.min(b);
         PairSimilarity {
-            jaccard: if union > 0.0 {
-                intersection / union
-            } else {
-                0.0
-            },
-            containment: if smaller > 0.0 {
-                (intersection / smaller).min(1.0)
-            } else {
-                0.0
-            },
+            jaccard: if union > 0.0 { intersection / union } else { 0.0 },
+            containment: if smaller > 0.0 { (intersection / smaller).min(1.0) } else { 0.0 },
         }
     }
 
     /// Exact similarity of two sorted, repeat-free sets.
     pub fn exact(a: &[u64], b: &[u64]) -> PairSimilarity {
-        PairSimilarity::from_sizes(
-            a.len() as f64,
-            b.len() as f64,
-            intersection_size(a, b) as f64,
-        )
+        PairSimilarity::from_sizes(a.len() as f64, b.len() as f64, intersection_size(a, b) as f64)
     }
 
     /// True when the pair meets the configured thresholds: Jaccard at or
     /// above the threshold, or containment at or above `--containment`.
     pub fn matches(&self, config: &DedupConfig) -> bool {
-        self.jaccard >= config.jaccard_threshold
-            || config.containment.is_some_and(|c| self.containment >= c)
+        self.jaccard >= config.jaccard_threshold || config.containment.is_some_and(|c| self.containment >= c)
     }
 }
 
@@ -160,10 +143,7 @@ mod tests {
         let s = PairSimilarity::exact(&full, &half);
         assert_eq!(s.jaccard, 0.5);
         assert_eq!(s.containment, 1.0);
-        let cfg = DedupConfig {
-            containment: Some(0.8),
-            ..DedupConfig::default()
-        };
+        let cfg = DedupConfig { containment: Some(0.8), ..DedupConfig::default() };
         assert!(s.matches(&cfg));
         assert!(!s.matches(&DedupConfig::default()));
     }

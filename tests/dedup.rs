@@ -22,10 +22,7 @@ fn small_corpus() -> (String, Vec<&'static str>) {
 }
 
 fn ids_of(values: &[serde_json::Value], field: &str) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| v[field].as_str().unwrap().to_string())
-        .collect()
+    values.iter().map(|v| v[field].as_str().unwrap().to_string()).collect()
 }
 
 /// Every input document is kept, removed as a duplicate, or rejected: exactly once.
@@ -33,21 +30,14 @@ fn assert_accounted(dir: &Dir, out: &str, all_ids: &[&str]) {
     let kept = ids_of(&dir.json_lines(&format!("{out}/deduped.jsonl")), "id");
     let mut seen: Vec<String> = kept.clone();
     for c in dir.json_lines(&format!("{out}/clusters.jsonl")) {
-        assert!(
-            kept.contains(&c["kept"].as_str().unwrap().to_string()),
-            "kept id of a cluster is in deduped.jsonl"
-        );
+        assert!(kept.contains(&c["kept"].as_str().unwrap().to_string()), "kept id of a cluster is in deduped.jsonl");
         for d in c["duplicates"].as_array().unwrap() {
             seen.push(d["id"].as_str().unwrap().to_string());
         }
     }
     let rejected = dir.json_lines(&format!("{out}/rejected.jsonl")).len();
-    let stats: serde_json::Value =
-        serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
-    assert_eq!(
-        stats["documents"].as_u64(),
-        Some((all_ids.len() + rejected) as u64)
-    );
+    let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
+    assert_eq!(stats["documents"].as_u64(), Some((all_ids.len() + rejected) as u64));
     let unique: BTreeSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no document appears twice");
     let expect: BTreeSet<String> = all_ids.iter().map(|s| s.to_string()).collect();
@@ -65,17 +55,11 @@ fn finds_edited_and_exact_copies_and_keeps_the_first() {
     assert_eq!(lines.len(), 2, "{clusters}");
     let c0: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(c0["kept"], "a");
-    assert_eq!(
-        ids_of(c0["duplicates"].as_array().unwrap(), "id"),
-        ["c", "f"]
-    );
+    assert_eq!(ids_of(c0["duplicates"].as_array().unwrap(), "id"), ["c", "f"]);
     let c1: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
     assert_eq!(c1["kept"], "b");
     assert_eq!(c1["duplicates"][0]["jaccard"], 1.0);
-    assert_eq!(
-        ids_of(&dir.json_lines("out/deduped.jsonl"), "id"),
-        ["a", "b", "d"]
-    );
+    assert_eq!(ids_of(&dir.json_lines("out/deduped.jsonl"), "id"), ["a", "b", "d"]);
     assert_accounted(&dir, "out", &ids);
 }
 
@@ -83,10 +67,7 @@ fn finds_edited_and_exact_copies_and_keeps_the_first() {
 fn kept_records_are_copied_byte_for_byte() {
     let dir = Dir::new();
     // Odd spacing, key order and escapes must survive untouched.
-    let rec = format!(
-        "{{ \"text\" : \"{}\",\"extra\":{{\"x\":[1, 2]}}, \"id\":\"\\u0041\" }}",
-        story(5, 50)
-    );
+    let rec = format!("{{ \"text\" : \"{}\",\"extra\":{{\"x\":[1, 2]}}, \"id\":\"\\u0041\" }}", story(5, 50));
     dir.write("in.jsonl", format!("{rec}\r\n\n   \n"));
     dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
     assert_eq!(dir.read("out/deduped.jsonl"), format!("{rec}\n"));
@@ -122,14 +103,8 @@ fn truncated_gzip_is_an_error_naming_the_file() {
     let out = dir.run(&["dedup", "cut.jsonl.gz", "--out", "out", "-q"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(
-        err.contains("cut.jsonl.gz:") && err.contains("cannot read input"),
-        "{err}"
-    );
-    assert!(
-        !dir.path("out/deduped.jsonl").exists(),
-        "nothing that looks complete is written"
-    );
+    assert!(err.contains("cut.jsonl.gz:") && err.contains("cannot read input"), "{err}");
+    assert!(!dir.path("out/deduped.jsonl").exists(), "nothing that looks complete is written");
 
     // With --skip-bad the readable part is used and the failure is reported.
     dir.ok(&["dedup", "cut.jsonl.gz", "--out", "out", "-q", "--skip-bad"]);
@@ -142,10 +117,7 @@ fn truncated_gzip_is_an_error_naming_the_file() {
 fn bad_record_stops_with_file_and_line_and_writes_nothing() {
     let dir = Dir::new();
     let good = record("g", &story(9, 30));
-    dir.write(
-        "bad.jsonl",
-        format!("{good}\n{{\"id\": 1, \"text\": 5}}\n{good}\n"),
-    );
+    dir.write("bad.jsonl", format!("{good}\n{{\"id\": 1, \"text\": 5}}\n{good}\n"));
     let out = dir.run(&["dedup", "bad.jsonl", "--out", "out", "-q"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -174,32 +146,19 @@ fn skip_bad_rejects_every_kind_of_bad_record_and_loses_nothing() {
     dir.write("in.jsonl", bytes);
     dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q", "--skip-bad"]);
     let rejected = dir.json_lines("out/rejected.jsonl");
-    let lines: Vec<u64> = rejected
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
+    let lines: Vec<u64> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [2, 3, 4, 5]);
-    let reasons: Vec<&str> = rejected
-        .iter()
-        .map(|r| r["reason"].as_str().unwrap())
-        .collect();
+    let reasons: Vec<&str> = rejected.iter().map(|r| r["reason"].as_str().unwrap()).collect();
     assert!(reasons[0].contains("malformed JSON"), "{reasons:?}");
     assert!(reasons[1].contains("missing text field"), "{reasons:?}");
     assert!(reasons[2].contains("text field"), "{reasons:?}");
     assert!(reasons[3].contains("invalid UTF-8"), "{reasons:?}");
     let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
     assert_eq!(
-        (
-            stats["documents"].as_u64(),
-            stats["kept"].as_u64(),
-            stats["rejected"].as_u64()
-        ),
+        (stats["documents"].as_u64(), stats["kept"].as_u64(), stats["rejected"].as_u64()),
         (Some(6), Some(2), Some(4))
     );
-    assert_eq!(
-        ids_of(&dir.json_lines("out/deduped.jsonl"), "id"),
-        ["ok1", "ok2"]
-    );
+    assert_eq!(ids_of(&dir.json_lines("out/deduped.jsonl"), "id"), ["ok1", "ok2"]);
 }
 
 #[test]
@@ -208,10 +167,7 @@ fn directory_input_reads_txt_and_jsonl_in_sorted_order() {
     let s = story(4, 120);
     dir.write("corpus/b/copy.txt", &s);
     dir.write("corpus/a.txt", &s);
-    dir.write(
-        "corpus/c.jsonl",
-        format!("{}\n", record("j1", &story(5, 80))),
-    );
+    dir.write("corpus/c.jsonl", format!("{}\n", record("j1", &story(5, 80))));
     dir.write("corpus/notes.md", "ignored");
     dir.ok(&["dedup", "corpus", "--out", "out", "-q"]);
     let kept = dir.json_lines("out/deduped.jsonl");
@@ -226,20 +182,10 @@ fn directory_input_reads_txt_and_jsonl_in_sorted_order() {
 fn stdin_is_read_and_missing_ids_become_file_and_line() {
     let dir = Dir::new();
     let s = story(6, 100);
-    let input = format!(
-        "{}\n{}\n",
-        serde_json::json!({"text": s}),
-        serde_json::json!({"text": s, "id": 7})
-    );
-    let out = dir.run_with_stdin(
-        &["dedup", "-", "--out", "out", "-q"],
-        Some(input.as_bytes()),
-    );
+    let input = format!("{}\n{}\n", serde_json::json!({"text": s}), serde_json::json!({"text": s, "id": 7}));
+    let out = dir.run_with_stdin(&["dedup", "-", "--out", "out", "-q"], Some(input.as_bytes()));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        dir.read("out/clusters.jsonl"),
-        "{\"kept\":\"-:1\",\"duplicates\":[{\"id\":7,\"jaccard\":1.0}]}\n"
-    );
+    assert_eq!(dir.read("out/clusters.jsonl"), "{\"kept\":\"-:1\",\"duplicates\":[{\"id\":7,\"jaccard\":1.0}]}\n");
     // The spool file is gone.
     let names: Vec<String> = std::fs::read_dir(dir.path("out"))
         .unwrap()
@@ -260,19 +206,10 @@ fn empty_and_short_documents_are_kept_and_not_merged() {
     ];
     dir.write("in.jsonl", lines.join("\n"));
     dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
-    assert_eq!(
-        ids_of(&dir.json_lines("out/deduped.jsonl"), "id"),
-        ["e1", "e2", "s1", "s2"]
-    );
+    assert_eq!(ids_of(&dir.json_lines("out/deduped.jsonl"), "id"), ["e1", "e2", "s1", "s2"]);
     let clusters = dir.json_lines("out/clusters.jsonl");
     assert_eq!(clusters.len(), 1);
-    assert_eq!(
-        (
-            clusters[0]["kept"].as_str(),
-            clusters[0]["duplicates"][0]["id"].as_str()
-        ),
-        (Some("s1"), Some("s3"))
-    );
+    assert_eq!((clusters[0]["kept"].as_str(), clusters[0]["duplicates"][0]["id"].as_str()), (Some("s1"), Some("s3")));
     let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
     assert_eq!(stats["empty_documents"], 2);
 }
@@ -282,13 +219,8 @@ fn keep_longest_picks_the_longest_text() {
     let dir = Dir::new();
     let s = story(7, 300);
     let longer = format!("{s} with a short tail");
-    dir.write(
-        "in.jsonl",
-        [record("short", &s), record("long", &longer)].join("\n"),
-    );
-    dir.ok(&[
-        "dedup", "in.jsonl", "--out", "out", "-q", "--keep", "longest",
-    ]);
+    dir.write("in.jsonl", [record("short", &s), record("long", &longer)].join("\n"));
+    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q", "--keep", "longest"]);
     assert_eq!(dir.json_lines("out/clusters.jsonl")[0]["kept"], "long");
 }
 
@@ -298,14 +230,7 @@ fn output_is_identical_for_one_and_two_threads() {
     let mut lines = Vec::new();
     for i in 0..400u64 {
         let base = story(i % 150, 120 + (i % 7) as usize * 20);
-        lines.push(record(
-            &format!("d{i}"),
-            &if i >= 150 {
-                edit(&base, 80 + (i % 11) as usize)
-            } else {
-                base
-            },
-        ));
+        lines.push(record(&format!("d{i}"), &if i >= 150 { edit(&base, 80 + (i % 11) as usize) } else { base }));
     }
     dir.write("in.jsonl", lines.join("\n"));
     dir.ok(&["dedup", "in.jsonl", "--out", "t1", "-q", "--threads", "1"]);
@@ -330,11 +255,7 @@ fn bad_options_are_refused() {
         all.extend(args.iter());
         let out = dir.run(&all);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&out).contains("invalid configuration"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("invalid configuration"), "{}", stderr(&out));
     }
     let out = dir.run(&["dedup", "missing.jsonl", "--out", "out"]);
     assert!(stderr(&out).contains("missing.jsonl"), "{}", stderr(&out));

@@ -16,9 +16,7 @@ impl Default for Dir {
 
 impl Dir {
     pub(crate) fn new() -> Dir {
-        Dir {
-            tmp: tempfile::tempdir().expect("temp dir"),
-        }
+        Dir { tmp: tempfile::tempdir().expect("temp dir") }
     }
 
     pub(crate) fn path(&self, rel: &str) -> PathBuf {
@@ -46,11 +44,7 @@ impl Dir {
     pub(crate) fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_doppel"));
         cmd.args(args).current_dir(self.tmp.path());
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn doppel");
         if let Some(bytes) = stdin {
@@ -64,19 +58,12 @@ impl Dir {
     /// Runs and asserts success.
     pub(crate) fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "doppel {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "doppel {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
         out
     }
 
     pub(crate) fn json_lines(&self, rel: &str) -> Vec<serde_json::Value> {
-        self.read(rel)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{rel}: {e}: {l}")))
-            .collect()
+        self.read(rel).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{rel}: {e}: {l}"))).collect()
     }
 }
 
@@ -101,13 +88,7 @@ pub(crate) fn story(seed: u64, words: usize) -> String {
 pub(crate) fn edit(text: &str, every: usize) -> String {
     text.split(' ')
         .enumerate()
-        .map(|(i, w)| {
-            if i % every == every - 1 {
-                "edited".to_string()
-            } else {
-                w.to_string()
-            }
-        })
+        .map(|(i, w)| if i % every == every - 1 { "edited".to_string() } else { w.to_string() })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -122,14 +103,7 @@ pub(crate) fn assert_same_file(a: &Path, b: &Path) {
     let y = std::fs::read_to_string(b).unwrap();
     if x != y {
         for (i, (l, r)) in x.lines().zip(y.lines()).enumerate() {
-            assert_eq!(
-                l,
-                r,
-                "{} and {} differ at line {}",
-                a.display(),
-                b.display(),
-                i + 1
-            );
+            assert_eq!(l, r, "{} and {} differ at line {}", a.display(), b.display(), i + 1);
         }
         panic!("{} and {} differ in length", a.display(), b.display());
     }

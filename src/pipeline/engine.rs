@@ -22,12 +22,7 @@ pub struct Signatures {
 impl Signatures {
     /// An empty store for signatures of `num_perm` values.
     pub fn new(num_perm: usize) -> Signatures {
-        Signatures {
-            num_perm,
-            values: Vec::new(),
-            chars: Vec::new(),
-            shingles: Vec::new(),
-        }
+        Signatures { num_perm, values: Vec::new(), chars: Vec::new(), shingles: Vec::new() }
     }
 
     /// Number of documents.
@@ -61,8 +56,7 @@ impl Signatures {
         let index = DocIndex(self.chars.len() as u32);
         self.values.extend_from_slice(sig);
         self.chars.push(u32::try_from(chars).unwrap_or(u32::MAX));
-        self.shingles
-            .push(u32::try_from(shingles).unwrap_or(u32::MAX));
+        self.shingles.push(u32::try_from(shingles).unwrap_or(u32::MAX));
         index
     }
 
@@ -170,19 +164,10 @@ impl Deduplicator {
 
     /// Signs and adds one text; returns its index.
     pub fn add(&mut self, text: &str) -> DocIndex {
-        let shingles = self
-            .hasher
-            .sign_into(text, &mut self.scratch, &mut self.sig);
-        let doc = self
-            .signatures
-            .push(&self.sig, text.chars().count(), shingles);
+        let shingles = self.hasher.sign_into(text, &mut self.scratch, &mut self.sig);
+        let doc = self.signatures.push(&self.sig, text.chars().count(), shingles);
         if self.config.verify == Verify::Exact {
-            exact_set(
-                &self.scratch,
-                self.config.shingling,
-                self.config.seed,
-                &mut self.set,
-            );
+            exact_set(&self.scratch, self.config.shingling, self.config.seed, &mut self.set);
             self.sets.push(doc.0, &self.set);
         }
         doc
@@ -233,12 +218,7 @@ impl Deduplicator {
 
 /// The exact shingle set of the text last signed with `scratch`, reusing its
 /// normalised text.
-pub(crate) fn exact_set(
-    scratch: &SignScratch,
-    shingling: Shingling,
-    seed: u64,
-    out: &mut Vec<u64>,
-) {
+pub(crate) fn exact_set(scratch: &SignScratch, shingling: Shingling, seed: u64, out: &mut Vec<u64>) {
     out.clear();
     for_each_shingle_hash(scratch.normalized(), shingling, seed, |h| out.push(h));
     out.sort_unstable();
@@ -311,42 +291,25 @@ pub(crate) fn cluster_candidates(
         .map(|group| {
             let duplicate = |kept: u32, d: u32| {
                 let s = source.similarity(sigs, kept, d);
-                Duplicate {
-                    doc: DocIndex(d),
-                    jaccard: s.jaccard,
-                    containment: s.containment,
-                }
+                Duplicate { doc: DocIndex(d), jaccard: s.jaccard, containment: s.containment }
             };
             match config.cluster {
                 ClusterMode::Union => {
                     let kept = choose_kept(group, config.keep, chars);
-                    let duplicates = group
-                        .iter()
-                        .filter(|&&d| d != kept)
-                        .map(|&d| duplicate(kept, d))
-                        .collect();
-                    vec![Cluster {
-                        kept: DocIndex(kept),
-                        duplicates,
-                    }]
+                    let duplicates = group.iter().filter(|&&d| d != kept).map(|&d| duplicate(kept, d)).collect();
+                    vec![Cluster { kept: DocIndex(kept), duplicates }]
                 }
                 ClusterMode::Star => {
                     // Confirmed edges are known to match; other pairs of the
                     // group are checked on demand.
-                    let edge = |a: u32, b: u32| {
-                        confirmed
-                            .binary_search(&crate::lsh::pack_pair(a, b))
-                            .is_ok()
-                    };
-                    stars(group, config.keep, chars, |c, d| {
-                        edge(c, d) || source.similarity(sigs, c, d).matches(config)
-                    })
-                    .into_iter()
-                    .map(|(kept, members)| Cluster {
-                        kept: DocIndex(kept),
-                        duplicates: members.into_iter().map(|d| duplicate(kept, d)).collect(),
-                    })
-                    .collect()
+                    let edge = |a: u32, b: u32| confirmed.binary_search(&crate::lsh::pack_pair(a, b)).is_ok();
+                    stars(group, config.keep, chars, |c, d| edge(c, d) || source.similarity(sigs, c, d).matches(config))
+                        .into_iter()
+                        .map(|(kept, members)| Cluster {
+                            kept: DocIndex(kept),
+                            duplicates: members.into_iter().map(|d| duplicate(kept, d)).collect(),
+                        })
+                        .collect()
                 }
             }
         })
@@ -381,9 +344,8 @@ mod tests {
     fn chains(seed: u64, chains: usize, length: usize, edits: usize) -> Vec<String> {
         let mut docs = Vec::new();
         for c in 0..chains {
-            let mut words: Vec<String> = (0..150)
-                .map(|i| format!("w{}", splitmix64(seed ^ (c as u64) << 20 ^ i) % 20_000))
-                .collect();
+            let mut words: Vec<String> =
+                (0..150).map(|i| format!("w{}", splitmix64(seed ^ (c as u64) << 20 ^ i) % 20_000)).collect();
             for step in 0..length {
                 docs.push(words.join(" "));
                 for e in 0..edits {
@@ -397,10 +359,7 @@ mod tests {
     }
 
     fn run(config: &DedupConfig, docs: &[String], threads: usize) -> (Vec<Cluster>, Deduplicator) {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let mut d = Deduplicator::new(config.clone()).unwrap();
             d.add_all(docs);

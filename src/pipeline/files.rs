@@ -16,15 +16,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::engine::{
-    DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates,
-};
+use super::engine::{DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates};
 use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
-use crate::input::{
-    Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, parse_id, parse_record,
-};
+use crate::input::{Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, parse_id, parse_record};
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
 use crate::shingle::Shingling;
@@ -198,16 +194,10 @@ pub(crate) fn record_text<'a>(
     fields: &FieldNames,
 ) -> std::result::Result<std::borrow::Cow<'a, str>, String> {
     match kind {
-        SourceKind::Text { .. } => std::str::from_utf8(bytes)
-            .map(std::borrow::Cow::Borrowed)
-            .map_err(|e| {
-                let line = bytes[..e.valid_up_to()]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1;
-                format!("invalid UTF-8 on line {line}")
-            }),
+        SourceKind::Text { .. } => std::str::from_utf8(bytes).map(std::borrow::Cow::Borrowed).map_err(|e| {
+            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            format!("invalid UTF-8 on line {line}")
+        }),
         SourceKind::Jsonl => parse_record(bytes, fields).map(|f| f.text),
     }
 }
@@ -218,20 +208,11 @@ struct SignPass {
     empty: u64,
 }
 
-fn sign_pass(
-    corpus: &Corpus,
-    opts: &JobOptions,
-    hasher: &MinHasher,
-    progress: Progress,
-) -> Result<SignPass> {
+fn sign_pass(corpus: &Corpus, opts: &JobOptions, hasher: &MinHasher, progress: Progress) -> Result<SignPass> {
     let k = opts.dedup.num_perm;
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "signing");
-    let mut pass = SignPass {
-        signatures: Signatures::new(k),
-        rejected: Vec::new(),
-        empty: 0,
-    };
+    let mut pass = SignPass { signatures: Signatures::new(k), rejected: Vec::new(), empty: 0 };
     let mut sigs = Vec::new();
     for_each_batch(corpus, &counter, |batch| {
         sigs.clear();
@@ -244,10 +225,7 @@ fn sign_pass(
                 match record_text(kind, batch.bytes(rec), &opts.fields) {
                     Ok(text) => {
                         let shingles = hasher.sign_into(&text, scratch, sig);
-                        Outcome::Doc {
-                            chars: text.chars().count(),
-                            shingles,
-                        }
+                        Outcome::Doc { chars: text.chars().count(), shingles }
                     }
                     Err(reason) => Outcome::Bad(reason),
                 }
@@ -262,37 +240,19 @@ fn sign_pass(
                 Outcome::Bad(reason) => {
                     let file = corpus.sources[rec.source as usize].name.clone();
                     if !opts.skip_bad {
-                        return Err(Error::BadRecord {
-                            file,
-                            line: rec.line,
-                            reason,
-                        });
+                        return Err(Error::BadRecord { file, line: rec.line, reason });
                     }
-                    pass.rejected.push(Rejected {
-                        source: rec.source,
-                        file,
-                        line: rec.line,
-                        reason,
-                    });
+                    pass.rejected.push(Rejected { source: rec.source, file, line: rec.line, reason });
                 }
             }
         }
         if let Some(f) = batch.failure {
             let file = corpus.sources[f.source as usize].name.clone();
             if !opts.skip_bad {
-                return Err(Error::Read {
-                    file,
-                    line: f.line,
-                    source: f.error,
-                });
+                return Err(Error::Read { file, line: f.line, source: f.error });
             }
             let reason = format!("cannot read input from this line on: {}", f.error);
-            pass.rejected.push(Rejected {
-                source: f.source,
-                file,
-                line: f.line,
-                reason,
-            });
+            pass.rejected.push(Rejected { source: f.source, file, line: f.line, reason });
         }
         bar.set_position(counter.load(Ordering::Relaxed));
         bar.set_message(format!("{} docs", pass.signatures.len()));
@@ -316,9 +276,7 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     let mut opts = opts.clone();
     opts.dedup = opts.dedup.validate()?;
     let config = &opts.dedup;
-    let progress = Progress {
-        enabled: opts.progress,
-    };
+    let progress = Progress { enabled: opts.progress };
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = Corpus::open(inputs, out_dir)?;
     let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
@@ -381,8 +339,7 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
         input_files: corpus.num_sources(),
     };
     let stats = outputs.create("stats.json")?;
-    let mut json = serde_json::to_vec_pretty(&summary)
-        .map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
+    let mut json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
     json.push(b'\n');
     outputs.file(stats).write_all(&json)?;
     outputs.commit()?;
@@ -401,13 +358,7 @@ struct DocWalk<'a> {
 
 impl<'a> DocWalk<'a> {
     fn new(corpus: &'a Corpus, pass: &'a SignPass) -> DocWalk<'a> {
-        DocWalk {
-            corpus,
-            rejected: &pass.rejected,
-            next_reject: 0,
-            doc: 0,
-            docs: pass.signatures.len(),
-        }
+        DocWalk { corpus, rejected: &pass.rejected, next_reject: 0, doc: 0, docs: pass.signatures.len() }
     }
 
     /// The document index of each record of `batch` (`None` if rejected).
@@ -423,11 +374,7 @@ impl<'a> DocWalk<'a> {
                 continue;
             }
             if self.doc as usize >= self.docs {
-                return Err(changed(
-                    self.corpus,
-                    rec.source,
-                    "more records than in the first pass",
-                ));
+                return Err(changed(self.corpus, rec.source, "more records than in the first pass"));
             }
             out.push(Some(self.doc));
             self.doc += 1;
@@ -436,11 +383,7 @@ impl<'a> DocWalk<'a> {
             match self.rejected.get(self.next_reject) {
                 Some(r) if r.source == f.source && r.line == f.line => self.next_reject += 1,
                 _ => {
-                    return Err(changed(
-                        self.corpus,
-                        f.source,
-                        &format!("line {}: {}", f.line, f.error),
-                    ));
+                    return Err(changed(self.corpus, f.source, &format!("line {}: {}", f.line, f.error)));
                 }
             }
         }
@@ -450,16 +393,8 @@ impl<'a> DocWalk<'a> {
     fn finish(&self) -> Result<()> {
         if self.doc as usize != self.docs {
             return Err(Error::InputChanged {
-                file: self
-                    .corpus
-                    .sources
-                    .last()
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default(),
-                comment: format!(
-                    "{} records on a later pass, {} on the first",
-                    self.doc, self.docs
-                ),
+                file: self.corpus.sources.last().map(|s| s.name.clone()).unwrap_or_default(),
+                comment: format!("{} records on a later pass, {} on the first", self.doc, self.docs),
             });
         }
         Ok(())
@@ -499,20 +434,13 @@ fn exact_sets(
             .map(|&(d, i)| {
                 let rec = &batch.records[i];
                 let kind = &corpus.sources[rec.source as usize].kind;
-                let text =
-                    record_text(kind, batch.bytes(rec), &opts.fields).map_err(|_| rec.source)?;
+                let text = record_text(kind, batch.bytes(rec), &opts.fields).map_err(|_| rec.source)?;
                 let _ = d;
-                Ok(crate::shingle::shingle_set(
-                    &text,
-                    config.shingling,
-                    config.seed,
-                ))
+                Ok(crate::shingle::shingle_set(&text, config.shingling, config.seed))
             })
             .collect();
         for ((d, _), set) in wanted.iter().zip(built) {
-            let set = set.map_err(|source| {
-                changed(corpus, source, "a record readable in the first pass is not")
-            })?;
+            let set = set.map_err(|source| changed(corpus, source, "a record readable in the first pass is not"))?;
             sets.push(*d, &set);
         }
         bar.set_position(counter.load(Ordering::Relaxed));
@@ -554,9 +482,7 @@ fn write_outputs(
             let bytes = batch.bytes(rec);
             if clustered.get(ids.len()) == Some(&doc) {
                 let id = match &source.kind {
-                    SourceKind::Jsonl => {
-                        parse_id(bytes, &opts.fields).map(|raw| raw.get().to_owned())
-                    }
+                    SourceKind::Jsonl => parse_id(bytes, &opts.fields).map(|raw| raw.get().to_owned()),
                     SourceKind::Text { .. } => None,
                 };
                 ids.push(id.unwrap_or_else(|| fallback_id(source, rec.line)));
@@ -566,9 +492,8 @@ fn write_outputs(
                 match &source.kind {
                     SourceKind::Jsonl => out.write_all(bytes)?,
                     SourceKind::Text { id } => {
-                        let text = std::str::from_utf8(bytes).map_err(|_| {
-                            changed(corpus, rec.source, "text is no longer valid UTF-8")
-                        })?;
+                        let text = std::str::from_utf8(bytes)
+                            .map_err(|_| changed(corpus, rec.source, "text is no longer valid UTF-8"))?;
                         line_buf.clear();
                         serde_json::to_writer(&mut line_buf, &TextRecord { id, text })
                             .map_err(|e| Error::io(&source.path, std::io::Error::other(e)))?;
@@ -602,18 +527,9 @@ fn write_outputs(
             if i > 0 {
                 line.push(',');
             }
-            let _ = write!(
-                line,
-                "{{\"id\":{},\"jaccard\":{}",
-                id_of(d.doc),
-                format_similarity(d.jaccard)
-            );
+            let _ = write!(line, "{{\"id\":{},\"jaccard\":{}", id_of(d.doc), format_similarity(d.jaccard));
             if with_containment {
-                let _ = write!(
-                    line,
-                    ",\"containment\":{}",
-                    format_similarity(d.containment)
-                );
+                let _ = write!(line, ",\"containment\":{}", format_similarity(d.containment));
             }
             line.push('}');
         }
@@ -639,13 +555,9 @@ struct TextRecord<'a> {
 pub(crate) fn format_similarity(x: f64) -> String {
     let s = format!("{x:.6}");
     let s = s.trim_end_matches('0');
-    s.strip_suffix('.')
-        .map_or_else(|| s.to_string(), |t| format!("{t}.0"))
+    s.strip_suffix('.').map_or_else(|| s.to_string(), |t| format!("{t}.0"))
 }
 
 fn changed(corpus: &Corpus, source: u32, comment: &str) -> Error {
-    Error::InputChanged {
-        file: corpus.sources[source as usize].name.clone(),
-        comment: comment.into(),
-    }
+    Error::InputChanged { file: corpus.sources[source as usize].name.clone(), comment: comment.into() }
 }

@@ -41,9 +41,7 @@ pub struct TruthPair {
 /// Jaccard at least `threshold`, sorted by `(a, b)`.
 pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair> {
     // Document frequency of shingles seen in two or more documents.
-    let mut all: Vec<u64> = (0..n)
-        .flat_map(|d| sets.get(d).unwrap_or(&[]).iter().copied())
-        .collect();
+    let mut all: Vec<u64> = (0..n).flat_map(|d| sets.get(d).unwrap_or(&[]).iter().copied()).collect();
     all.par_sort_unstable();
     let mut common: Vec<(u64, u32)> = Vec::new();
     for run in all.chunk_by(|a, b| a == b) {
@@ -52,12 +50,7 @@ pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair>
         }
     }
     drop(all);
-    let df = |h: u64| {
-        common
-            .binary_search_by_key(&h, |&(x, _)| x)
-            .ok()
-            .map(|i| common[i].1)
-    };
+    let df = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).ok().map(|i| common[i].1);
 
     // Index entries: (shingle, doc) for the shared shingles in each prefix.
     let entries: Vec<(u64, u32)> = (0..n)
@@ -65,8 +58,7 @@ pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair>
         .flat_map_iter(|d| {
             let set = sets.get(d).unwrap_or(&[]);
             let size = set.len();
-            let mut shared: Vec<(u32, u64)> =
-                set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
+            let mut shared: Vec<(u32, u64)> = set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
             shared.sort_unstable();
             let unique = size - shared.len();
             let min_overlap = (threshold * size as f64 - 1e-9).ceil().max(1.0) as usize;
@@ -133,10 +125,7 @@ pub(crate) fn read_all_sets(
                     SourceKind::Text { .. } => None,
                 }
                 .unwrap_or_else(|| fallback_id(source, rec.line));
-                Ok((
-                    canonical_id(&id),
-                    crate::shingle::shingle_set(&text, config.shingling, config.seed),
-                ))
+                Ok((canonical_id(&id), crate::shingle::shingle_set(&text, config.shingling, config.seed)))
             })
             .collect();
         for (rec, b) in batch.records.iter().zip(built) {
@@ -147,11 +136,7 @@ pub(crate) fn read_all_sets(
                 }
                 Err(reason) if !opts.skip_bad => {
                     let file = corpus.sources[rec.source as usize].name.clone();
-                    return Err(Error::BadRecord {
-                        file,
-                        line: rec.line,
-                        reason,
-                    });
+                    return Err(Error::BadRecord { file, line: rec.line, reason });
                 }
                 Err(_) => {}
             }
@@ -160,11 +145,7 @@ pub(crate) fn read_all_sets(
             && !opts.skip_bad
         {
             let file = corpus.sources[f.source as usize].name.clone();
-            return Err(Error::Read {
-                file,
-                line: f.line,
-                source: f.error,
-            });
+            return Err(Error::Read { file, line: f.line, source: f.error });
         }
         bar.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
         Ok(())
@@ -175,8 +156,7 @@ pub(crate) fn read_all_sets(
 
 /// An id as canonical JSON text, so `"a"` written two ways compares equal.
 fn canonical_id(raw: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(raw)
-        .map_or_else(|_| raw.to_string(), |v| v.to_string())
+    serde_json::from_str::<serde_json::Value>(raw).map_or_else(|_| raw.to_string(), |v| v.to_string())
 }
 
 /// Options of `doppel eval`.
@@ -242,33 +222,22 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let mut job = opts.job.clone();
     job.dedup = job.dedup.validate()?;
     let threshold = job.dedup.jaccard_threshold;
-    let progress = Progress {
-        enabled: job.progress,
-    };
+    let progress = Progress { enabled: job.progress };
     let mut outputs = crate::output::OutputSet::new(out_dir)?;
     let started = Instant::now();
     let corpus = Corpus::open(inputs, out_dir)?;
     let (ids, sets) = read_all_sets(&corpus, &job, progress)?;
     let n = ids.len() as u32;
-    let index: HashMap<&str, u32> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i as u32))
-        .collect();
+    let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i as u32)).collect();
     if index.len() != ids.len() {
-        return Err(Error::config(
-            "document ids are not unique: eval needs unique ids to match clusters",
-        ));
+        return Err(Error::config("document ids are not unique: eval needs unique ids to match clusters"));
     }
     let lookup = |id: &serde_json::Value, path: &Path, line: usize| -> Result<u32> {
-        index
-            .get(id.to_string().as_str())
-            .copied()
-            .ok_or_else(|| Error::BadRecord {
-                file: path.display().to_string(),
-                line: line as u64,
-                reason: format!("id {id} is not in the corpus"),
-            })
+        index.get(id.to_string().as_str()).copied().ok_or_else(|| Error::BadRecord {
+            file: path.display().to_string(),
+            line: line as u64,
+            reason: format!("id {id} is not in the corpus"),
+        })
     };
     let truth: Vec<TruthPair> = match &opts.pairs {
         None => {
@@ -283,11 +252,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
                 let (a, b) = (lookup(&v["a"], path, i + 1)?, lookup(&v["b"], path, i + 1)?);
                 let jaccard = v["jaccard"].as_f64().unwrap_or(0.0);
                 if jaccard >= threshold {
-                    t.push(TruthPair {
-                        a: a.min(b),
-                        b: a.max(b),
-                        jaccard,
-                    });
+                    t.push(TruthPair { a: a.min(b), b: a.max(b), jaccard });
                 }
             }
             t
@@ -314,11 +279,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
             run_dir.join("clusters.jsonl")
         }
     };
-    let run_seconds = if opts.clusters.is_some() {
-        0.0
-    } else {
-        run_started.elapsed().as_secs_f64()
-    };
+    let run_seconds = if opts.clusters.is_some() { 0.0 } else { run_started.elapsed().as_secs_f64() };
     let mut clusters: Vec<Vec<u32>> = Vec::new();
     let mut below = 0u64;
     let mut reported = 0u64;
@@ -362,8 +323,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
         run_seconds,
     };
     let file = outputs.create("eval.json")?;
-    let mut json = serde_json::to_vec_pretty(&report)
-        .map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
+    let mut json = serde_json::to_vec_pretty(&report).map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
     json.push(b'\n');
     outputs.file(file).write_all(&json)?;
     outputs.commit()?;
@@ -391,11 +351,7 @@ fn label_scores(
         }
     }
     let pairs = eval::pair_f1(&pred, &gold);
-    Ok(LabelScores {
-        adjusted_rand_index: eval::adjusted_rand_index(&pred, &gold),
-        pair_f1: pairs.f1(),
-        pairs,
-    })
+    Ok(LabelScores { adjusted_rand_index: eval::adjusted_rand_index(&pred, &gold), pair_f1: pairs.f1(), pairs })
 }
 
 fn read_json_lines(path: &Path) -> Result<Vec<serde_json::Value>> {

@@ -1,0 +1,526 @@
+//! The cleaner: strips scraper junk from article text and explains every cut.
+//!
+//! Text comes one paragraph per line, as scrapers emit it. The cleaner
+//! decides line by line, in this order:
+//!
+//! 1. **header**: metadata lines at the top (a `date` field with an ISO date,
+//!    breadcrumbs such as `Home` or `News > World`, `Published ...` lines, a
+//!    date alone), up to and including the first line of six or more words,
+//!    whose metadata prefix is cut when the rest is a headline;
+//! 2. **caption**, **prompt**, **read_more**, **copyright**, **tags**, and
+//!    custom rules: whole junk lines, by pattern (see [`rules`]);
+//! 3. **site_boilerplate** / **corpus_boilerplate**: lines a site repeats on
+//!    its pages, or short lines repeated across the corpus, learned in a
+//!    first pass ([`table`]);
+//! 4. **repeated_paragraph**: a paragraph seen earlier in the document, or a
+//!    lead printed alone and then again as the start of the next paragraph;
+//! 5. **image_credit**: a credit glued after a pipe (`Headline | Image: X`);
+//! 6. **stray_token**: one token glued after the final sentence
+//!    (`...the Kremlin said. rehash`), when the token is listed or learned;
+//!    the last word of a sentence is never cut.
+//!
+//! Losing content is worse than leaving junk: every built-in pattern is
+//! anchored to a line's start or end, whole-line rules skip long lines, and
+//! boilerplate learned across the corpus is limited to short lines, because
+//! syndicated copies share long paragraphs.
+//!
+//! Each cut is a [`Cut`] with character offsets into the original text; the
+//! original is the cleaned text with the cuts put back. A removed line takes
+//! the line break and blank line after it, so the cleaned text keeps one
+//! blank line between paragraphs.
+
+pub mod rules;
+pub mod table;
+
+use std::collections::HashSet;
+
+use regex::Regex;
+use xxhash_rust::xxh3::xxh3_64;
+
+pub use rules::{CompiledRules, Rules};
+pub use table::{BoilerplateTable, DocObservation, TableLearner};
+
+/// Rule name: metadata header lines.
+pub const HEADER: &str = "header";
+/// Rule name: credit glued after a pipe.
+pub const IMAGE_CREDIT: &str = "image_credit";
+/// Rule name: caption and credit lines.
+pub const CAPTION: &str = "caption";
+/// Rule name: share/follow/subscribe/cookie/advertising lines.
+pub const PROMPT: &str = "prompt";
+/// Rule name: read-more and related links.
+pub const READ_MORE: &str = "read_more";
+/// Rule name: copyright footers.
+pub const COPYRIGHT: &str = "copyright";
+/// Rule name: tag lists.
+pub const TAGS: &str = "tags";
+/// Rule name: lines a site repeats on its pages.
+pub const SITE_BOILERPLATE: &str = "site_boilerplate";
+/// Rule name: short lines repeated across the corpus.
+pub const CORPUS_BOILERPLATE: &str = "corpus_boilerplate";
+/// Rule name: repeated paragraphs.
+pub const REPEATED_PARAGRAPH: &str = "repeated_paragraph";
+/// Rule name: stray token after the last sentence.
+pub const STRAY_TOKEN: &str = "stray_token";
+
+/// One cut: a span of the original text and the rule that removed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cut {
+    /// Start, in characters (Unicode scalar values) of the original text.
+    pub start: usize,
+    /// End (exclusive), in characters.
+    pub end: usize,
+    /// The rule.
+    pub rule: String,
+    /// The text removed.
+    pub text: String,
+}
+
+/// A cleaned text and its cuts, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cleaned {
+    /// The text without the cuts.
+    pub text: String,
+    /// The cuts, ordered and not overlapping.
+    pub cuts: Vec<Cut>,
+}
+
+/// A compiled cleaner: rules plus what was learned from the corpus.
+///
+/// ```
+/// use doppel::clean::{Cleaner, Rules};
+/// let cleaner = Cleaner::new(&Rules::default(), Default::default())?;
+/// let text = " date 2024-12-28 Home\n\nPort strike enters third day | Image: Reuters\n\n\
+///             Dock workers stayed off the job on Monday, the union said. rehash";
+/// let cleaned = cleaner.clean(text, None);
+/// assert_eq!(cleaned.text, "Port strike enters third day\n\nDock workers stayed off the job on Monday, the union said.");
+/// assert_eq!(cleaned.cuts.len(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cleaner {
+    rules: Rules,
+    compiled: CompiledRules,
+    table: BoilerplateTable,
+    stray: Regex,
+}
+
+/// What the cleaner decided for one non-blank line.
+#[derive(Debug, Clone, Default)]
+struct LineDecision {
+    start: usize,
+    end: usize,
+    removed_by: Option<String>,
+    // Partial cuts: (start, end, rule), byte offsets into the text.
+    cuts: Vec<(usize, usize, String)>,
+}
+
+impl Cleaner {
+    /// Compiles `rules`; `table` holds learned boilerplate and stray tokens.
+    pub fn new(rules: &Rules, table: BoilerplateTable) -> crate::Result<Cleaner> {
+        let compiled = rules.compile().map_err(|e| crate::Error::config(e.to_string()))?;
+        // A sentence end, optional closing quotes or brackets, then one
+        // lower-case token and nothing else.
+        let stray = Regex::new(r#"[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
+            .map_err(|e| crate::Error::config(e.to_string()))?;
+        Ok(Cleaner { rules: rules.clone(), compiled, table, stray })
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The learned table in force.
+    pub fn table(&self) -> &BoilerplateTable {
+        &self.table
+    }
+
+    /// The stray token glued after the final sentence of `line`, if any:
+    /// `(start of the space before it, end of token, token)`.
+    pub(crate) fn trailing_token<'l>(&self, line: &'l str) -> Option<(usize, usize, &'l str)> {
+        let caps = self.stray.captures(line)?;
+        let space = caps.get(1)?;
+        let token = caps.get(2)?;
+        Some((space.start(), token.end(), token.as_str()))
+    }
+
+    /// A line as it will stand after the cuts that never remove it whole
+    /// (glued credit, header prefix, stray token): what counts as content.
+    fn as_cleaned<'l>(&self, line: &'l str) -> &'l str {
+        let mut line = self.without_stray(line);
+        if let Some((s, e)) = self.compiled.image_credit.find(line)
+            && e == line.len()
+            && s > 0
+        {
+            line = &line[..s];
+        }
+        if let Some((s, e)) = self.compiled.header.find(line)
+            && s == 0
+            && !covers(line, s, e)
+        {
+            line = &line[e..];
+        }
+        line
+    }
+
+    /// `line` without a listed or learned stray token at its end.
+    fn without_stray<'l>(&self, line: &'l str) -> &'l str {
+        if !self.rules.stray_token.enabled {
+            return line;
+        }
+        match self.trailing_token(line) {
+            Some((s, _, token)) if self.is_stray_token(token) => &line[..s],
+            _ => line,
+        }
+    }
+
+    fn is_stray_token(&self, token: &str) -> bool {
+        let token = token.to_lowercase();
+        self.compiled.stray_tokens.contains(&token) || self.table.is_stray(&token)
+    }
+
+    /// Cleans one text; `site` selects the per-site boilerplate.
+    pub fn clean(&self, text: &str, site: Option<&str>) -> Cleaned {
+        let mut lines = split_lines(text);
+        if lines.is_empty() {
+            return Cleaned { text: text.to_string(), cuts: Vec::new() };
+        }
+        self.decide_line_rules(text, &mut lines);
+        self.decide_boilerplate(text, site, &mut lines);
+        // Where the header ends and which paragraphs are adjacent both
+        // depend on what is already removed: run to a fixpoint, so that
+        // cleaning the cleaned text finds nothing more. Removals only grow,
+        // so this ends.
+        loop {
+            let before = lines.iter().filter(|l| l.removed_by.is_some()).count();
+            self.decide_header(text, &mut lines);
+            self.decide_repeats(text, &mut lines);
+            if lines.iter().filter(|l| l.removed_by.is_some()).count() == before {
+                break;
+            }
+        }
+        self.decide_glued(text, &mut lines);
+        build(text, &lines)
+    }
+
+    fn decide_header(&self, text: &str, lines: &mut [LineDecision]) {
+        // The header zone: kept lines up to and including the first one of
+        // six or more words (usually the headline).
+        for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
+            let line = &text[l.start..l.end];
+            let content = word_count(self.as_cleaned(line)) >= 6;
+            if let Some((s, e)) = self.compiled.header.find(line) {
+                if covers(line, s, e) {
+                    l.removed_by = Some(HEADER.into());
+                    continue;
+                } else if s == 0 && !l.cuts.iter().any(|c| c.2 == HEADER) {
+                    l.cuts.push((l.start, l.start + e, HEADER.into()));
+                }
+            }
+            if content {
+                break;
+            }
+        }
+    }
+
+    fn decide_line_rules(&self, text: &str, lines: &mut [LineDecision]) {
+        for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
+            let line = &text[l.start..l.end];
+            for rule in &self.compiled.line_rules {
+                if let Some((s, e)) = rule.find(line)
+                    && covers(line, s, e)
+                {
+                    l.removed_by = Some(rule.name.clone());
+                    break;
+                }
+            }
+        }
+    }
+
+    fn decide_boilerplate(&self, text: &str, site: Option<&str>, lines: &mut [LineDecision]) {
+        if !self.rules.boilerplate.enabled || self.table.is_empty() {
+            return;
+        }
+        let mut buf = Vec::new();
+        for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
+            if let Some((key, _)) = line_key(&text[l.start..l.end], &mut buf)
+                && let Some(rule) = self.table.lookup(site, key)
+            {
+                l.removed_by = Some(rule.into());
+            }
+        }
+    }
+
+    fn decide_repeats(&self, text: &str, lines: &mut [LineDecision]) {
+        let rule = &self.rules.repeated_paragraph;
+        if !rule.enabled {
+            return;
+        }
+        let mut normalized: Vec<Option<Vec<u8>>> = vec![None; lines.len()];
+        for (i, l) in lines.iter().enumerate() {
+            if l.removed_by.is_none() {
+                // Compared without a stray token, so that `said.` and
+                // `said. rehash` are the same paragraph.
+                let mut buf = Vec::new();
+                crate::shingle::normalize_bytes(self.without_stray(&text[l.start..l.end]), &mut buf);
+                normalized[i] = Some(buf);
+            }
+        }
+        let kept: Vec<usize> = (0..lines.len()).filter(|&i| normalized[i].is_some()).collect();
+        // A lead printed alone, then again as the start of the next paragraph.
+        for w in kept.windows(2) {
+            let (a, b) = (normalized[w[0]].as_deref().unwrap_or(&[]), normalized[w[1]].as_deref().unwrap_or(&[]));
+            if words_of(a) >= rule.prefix_min_words && b.len() > a.len() && b.starts_with(a) && b[a.len()] == b' ' {
+                lines[w[0]].removed_by = Some(REPEATED_PARAGRAPH.into());
+            }
+        }
+        let mut seen = HashSet::new();
+        for &i in &kept {
+            if lines[i].removed_by.is_some() {
+                continue;
+            }
+            let n = normalized[i].as_deref().unwrap_or(&[]);
+            if words_of(n) >= rule.min_words && !seen.insert(xxh3_64(n)) {
+                lines[i].removed_by = Some(REPEATED_PARAGRAPH.into());
+            }
+        }
+    }
+
+    fn decide_glued(&self, text: &str, lines: &mut [LineDecision]) {
+        for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
+            let line = &text[l.start..l.end];
+            if let Some((s, e)) = self.compiled.image_credit.find(line)
+                && e == line.len()
+                && s > 0
+                && !l.cuts.iter().any(|c| c.1 > l.start + s)
+            {
+                l.cuts.push((l.start + s, l.end, IMAGE_CREDIT.into()));
+            }
+        }
+        if !self.rules.stray_token.enabled {
+            return;
+        }
+        if let Some(l) = lines.iter_mut().rev().find(|l| l.removed_by.is_none()) {
+            // The line as it stands after any cut at its end.
+            let end = l.cuts.iter().filter(|c| c.1 == l.end).map(|c| c.0).min().unwrap_or(l.end);
+            let line = &text[l.start..end];
+            if let Some((s, e, token)) = self.trailing_token(line)
+                && self.is_stray_token(token)
+            {
+                l.cuts.push((l.start + s, l.start + e, STRAY_TOKEN.into()));
+            }
+        }
+    }
+}
+
+/// True when the match `[s, e)` covers all of `line` but spaces.
+fn covers(line: &str, s: usize, e: usize) -> bool {
+    line[..s].trim().is_empty() && line[e..].trim().is_empty()
+}
+
+fn word_count(line: &str) -> usize {
+    line.split_whitespace().count()
+}
+
+fn words_of(normalized: &[u8]) -> usize {
+    if normalized.is_empty() { 0 } else { normalized.iter().filter(|&&b| b == b' ').count() + 1 }
+}
+
+/// The key of a line for boilerplate tables: the hash of its normalised
+/// text and its word count, or `None` for a line with no words.
+pub(crate) fn line_key(line: &str, buf: &mut Vec<u8>) -> Option<(u64, usize)> {
+    crate::shingle::normalize_bytes(line, buf);
+    if buf.is_empty() {
+        return None;
+    }
+    Some((xxh3_64(buf), words_of(buf)))
+}
+
+/// Non-blank lines with their byte ranges (without the line break or a `\r`).
+fn split_lines(text: &str) -> Vec<LineDecision> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for piece in text.split_inclusive('\n') {
+        let mut end = start + piece.len();
+        let body = piece.trim_end_matches(['\n', '\r']);
+        end -= piece.len() - body.len();
+        if !body.trim().is_empty() {
+            out.push(LineDecision { start, end, ..Default::default() });
+        }
+        start += piece.len();
+    }
+    out
+}
+
+/// Turns line decisions into cuts and the cleaned text.
+fn build(text: &str, lines: &[LineDecision]) -> Cleaned {
+    let mut spans: Vec<(usize, usize, String)> = Vec::new();
+    let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());
+    for (i, l) in lines.iter().enumerate() {
+        match &l.removed_by {
+            Some(rule) => {
+                let span = match last_kept {
+                    // A kept line follows: take this line and the break after it.
+                    Some(k) if k > i => (l.start, lines[i + 1].start),
+                    // Trailing junk: take the break before it instead, so the
+                    // text ends where its last kept line ends.
+                    _ => {
+                        let from = if i > 0 { lines[i - 1].end } else { l.start };
+                        (from, l.end)
+                    }
+                };
+                spans.push((span.0, span.1, rule.clone()));
+            }
+            None => spans.extend(l.cuts.iter().cloned()),
+        }
+    }
+    spans.sort_by_key(|s| s.0);
+    let mut cleaned = String::with_capacity(text.len());
+    let mut cuts = Vec::with_capacity(spans.len());
+    let (mut pos, mut chars_at_pos) = (0usize, 0usize);
+    for (s, e, rule) in spans {
+        let s = s.max(pos);
+        if e <= s {
+            continue;
+        }
+        cleaned.push_str(&text[pos..s]);
+        let start = chars_at_pos + text[pos..s].chars().count();
+        let cut = &text[s..e];
+        let end = start + cut.chars().count();
+        cuts.push(Cut { start, end, rule, text: cut.to_string() });
+        pos = e;
+        chars_at_pos = end;
+    }
+    cleaned.push_str(&text[pos..]);
+    Cleaned { text: cleaned, cuts }
+}
+
+/// Puts the cuts back into a cleaned text: the original text.
+pub fn restore(cleaned: &str, cuts: &[Cut]) -> String {
+    let mut out = String::with_capacity(cleaned.len() + cuts.iter().map(|c| c.text.len()).sum::<usize>());
+    let mut chars = cleaned.chars();
+    let mut pos = 0usize;
+    for c in cuts {
+        out.extend(chars.by_ref().take(c.start - pos));
+        out.push_str(&c.text);
+        pos = c.end;
+    }
+    out.extend(chars);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Compiled once: the default rules take a while to build in debug builds.
+    fn cleaner() -> &'static Cleaner {
+        static CLEANER: std::sync::LazyLock<Cleaner> =
+            std::sync::LazyLock::new(|| Cleaner::new(&Rules::default(), BoilerplateTable::default()).unwrap());
+        &CLEANER
+    }
+
+    fn golden_cases() -> Vec<(String, String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cleaner");
+        let mut cases = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".input.txt") {
+                let input = std::fs::read_to_string(&path).unwrap();
+                let expected = std::fs::read_to_string(dir.join(format!("{stem}.expected.txt"))).unwrap();
+                cases.push((stem.to_string(), input, expected));
+            }
+        }
+        cases.sort();
+        assert!(cases.len() >= 16);
+        cases
+    }
+
+    #[test]
+    fn golden_cases_come_out_as_expected() {
+        let c = cleaner();
+        for (name, input, expected) in golden_cases() {
+            let out = c.clean(&input, None);
+            assert_eq!(out.text, expected, "case {name}: cuts {:#?}", out.cuts);
+            assert_eq!(restore(&out.text, &out.cuts), input, "case {name}");
+            if name.starts_with("keep_") {
+                assert!(out.cuts.is_empty(), "case {name} must not be cut: {:?}", out.cuts);
+            }
+        }
+    }
+
+    #[test]
+    fn reference_shapes() {
+        let c = cleaner();
+        // Header, date line and a lead repeated with more: three lines in a row.
+        let text = " date 2024-12-28 Home\nSaturday, December 28, 2024\nThe minister resigned on Saturday after a week of pressure over the contract.\n\nThe minister resigned on Saturday after a week of pressure over the contract. Her deputy takes over.";
+        let out = c.clean(text, None);
+        assert_eq!(
+            out.text,
+            "The minister resigned on Saturday after a week of pressure over the contract. Her deputy takes over."
+        );
+        let rules: Vec<&str> = out.cuts.iter().map(|c| c.rule.as_str()).collect();
+        assert_eq!(rules, ["header", "header", "repeated_paragraph"]);
+    }
+
+    #[test]
+    fn the_last_word_of_a_sentence_is_never_cut() {
+        let c = cleaner();
+        for text in ["They found an ossuary.", "It was, he said, rehash", "Prices rose. Rehash", "The end. amp."] {
+            assert!(c.clean(text, None).cuts.is_empty(), "{text}");
+        }
+        assert_eq!(c.clean("Prices rose, he said. amp", None).text, "Prices rose, he said.");
+        assert_eq!(c.clean("“We will,” she said.” rehash", None).text, "“We will,” she said.”");
+    }
+
+    #[test]
+    fn offsets_are_in_characters() {
+        let c = cleaner();
+        let text = "Ünïcödé headline here today | Image: Réuters";
+        let out = c.clean(text, None);
+        assert_eq!(out.cuts[0].start, "Ünïcödé headline here today".chars().count());
+        assert_eq!(out.cuts[0].end, text.chars().count());
+    }
+
+    fn arbitrary_article() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just(" date 2025-01-02 Home".to_string()),
+            Just("News > World".to_string()),
+            Just("Photo: AP".to_string()),
+            Just("Share this article".to_string()),
+            Just("Tags: a, b".to_string()),
+            Just("© 2025 Paper. All rights reserved.".to_string()),
+            Just("Ships waited offshore as the strike went on for a third day, the union said.".to_string()),
+            Just("Ships waited offshore as the strike went on for a third day, the union said. rehash".to_string()),
+            Just("Ships waited offshore as the strike went on".to_string()),
+            Just("Port strike talks collapse | Image: Reuters".to_string()),
+            Just("“I took a photo,” she said.".to_string()),
+            Just("Short one.".to_string()),
+            "[a-zé ]{0,30}".prop_map(|s| s),
+        ];
+        (proptest::collection::vec(line, 0..12), proptest::collection::vec(0usize..3, 12)).prop_map(|(lines, seps)| {
+            let mut out = String::new();
+            for (i, l) in lines.iter().enumerate() {
+                out.push_str(l);
+                if i + 1 < lines.len() {
+                    out.push_str(["\n", "\n\n", "\r\n\r\n"][seps[i]]);
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn cuts_rebuild_the_original_and_cleaning_is_idempotent(text in arbitrary_article()) {
+            let c = cleaner();
+            let once = c.clean(&text, None);
+            prop_assert_eq!(restore(&once.text, &once.cuts), text.clone());
+            let twice = c.clean(&once.text, None);
+            prop_assert_eq!(&twice.text, &once.text, "second cuts: {:?}", twice.cuts);
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The cleaner's rules as data: built-in defaults, a JSON rules file that
+//! overrides or extends them, and their compiled form.
+//!
+//! Each pattern rule is a list of case-insensitive regular expressions
+//! matched against one line (paragraph) at a time. A match that covers the
+//! whole line (ignoring surrounding spaces) removes the line; a match that
+//! covers part of it cuts just that part, which is how a credit glued to a
+//! headline (`Headline | Image: X`) goes while the headline stays. Built-in
+//! patterns are anchored to the start or the end of a line, so nothing is
+//! ever cut from the middle of a sentence.
+//!
+//! `doppel clean --explain` prints the effective rules in the rules-file
+//! format, so the defaults can be saved, edited and passed back with
+//! `--rules`.
+
+use std::path::Path;
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// A rule made of line patterns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PatternRule {
+    /// Whether the rule runs.
+    pub enabled: bool,
+    /// Lines longer than this many bytes are never touched by the rule.
+    pub max_line_bytes: usize,
+    /// Regular expressions (case-insensitive).
+    pub patterns: Vec<String>,
+    /// More patterns, added to `patterns` (handy in a rules file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_patterns: Vec<String>,
+}
+
+impl PatternRule {
+    fn new(max_line_bytes: usize, patterns: &[&str]) -> PatternRule {
+        PatternRule {
+            enabled: true,
+            max_line_bytes,
+            patterns: patterns.iter().map(|p| p.to_string()).collect(),
+            extra_patterns: Vec::new(),
+        }
+    }
+}
+
+/// Stray tokens glued after the last sentence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StrayTokenRule {
+    /// Whether the rule runs.
+    pub enabled: bool,
+    /// Tokens always cut in that position.
+    pub tokens: Vec<String>,
+    /// A token found in that position in at least this many documents of
+    /// the corpus is learned as junk (0: learn nothing).
+    pub learn_min_docs: u32,
+}
+
+/// Paragraphs repeated inside one document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatedParagraphRule {
+    /// Whether the rule runs.
+    pub enabled: bool,
+    /// Shorter paragraphs (in words) are never treated as repeats.
+    pub min_words: usize,
+    /// A paragraph of at least this many words that the next paragraph
+    /// starts with (a lead printed alone, then again with more) is removed.
+    pub prefix_min_words: usize,
+}
+
+/// Lines that recur across documents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BoilerplateRule {
+    /// Whether the rule runs.
+    pub enabled: bool,
+    /// Per site (with `--site-field`): a line on at least this many of a
+    /// site's documents...
+    pub site_min_docs: u32,
+    /// ...and on at least this share of them...
+    pub site_min_share: f64,
+    /// ...and no longer than this many words.
+    pub site_max_words: usize,
+    /// Across the corpus: a line on at least this many documents...
+    pub corpus_min_docs: u32,
+    /// ...of at least this many sites (when sites are known)...
+    pub corpus_min_sites: u32,
+    /// ...and no longer than this many words. Syndicated copies share long
+    /// paragraphs; boilerplate lines are short.
+    pub corpus_max_words: usize,
+}
+
+/// A user-defined pattern rule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomRule {
+    /// Name shown in `removed.jsonl` and the stats.
+    pub name: String,
+    /// The rule's patterns and limits.
+    #[serde(flatten)]
+    pub rule: PatternRule,
+}
+
+/// All rules of the cleaner.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// Metadata header lines (dates, breadcrumbs, bylines of time) before
+    /// and at the first content line.
+    pub header: PatternRule,
+    /// Credits glued to a line after a pipe.
+    pub image_credit: PatternRule,
+    /// Whole caption and credit lines.
+    pub caption: PatternRule,
+    /// Share, follow, subscribe, newsletter, cookie and advertising lines.
+    pub prompt: PatternRule,
+    /// `Read more:`, `Also read:`, `Related:` lines.
+    pub read_more: PatternRule,
+    /// Copyright footers.
+    pub copyright: PatternRule,
+    /// Tag lists.
+    pub tags: PatternRule,
+    /// Stray tokens after the last sentence.
+    pub stray_token: StrayTokenRule,
+    /// Repeated paragraphs.
+    pub repeated_paragraph: RepeatedParagraphRule,
+    /// Lines recurring across documents.
+    pub boilerplate: BoilerplateRule,
+    /// User-defined rules, run after the built-in pattern rules.
+    #[serde(default)]
+    pub custom: Vec<CustomRule>,
+}
+
+const MONTH: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
+const WEEKDAY: &str = r"(?:(?:mon|tue(?:s)?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?)";
+const TIME: &str = r"(?:\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?\s*(?:gmt|utc|bst|cet|est|edt|pst|ist|[+-]\d{2}:?\d{2})?)";
+const AGENCY: &str = r"(?:ap|afp|reuters|epa|getty images|getty|afp via getty images|pa|ansa|xinhua|bloomberg|shutterstock|alamy|dpa|anadolu|efe|file)";
+
+impl Default for Rules {
+    fn default() -> Self {
+        let date = format!(
+            r"(?:{WEEKDAY}\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH},?\s+\d{{4}}|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})"
+        );
+        Rules {
+            header: PatternRule {
+                enabled: true,
+                max_line_bytes: 400,
+                patterns: vec![
+                    // ` date 2024-12-28 Home`, and the same glued before a headline.
+                    r"^\s*date\s+\d{4}-\d{2}-\d{2}(?:[ t]\d{2}:\d{2}(?::\d{2})?)?(?:\s+(?:home|news)\b)?\s*".into(),
+                    // Breadcrumbs: `Home`, `News > World > Europe`.
+                    r"^\s*(?:home|news)(?:\s*(?:>|»|›|/|\|)\s*[\w&',. -]{1,40}){0,6}\s*$".into(),
+                    // `Published 14 March 2025 10:42 GMT`, `Updated: 12:04`.
+                    r"^\s*(?:published|updated|posted|last updated|first published)(?:\s+on)?\s*:?\s+[^.!?]{0,60}\d[^!?]{0,40}$".into(),
+                    // A date (and time) alone: `Saturday, December 28, 2024`.
+                    format!(r"^\s*{date}(?:\s*(?:,|at|-|\|)?\s*{TIME})?\s*$"),
+                    format!(r"^\s*{TIME}\s*(?:,|\|)?\s*{date}?\s*$"),
+                    // `World | 14/03/2025`.
+                    format!(r"^\s*[a-z][\w &]{{0,30}}\s*\|\s*{date}\s*$"),
+                ],
+                extra_patterns: Vec::new(),
+            },
+            image_credit: PatternRule::new(
+                2000,
+                &[r"\s*\|\s*(?:image|photo|picture|photograph|graphic|video|credit|image credit|photo credit)s?\s*:\s*[^|]{1,60}$"],
+            ),
+            caption: PatternRule {
+                enabled: true,
+                max_line_bytes: 400,
+                patterns: vec![
+                    // `Photo: AP`, `Image credit: Getty Images`.
+                    r"^\s*(?:photo|image|picture|photograph|graphic|video)s?(?:\s+credit)?\s*:\s*[^.!?]{1,80}\.?\s*$".into(),
+                    // `(AP Photo/Jane Doe)`, `REUTERS/Name`.
+                    format!(r"^\s*\(?\s*{AGENCY}\s*(?:photo|images?|pictures?)?\s*/\s*[^)]{{1,60}}\)?\s*$"),
+                    // `File photo`.
+                    r"^\s*(?:file|stock|representative|representational)\s+(?:photo|image|picture)\.?\s*$".into(),
+                    // A caption ending in its credit: `... on Monday. (AP Photo/Jane Doe)`.
+                    format!(r"^.{{0,300}}\(\s*{AGENCY}\s*(?:photo|images?|pictures?)?\s*/[^)]{{1,60}}\)\s*$"),
+                    // A caption sentence, then its credit: `... on Monday. Photo: Reuters`
+                    // (not a headline with a credit glued after a pipe).
+                    format!(r"^[^|]{{0,300}}[.!?]\s+(?:photo|image|picture)\s*(?:credit)?\s*:\s*{AGENCY}\.?\s*$"),
+                ],
+                extra_patterns: Vec::new(),
+            },
+            prompt: PatternRule::new(
+                400,
+                &[
+                    r"^\s*(?:share|share this|share this (?:article|story|post|page)|share on (?:facebook|twitter|x|whatsapp|linkedin|email)|follow us|follow us on [\w ,&]+|subscribe|subscribe now|advertisement|advertising|sponsored|sponsored content|print this (?:article|page)|email this (?:article|story)|click here to [^.]{0,60}|scroll (?:down )?to continue reading)\.?\s*$",
+                    r"^\s*(?:subscribe|sign up|register)\b.{0,100}\bnewsletters?\b.{0,80}$",
+                    r"^.{0,120}\bnewsletters?\b.{0,60}\b(?:subscribe|sign up)\b.{0,60}$",
+                    r"^.{0,200}\b(?:we use|this (?:web)?site uses|uses) cookies\b.{0,250}$",
+                    r"^.{0,150}\b(?:accept (?:all )?cookies|cookie (?:policy|settings|preferences))\b.{0,150}$",
+                ],
+            ),
+            read_more: PatternRule::new(
+                400,
+                &[
+                    r"^\s*(?:read more|also read|read also|related|related articles?|related stories|related news|see also|more on this(?: story)?|recommended|you may also like|most read|trending|watch|listen)\s*(?::|>|\||-|–|—)\s*.{0,250}$",
+                    r"^\s*(?:read more|related articles|related stories|you may also like|most read|more stories)\s*$",
+                ],
+            ),
+            copyright: PatternRule::new(
+                300,
+                &[r"^\s*(?:©|\(c\)|copyright)\s*(?:\d{4}|[a-z]).{0,200}$", r"^.{0,200}\ball rights reserved\.?\s*$"],
+            ),
+            tags: PatternRule::new(400, &[r"^\s*(?:tags|topics|keywords|filed under)\s*:\s*.{1,300}$"]),
+            stray_token: StrayTokenRule {
+                enabled: true,
+                tokens: ["rehash", "amp", "nbsp", "quot", "ndash", "mdash", "hellip", "rsquo", "ldquo", "rdquo", "wpcontent"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                learn_min_docs: 3,
+            },
+            repeated_paragraph: RepeatedParagraphRule { enabled: true, min_words: 4, prefix_min_words: 8 },
+            boilerplate: BoilerplateRule {
+                enabled: true,
+                site_min_docs: 4,
+                site_min_share: 0.5,
+                site_max_words: 40,
+                corpus_min_docs: 50,
+                corpus_min_sites: 3,
+                corpus_max_words: 20,
+            },
+            custom: Vec::new(),
+        }
+    }
+}
+
+/// Deep-merges `patch` into `base`: objects merge key by key, anything else
+/// replaces.
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+impl Rules {
+    /// The defaults overridden by a rules file: a JSON object in the format
+    /// `--explain` prints, in which only the fields to change need appear.
+    pub fn from_file(path: &Path) -> Result<Rules> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Rules::from_json(&text).map_err(|comment| Error::DataCorruption { path: path.to_path_buf(), comment })
+    }
+
+    /// As [`Rules::from_file`], from JSON text.
+    pub fn from_json(text: &str) -> std::result::Result<Rules, String> {
+        let patch: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let mut value = serde_json::to_value(Rules::default()).map_err(|e| e.to_string())?;
+        merge(&mut value, patch);
+        let rules: Rules = serde_json::from_value(value).map_err(|e| format!("invalid rules: {e}"))?;
+        rules.compile().map_err(|e| e.to_string())?;
+        Ok(rules)
+    }
+
+    /// The rules as pretty JSON, in the rules-file format.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Compiles every pattern; the error names the rule and the pattern.
+    pub fn compile(&self) -> std::result::Result<CompiledRules, RuleError> {
+        let mut pattern_rules = Vec::new();
+        let named: Vec<(&str, &PatternRule)> = vec![
+            (crate::clean::CAPTION, &self.caption),
+            (crate::clean::PROMPT, &self.prompt),
+            (crate::clean::READ_MORE, &self.read_more),
+            (crate::clean::COPYRIGHT, &self.copyright),
+            (crate::clean::TAGS, &self.tags),
+        ];
+        for (name, rule) in named {
+            pattern_rules.push(CompiledPatternRule::new(name, rule)?);
+        }
+        for c in &self.custom {
+            if c.name.is_empty() {
+                return Err(RuleError { rule: "custom".into(), message: "a custom rule needs a name".into() });
+            }
+            pattern_rules.push(CompiledPatternRule::new(&c.name, &c.rule)?);
+        }
+        for (name, value) in [("boilerplate.site_min_share", self.boilerplate.site_min_share)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(RuleError { rule: name.into(), message: format!("must be between 0 and 1, got {value}") });
+            }
+        }
+        Ok(CompiledRules {
+            header: CompiledPatternRule::new(crate::clean::HEADER, &self.header)?,
+            image_credit: CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?,
+            line_rules: pattern_rules,
+            stray_tokens: self.stray_token.tokens.iter().map(|t| t.to_lowercase()).collect(),
+        })
+    }
+}
+
+/// A rule that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleError {
+    /// The rule.
+    pub rule: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule `{}`: {}", self.rule, self.message)
+    }
+}
+
+/// One pattern rule, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledPatternRule {
+    /// The rule's name.
+    pub name: String,
+    /// False when the rule is off.
+    pub enabled: bool,
+    /// Longer lines are skipped.
+    pub max_line_bytes: usize,
+    /// The patterns.
+    pub patterns: Vec<Regex>,
+}
+
+impl CompiledPatternRule {
+    fn new(name: &str, rule: &PatternRule) -> std::result::Result<CompiledPatternRule, RuleError> {
+        let mut patterns = Vec::new();
+        for (i, p) in rule.patterns.iter().chain(&rule.extra_patterns).enumerate() {
+            let re = RegexBuilder::new(p)
+                .case_insensitive(true)
+                .size_limit(50 << 20)
+                .build()
+                .map_err(|e| RuleError { rule: name.to_string(), message: format!("pattern {} `{p}`: {e}", i + 1) })?;
+            patterns.push(re);
+        }
+        Ok(CompiledPatternRule {
+            name: name.to_string(),
+            enabled: rule.enabled,
+            max_line_bytes: rule.max_line_bytes,
+            patterns,
+        })
+    }
+
+    /// The first match of any pattern in `line`: `(start, end)` in bytes.
+    pub fn find(&self, line: &str) -> Option<(usize, usize)> {
+        if !self.enabled || line.len() > self.max_line_bytes {
+            return None;
+        }
+        self.patterns.iter().find_map(|re| re.find(line).map(|m| (m.start(), m.end())))
+    }
+}
+
+/// All rules, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledRules {
+    /// Header patterns (header zone only).
+    pub header: CompiledPatternRule,
+    /// Glued credit patterns (any line).
+    pub image_credit: CompiledPatternRule,
+    /// Whole-line rules in order: caption, prompt, read_more, copyright, tags, custom.
+    pub line_rules: Vec<CompiledPatternRule>,
+    /// Stray tokens from the rules (lower case).
+    pub stray_tokens: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_compile_and_round_trip_through_explain() {
+        let rules = Rules::default();
+        rules.compile().unwrap();
+        assert_eq!(Rules::from_json(&rules.to_json()).unwrap(), rules);
+    }
+
+    #[test]
+    fn a_rules_file_changes_only_what_it_names() {
+        let r = Rules::from_json(r#"{"prompt": {"enabled": false}, "stray_token": {"tokens": ["zzz"]}}"#).unwrap();
+        assert!(!r.prompt.enabled);
+        assert_eq!(r.stray_token.tokens, vec!["zzz"]);
+        assert_eq!(r.caption, Rules::default().caption);
+    }
+
+    #[test]
+    fn bad_rules_are_named() {
+        let e = Rules::from_json(r#"{"caption": {"extra_patterns": ["(unclosed"]}}"#).unwrap_err();
+        assert!(e.contains("rule `caption`") && e.contains("(unclosed"), "{e}");
+        let e = Rules::from_json(r#"{"promt": {"enabled": false}}"#).unwrap_err();
+        assert!(e.contains("promt"), "{e}");
+        let e = Rules::from_json(
+            r#"{"custom": [{"name": "ads", "enabled": true, "max_line_bytes": 9, "patterns": ["["]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("rule `ads`"), "{e}");
+    }
+}

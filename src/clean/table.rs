@@ -1,0 +1,332 @@
+//! Corpus-level boilerplate: lines repeated across documents, and stray
+//! tokens trailing many documents, learned in a first pass and saved or
+//! loaded as JSON.
+//!
+//! During learning each document contributes the set of its short lines
+//! (by the hash of their normalised text) and any lower-case token glued
+//! after a sentence end. Counts are kept per site (when a site field is
+//! given) and across the corpus; the rules' thresholds then decide which
+//! lines are boilerplate. Only lines short enough to qualify are counted, so
+//! memory grows with the number of distinct short lines, not with the text.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::rules::Rules;
+use super::{CORPUS_BOILERPLATE, Cleaner, SITE_BOILERPLATE, line_key};
+use crate::{Error, Result};
+
+/// What was learned: boilerplate lines and stray tokens.
+#[derive(Debug, Clone, Default)]
+pub struct BoilerplateTable {
+    site_lines: HashSet<(u64, u64)>,
+    corpus_lines: HashSet<u64>,
+    stray_tokens: HashSet<String>,
+    entries: Vec<TableEntry>,
+    tokens: Vec<StrayEntry>,
+}
+
+/// One boilerplate line in a saved table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TableEntry {
+    /// The site, or `null` for a corpus-wide line.
+    pub site: Option<String>,
+    /// Hash of the normalised line, hex.
+    pub hash: String,
+    /// Documents it was found on.
+    pub docs: u32,
+    /// The line as first seen repeated.
+    pub text: String,
+}
+
+/// One learned stray token in a saved table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StrayEntry {
+    /// The token.
+    pub token: String,
+    /// Documents it trailed.
+    pub docs: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TableFile {
+    format: String,
+    version: u32,
+    lines: Vec<TableEntry>,
+    stray_tokens: Vec<StrayEntry>,
+}
+
+const TABLE_FORMAT: &str = "doppel-boilerplate-table";
+
+fn site_key(site: &str) -> u64 {
+    xxh3_64(site.as_bytes())
+}
+
+impl BoilerplateTable {
+    /// True when nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.site_lines.is_empty() && self.corpus_lines.is_empty() && self.stray_tokens.is_empty()
+    }
+
+    /// The rule that removes a line of hash `key` on `site`, if any.
+    pub fn lookup(&self, site: Option<&str>, key: u64) -> Option<&'static str> {
+        if let Some(s) = site
+            && self.site_lines.contains(&(site_key(s), key))
+        {
+            return Some(SITE_BOILERPLATE);
+        }
+        self.corpus_lines.contains(&key).then_some(CORPUS_BOILERPLATE)
+    }
+
+    /// True when `token` was learned as a stray token.
+    pub fn is_stray(&self, token: &str) -> bool {
+        self.stray_tokens.contains(token)
+    }
+
+    /// Learned lines (for saving and reporting).
+    pub fn entries(&self) -> &[TableEntry] {
+        &self.entries
+    }
+
+    /// Learned stray tokens.
+    pub fn stray_entries(&self) -> &[StrayEntry] {
+        &self.tokens
+    }
+
+    fn from_parts(entries: Vec<TableEntry>, tokens: Vec<StrayEntry>) -> std::result::Result<BoilerplateTable, String> {
+        let mut t = BoilerplateTable::default();
+        for e in &entries {
+            let key = u64::from_str_radix(&e.hash, 16).map_err(|_| format!("bad hash `{}`", e.hash))?;
+            match &e.site {
+                Some(s) => {
+                    t.site_lines.insert((site_key(s), key));
+                }
+                None => {
+                    t.corpus_lines.insert(key);
+                }
+            }
+        }
+        t.stray_tokens = tokens.iter().map(|s| s.token.clone()).collect();
+        t.entries = entries;
+        t.tokens = tokens;
+        Ok(t)
+    }
+
+    /// Writes the table as JSON, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
+        let file = TableFile {
+            format: TABLE_FORMAT.into(),
+            version: 1,
+            lines: self.entries.clone(),
+            stray_tokens: self.tokens.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        let mut out = crate::output::AtomicFile::create(path)?;
+        out.write_all(&json).map_err(|e| Error::io(path, e))?;
+        out.commit()
+    }
+
+    /// Reads a table written by [`BoilerplateTable::save`].
+    pub fn load(path: &Path) -> Result<BoilerplateTable> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let corrupt = |comment: String| Error::DataCorruption { path: path.to_path_buf(), comment };
+        let file: TableFile =
+            serde_json::from_str(&text).map_err(|e| corrupt(format!("not a boilerplate table: {e}")))?;
+        if file.format != TABLE_FORMAT || file.version != 1 {
+            return Err(corrupt(format!("unsupported table format {} version {}", file.format, file.version)));
+        }
+        BoilerplateTable::from_parts(file.lines, file.stray_tokens).map_err(corrupt)
+    }
+}
+
+/// What one document contributes to learning.
+#[derive(Debug, Clone, Default)]
+pub struct DocObservation {
+    site: Option<String>,
+    // (hash, words, text) of distinct short lines.
+    lines: Vec<(u64, usize, String)>,
+    stray: Vec<String>,
+}
+
+impl Cleaner {
+    /// What `text` contributes to learning (a pure function, run in parallel).
+    pub fn observe(&self, text: &str, site: Option<&str>) -> DocObservation {
+        let rules = self.rules();
+        let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
+        let mut obs = DocObservation { site: site.map(str::to_string), ..Default::default() };
+        let mut buf = Vec::new();
+        let mut seen = HashSet::new();
+        for line in text.split('\n') {
+            if rules.boilerplate.enabled
+                && let Some((key, words)) = line_key(line, &mut buf)
+                && words <= max_words
+                && seen.insert(key)
+            {
+                obs.lines.push((key, words, line.trim().to_string()));
+            }
+            if rules.stray_token.learn_min_docs > 0
+                && let Some((_, _, token)) = self.trailing_token(line.trim_end())
+            {
+                let token = token.to_lowercase();
+                if !obs.stray.contains(&token) {
+                    obs.stray.push(token);
+                }
+            }
+        }
+        obs
+    }
+}
+
+#[derive(Debug, Default)]
+struct LineStat {
+    docs: u32,
+    words: usize,
+    sites: Vec<u64>,
+    text: Option<String>,
+}
+
+/// Accumulates observations in input order, then decides the table.
+#[derive(Debug, Default)]
+pub struct TableLearner {
+    site_docs: HashMap<u64, (String, u32)>,
+    site_lines: HashMap<(u64, u64), (u32, Option<String>)>,
+    corpus: HashMap<u64, LineStat>,
+    stray: HashMap<String, u32>,
+    documents: u64,
+}
+
+impl TableLearner {
+    /// Adds one document's observation.
+    pub fn add(&mut self, obs: DocObservation) {
+        self.documents += 1;
+        let site = obs.site.as_deref().map(|s| (site_key(s), s));
+        if let Some((k, name)) = site {
+            self.site_docs.entry(k).or_insert_with(|| (name.to_string(), 0)).1 += 1;
+        }
+        for (key, words, text) in obs.lines {
+            let stat = self.corpus.entry(key).or_default();
+            stat.docs += 1;
+            stat.words = words;
+            if stat.docs == 2 {
+                stat.text = Some(text.clone());
+            }
+            if let Some((k, _)) = site {
+                if stat.sites.len() < 8 && !stat.sites.contains(&k) {
+                    stat.sites.push(k);
+                }
+                let e = self.site_lines.entry((k, key)).or_insert((0, None));
+                e.0 += 1;
+                if e.0 == 2 {
+                    e.1 = Some(text);
+                }
+            }
+        }
+        for token in obs.stray {
+            *self.stray.entry(token).or_default() += 1;
+        }
+    }
+
+    /// Applies the thresholds of `rules`. Entries are sorted, so the table
+    /// does not depend on hash-map order.
+    pub fn finish(self, rules: &Rules) -> BoilerplateTable {
+        let b = &rules.boilerplate;
+        let mut entries = Vec::new();
+        for (&(site, key), (docs, text)) in &self.site_lines {
+            let (name, site_docs) = &self.site_docs[&site];
+            let words = self.corpus.get(&key).map_or(0, |s| s.words);
+            if *docs >= b.site_min_docs
+                && f64::from(*docs) >= b.site_min_share * f64::from(*site_docs)
+                && words <= b.site_max_words
+            {
+                entries.push(TableEntry {
+                    site: Some(name.clone()),
+                    hash: format!("{key:016x}"),
+                    docs: *docs,
+                    text: text.clone().unwrap_or_default(),
+                });
+            }
+        }
+        let sites_known = !self.site_docs.is_empty();
+        for (&key, stat) in &self.corpus {
+            if stat.docs >= b.corpus_min_docs
+                && stat.words <= b.corpus_max_words
+                && (!sites_known || stat.sites.len() as u32 >= b.corpus_min_sites)
+            {
+                entries.push(TableEntry {
+                    site: None,
+                    hash: format!("{key:016x}"),
+                    docs: stat.docs,
+                    text: stat.text.clone().unwrap_or_default(),
+                });
+            }
+        }
+        entries.sort_by(|a, b| (&a.site, &a.hash).cmp(&(&b.site, &b.hash)));
+        let min = rules.stray_token.learn_min_docs;
+        let mut tokens: Vec<StrayEntry> = self
+            .stray
+            .into_iter()
+            .filter(|(_, n)| min > 0 && *n >= min)
+            .map(|(token, docs)| StrayEntry { token, docs })
+            .collect();
+        tokens.sort_by(|a, b| a.token.cmp(&b.token));
+        BoilerplateTable::from_parts(entries, tokens).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn learn(docs: &[(&str, &str)]) -> BoilerplateTable {
+        let rules = Rules::default();
+        let c = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+        let mut l = TableLearner::default();
+        for (site, text) in docs {
+            l.add(c.observe(text, Some(site)));
+        }
+        l.finish(&rules)
+    }
+
+    #[test]
+    fn a_line_on_every_page_of_a_site_is_learned_but_not_a_shared_paragraph() {
+        let story = "The council approved the budget after a long debate that ran late into the night on Tuesday.";
+        let docs: Vec<(&str, String)> = (0..6)
+            .map(|i| {
+                (
+                    "a.example",
+                    format!("Headline {i} here\n\nBody {i} text of the story.\n\nThe Daily A: news you trust"),
+                )
+            })
+            .chain((0..2).map(|_| ("b.example", format!("Other\n\n{story}"))))
+            .collect();
+        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
+        let table = learn(&refs);
+        let mut buf = Vec::new();
+        let (slogan, _) = line_key("The Daily A: news you trust", &mut buf).unwrap();
+        let (para, _) = line_key(story, &mut buf).unwrap();
+        assert_eq!(table.lookup(Some("a.example"), slogan), Some(SITE_BOILERPLATE));
+        assert_eq!(table.lookup(Some("b.example"), slogan), None);
+        assert_eq!(table.lookup(Some("b.example"), para), None);
+    }
+
+    #[test]
+    fn stray_tokens_are_learned_from_repetition_and_tables_round_trip() {
+        let docs: Vec<(&str, String)> =
+            (0..4).map(|i| ("s", format!("Story {i} ended here, officials said. zzjunk"))).collect();
+        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
+        let table = learn(&refs);
+        assert!(table.is_stray("zzjunk"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        table.save(&path).unwrap();
+        let back = BoilerplateTable::load(&path).unwrap();
+        assert!(back.is_stray("zzjunk"));
+        assert_eq!(back.entries(), table.entries());
+        std::fs::write(&path, "{}").unwrap();
+        assert!(BoilerplateTable::load(&path).unwrap_err().to_string().contains("t.json"));
+    }
+}
