@@ -20,6 +20,13 @@ enum Command {
     /// Remove near-duplicate documents: writes deduped.jsonl, clusters.jsonl,
     /// rejected.jsonl and stats.json into --out.
     Dedup(DedupArgs),
+    /// Strip scraper junk (headers, captions, credits, prompts, boilerplate,
+    /// repeated paragraphs, stray tokens): writes cleaned.jsonl,
+    /// removed.jsonl, rejected.jsonl and stats.json into --out.
+    Clean(CleanArgs),
+    /// Clean, then deduplicate the cleaned text: writes deduped.jsonl,
+    /// clusters.jsonl, removed.jsonl, rejected.jsonl and stats.json.
+    Run(RunArgs),
     /// Generate a news dump with planted near-duplicates and scraper junk,
     /// for tests and benchmarks (deterministic for a seed).
     Synth(SynthArgs),
@@ -85,10 +92,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 struct CommonArgs {
     /// JSONL files (plain, gzip or zstd), directories (*.txt and *.jsonl*
     /// inside, sorted), or - for stdin.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(value_name = "INPUT")]
     inputs: Vec<String>,
     /// Directory for the outputs (created if missing).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "out")]
     out: PathBuf,
     /// JSON field holding the text.
     #[arg(long, default_value = "text", value_name = "FIELD")]
@@ -131,6 +138,77 @@ struct DedupArgs {
     common: CommonArgs,
     #[command(flatten)]
     params: DedupParams,
+}
+
+#[derive(Args)]
+struct CleanArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    clean: CleanParams,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    clean: CleanParams,
+    #[command(flatten)]
+    params: DedupParams,
+}
+
+/// Options of the cleaner, shared by clean and run.
+#[derive(Args)]
+struct CleanParams {
+    /// JSON rules file overriding or extending the built-in rules (see --explain).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Field naming the site (domain) of a record, for per-site boilerplate.
+    #[arg(long, value_name = "FIELD")]
+    site_field: Option<String>,
+    /// Clean with this saved boilerplate table instead of learning one from the input.
+    #[arg(long, value_name = "FILE")]
+    table: Option<PathBuf>,
+    /// Save the boilerplate table in force (learned or loaded) to this file.
+    #[arg(long, value_name = "FILE")]
+    save_table: Option<PathBuf>,
+    /// Print the rules in force (the --rules format) and exit.
+    #[arg(long)]
+    explain: bool,
+}
+
+impl CleanParams {
+    fn options(&self, common: &CommonArgs) -> anyhow::Result<doppel::pipeline::CleanOptions> {
+        let rules = match &self.rules {
+            Some(path) => doppel::clean::Rules::from_file(path)?,
+            None => doppel::clean::Rules::default(),
+        };
+        let job = common.job(DedupConfig::default());
+        Ok(doppel::pipeline::CleanOptions {
+            rules,
+            table: self.table.clone(),
+            save_table: self.save_table.clone(),
+            fields: FieldNames { site: self.site_field.clone(), ..job.fields },
+            skip_bad: common.skip_bad,
+            progress: job.progress,
+        })
+    }
+
+    /// Prints the rules (and a loaded table) for --explain.
+    fn explain(&self, opts: &doppel::pipeline::CleanOptions) -> anyhow::Result<()> {
+        println!("{}", opts.rules.to_json());
+        if let Some(path) = &self.table {
+            let table = doppel::clean::BoilerplateTable::load(path)?;
+            eprintln!(
+                "doppel: table {} holds {} boilerplate lines and {} stray tokens",
+                path.display(),
+                table.entries().len(),
+                table.stray_entries().len()
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -251,6 +329,63 @@ impl CommonArgs {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Clean(args) => {
+            let opts = args.clean.options(&args.common)?;
+            if args.clean.explain {
+                return args.clean.explain(&opts);
+            }
+            args.common.init_threads()?;
+            let s = doppel::pipeline::clean_files(&args.common.inputs(), &args.common.out, &opts)?;
+            if !args.common.quiet {
+                eprintln!(
+                    "doppel: cleaned {} documents ({} changed, {} rejected), removed {} of {} characters ({:.1}%) \
+                     in {:.2} s ({:.1} MB/s); {} boilerplate lines and {} stray tokens {}. Results in {}: \
+                     cleaned.jsonl, removed.jsonl, rejected.jsonl, stats.json.",
+                    s.documents,
+                    s.documents_changed,
+                    s.rejected,
+                    s.characters_removed,
+                    s.characters,
+                    100.0 * s.characters_removed as f64 / (s.characters.max(1)) as f64,
+                    s.seconds.total,
+                    s.bytes_per_second / 1e6,
+                    s.boilerplate_lines,
+                    s.stray_tokens.len(),
+                    if s.table_learned { "learned" } else { "loaded" },
+                    args.common.out.display(),
+                );
+            }
+            Ok(())
+        }
+        Command::Run(args) => {
+            let clean = args.clean.options(&args.common)?;
+            if args.clean.explain {
+                return args.clean.explain(&clean);
+            }
+            args.common.init_threads()?;
+            let job = args.common.job(args.params.config());
+            let r = doppel::pipeline::run_files(&args.common.inputs(), &args.common.out, &clean, &job)?;
+            if !args.common.quiet {
+                let s = &r.dedup;
+                eprintln!(
+                    "doppel: read {} documents ({:.1} MB) in {:.2} s ({:.1} MB/s); cleaning removed {:.1}% of the \
+                     characters from {} documents; kept {}, removed {} near-duplicates in {} clusters, rejected {}. \
+                     Results in {}: deduped.jsonl, clusters.jsonl, removed.jsonl, rejected.jsonl, stats.json.",
+                    s.documents,
+                    s.input_bytes as f64 / 1e6,
+                    s.seconds.total,
+                    s.bytes_per_second / 1e6,
+                    100.0 * r.clean.characters_removed as f64 / (r.clean.characters.max(1)) as f64,
+                    r.clean.documents_changed,
+                    s.kept,
+                    s.duplicates,
+                    s.clusters,
+                    s.rejected,
+                    args.common.out.display(),
+                );
+            }
+            Ok(())
+        }
         Command::Eval(args) => {
             args.common.init_threads()?;
             let opts = doppel::pipeline::EvalOptions {

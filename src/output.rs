@@ -61,6 +61,18 @@ impl OutputSet {
         &mut self.files[index]
     }
 
+    /// Two different outputs at once (`a != b`).
+    pub fn pair(&mut self, a: usize, b: usize) -> (&mut OutputFile, &mut OutputFile) {
+        assert_ne!(a, b, "two different outputs");
+        if a < b {
+            let (left, right) = self.files.split_at_mut(b);
+            (&mut left[a], &mut right[0])
+        } else {
+            let (left, right) = self.files.split_at_mut(a);
+            (&mut right[0], &mut left[b])
+        }
+    }
+
     /// Flushes, syncs and renames every file into place, in creation order.
     pub fn commit(self) -> Result<()> {
         let mut ready = Vec::with_capacity(self.files.len());

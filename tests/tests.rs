@@ -2,5 +2,6 @@
 
 mod util;
 
+mod clean;
 mod dedup;
 mod samples;

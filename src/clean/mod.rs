@@ -126,6 +126,12 @@ impl Cleaner {
         Ok(Cleaner { rules: rules.clone(), compiled, table, stray })
     }
 
+    /// The same rules (already compiled) with another table.
+    pub fn with_table(mut self, table: BoilerplateTable) -> Cleaner {
+        self.table = table;
+        self
+    }
+
     /// The rules in force.
     pub fn rules(&self) -> &Rules {
         &self.rules

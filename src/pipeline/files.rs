@@ -275,13 +275,46 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     let started = Instant::now();
     let mut opts = opts.clone();
     opts.dedup = opts.dedup.validate()?;
-    let config = &opts.dedup;
-    let progress = Progress { enabled: opts.progress };
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = Corpus::open(inputs, out_dir)?;
-    let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
+    let summary = dedup_corpus(&corpus, &opts, &mut outputs, Upstream::default(), started)?;
+    write_stats(&mut outputs, out_dir, &summary)?;
+    outputs.commit()?;
+    Ok(summary)
+}
 
-    let pass = sign_pass(&corpus, &opts, &hasher, progress)?;
+/// Writes `stats.json` among `outputs`.
+pub(crate) fn write_stats<T: Serialize>(outputs: &mut OutputSet, out_dir: &Path, stats: &T) -> Result<()> {
+    let file = outputs.create("stats.json")?;
+    let mut json = serde_json::to_vec_pretty(stats).map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
+    json.push(b'\n');
+    outputs.file(file).write_all(&json)
+}
+
+/// What an earlier stage (the cleaner, in `doppel run`) hands to dedup.
+#[derive(Default)]
+pub(crate) struct Upstream<'a> {
+    /// Records rejected before dedup; listed first in `rejected.jsonl`.
+    pub rejected: Vec<Rejected>,
+    /// Where each document came from, for `FILE:LINE` ids of records
+    /// without one: the original corpus and (source, line) per document.
+    pub origins: Option<(&'a Corpus, &'a [(u32, u64)])>,
+}
+
+/// The dedup job on an opened corpus, writing into `outputs` (not committed,
+/// no stats). `opts.dedup` must be validated.
+pub(crate) fn dedup_corpus(
+    corpus: &Corpus,
+    opts: &JobOptions,
+    outputs: &mut OutputSet,
+    upstream: Upstream<'_>,
+    started: Instant,
+) -> Result<DedupSummary> {
+    let config = &opts.dedup;
+    let progress = Progress { enabled: opts.progress };
+    let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
+    let phase_start = Instant::now();
+    let pass = sign_pass(corpus, opts, &hasher, progress)?;
     let input_bytes = corpus.total_bytes();
     let signed_at = Instant::now();
 
@@ -292,7 +325,7 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
 
     let docs = candidate_docs(&candidates);
     let sets = match config.verify {
-        Verify::Exact => exact_sets(&corpus, &opts, &pass, &docs, progress)?,
+        Verify::Exact => exact_sets(corpus, opts, &pass, &docs, progress)?,
         Verify::Estimate => ShingleSets::new(),
     };
     let sets_at = Instant::now();
@@ -308,12 +341,12 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     let exact_set_bytes = sets.heap_bytes() as u64;
     drop(sets);
 
-    let writing = write_outputs(&corpus, &opts, &pass, &outcome, &mut outputs, progress)?;
-    let rejected = pass.rejected.len() as u64;
+    let writing = write_outputs(corpus, opts, &pass, &outcome, outputs, progress, &upstream)?;
+    let rejected = (pass.rejected.len() + upstream.rejected.len()) as u64;
     let documents = pass.signatures.len() as u64 + rejected;
     let duplicates = outcome.num_duplicates() as u64;
     let total = started.elapsed().as_secs_f64();
-    let summary = DedupSummary {
+    Ok(DedupSummary {
         documents,
         kept: pass.signatures.len() as u64 - duplicates,
         duplicates,
@@ -327,7 +360,7 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
         parameters: Parameters::of(config),
         input_bytes,
         seconds: StageSeconds {
-            read_and_sign: (signed_at - started).as_secs_f64(),
+            read_and_sign: (signed_at - phase_start).as_secs_f64(),
             lsh: (banded_at - signed_at).as_secs_f64(),
             exact_sets: (sets_at - banded_at).as_secs_f64(),
             cluster: (clustered_at - sets_at).as_secs_f64(),
@@ -336,14 +369,8 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
         },
         bytes_per_second: input_bytes as f64 / total.max(1e-9),
         documents_per_second: documents as f64 / total.max(1e-9),
-        input_files: corpus.num_sources(),
-    };
-    let stats = outputs.create("stats.json")?;
-    let mut json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::io(out_dir, std::io::Error::other(e)))?;
-    json.push(b'\n');
-    outputs.file(stats).write_all(&json)?;
-    outputs.commit()?;
-    Ok(summary)
+        input_files: upstream.origins.map_or(corpus.num_sources(), |(c, _)| c.num_sources()),
+    })
 }
 
 /// Matches the records of a later pass to document indices, skipping
@@ -459,6 +486,7 @@ fn write_outputs(
     outcome: &DedupOutcome,
     outputs: &mut OutputSet,
     progress: Progress,
+    upstream: &Upstream<'_>,
 ) -> Result<std::time::Duration> {
     let started = Instant::now();
     let deduped = outputs.create("deduped.jsonl")?;
@@ -485,7 +513,13 @@ fn write_outputs(
                     SourceKind::Jsonl => parse_id(bytes, &opts.fields).map(|raw| raw.get().to_owned()),
                     SourceKind::Text { .. } => None,
                 };
-                ids.push(id.unwrap_or_else(|| fallback_id(source, rec.line)));
+                ids.push(id.unwrap_or_else(|| match upstream.origins {
+                    Some((original, origins)) => {
+                        let (src, line) = origins[doc as usize];
+                        fallback_id(&original.sources[src as usize], line)
+                    }
+                    None => fallback_id(source, rec.line),
+                }));
             }
             if !outcome.is_duplicate(DocIndex(doc)) {
                 let out = outputs.file(deduped);
@@ -538,7 +572,7 @@ fn write_outputs(
     }
 
     let rejected = outputs.create("rejected.jsonl")?;
-    for r in &pass.rejected {
+    for r in upstream.rejected.iter().chain(&pass.rejected) {
         outputs.file(rejected).write_json_line(r)?;
     }
     Ok(started.elapsed())

@@ -10,11 +10,13 @@
 //! library, decides its size. Every result is ordered by document index, so
 //! outputs are identical whatever the number of threads.
 
+mod clean_job;
 mod engine;
 mod files;
 mod progress;
 mod truth;
 
+pub use clean_job::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, RunSummary, clean_files, run_files};
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::{DedupSummary, JobOptions, Parameters, StageSeconds, dedup_files};
 pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, eval_files, exact_pairs};

@@ -1,0 +1,381 @@
+//! The `doppel clean` and `doppel run` jobs.
+//!
+//! `clean` reads the corpus twice: a learning pass collects the lines each
+//! document holds and the tokens trailing its sentences, which decides the
+//! boilerplate table (skipped when a saved table is given); the cleaning
+//! pass then rewrites each record with its cleaned text and lists every cut.
+//! Stdin is spooled to a file first, like every input read more than once.
+//!
+//! `run` is `clean` then `dedup`: the cleaned records go to a spool file in
+//! the output directory, which the dedup job reads as its corpus, so `run`
+//! gives the same clusters as `clean` followed by `dedup` on `cleaned.jsonl`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::files::{DedupSummary, JobOptions, Rejected, Upstream, dedup_corpus, for_each_batch, write_stats};
+use super::progress::Progress;
+use crate::clean::{BoilerplateTable, Cleaner, Cut, Rules, TableLearner};
+use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record};
+use crate::output::OutputSet;
+use crate::{Error, Result};
+
+/// Options of `doppel clean` (and the cleaning half of `doppel run`).
+#[derive(Debug, Clone, Default)]
+pub struct CleanOptions {
+    /// The rules.
+    pub rules: Rules,
+    /// Use this saved table instead of learning one from the input.
+    pub table: Option<PathBuf>,
+    /// Save the table in force (learned or loaded) here.
+    pub save_table: Option<PathBuf>,
+    /// Text, id and site fields.
+    pub fields: FieldNames,
+    /// Reject bad records and go on.
+    pub skip_bad: bool,
+    /// Draw progress bars.
+    pub progress: bool,
+}
+
+/// Cuts and characters removed by one rule.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct RuleStats {
+    /// Number of cuts.
+    pub cuts: u64,
+    /// Characters removed.
+    pub characters: u64,
+}
+
+/// Wall-clock seconds of the cleaning stages.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanSeconds {
+    /// Learning pass (0 when a table was loaded).
+    pub learn: f64,
+    /// Cleaning pass.
+    pub clean: f64,
+    /// The whole job.
+    pub total: f64,
+}
+
+/// Figures of a cleaning run, written as `stats.json` (inside `clean` for `run`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanSummary {
+    /// Records read: cleaned plus rejected.
+    pub documents: u64,
+    /// Documents with at least one cut.
+    pub documents_changed: u64,
+    /// Records that could not be read.
+    pub rejected: u64,
+    /// Characters of text read.
+    pub characters: u64,
+    /// Characters removed.
+    pub characters_removed: u64,
+    /// Per rule.
+    pub rules: BTreeMap<String, RuleStats>,
+    /// Boilerplate lines in the table in force.
+    pub boilerplate_lines: usize,
+    /// Stray tokens learned or loaded.
+    pub stray_tokens: Vec<String>,
+    /// Whether the table was learned from this input (else loaded).
+    pub table_learned: bool,
+    /// Bytes read per pass.
+    pub input_bytes: u64,
+    /// Seconds per stage.
+    pub seconds: CleanSeconds,
+    /// Input bytes over total seconds.
+    pub bytes_per_second: f64,
+}
+
+/// Figures of `doppel run`: the dedup figures, with the cleaning figures inside.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Deduplication of the cleaned text (documents and rejects count the whole input).
+    #[serde(flatten)]
+    pub dedup: DedupSummary,
+    /// Cleaning.
+    pub clean: CleanSummary,
+}
+
+/// The cleaner for a job: rules plus a learned or loaded table.
+fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
+    let started = Instant::now();
+    if let Some(path) = &opts.table {
+        let table = BoilerplateTable::load(path)?;
+        return Ok((Cleaner::new(&opts.rules, table)?, false, 0.0));
+    }
+    let learner_cleaner = Cleaner::new(&opts.rules, BoilerplateTable::default())?;
+    let learns = opts.rules.boilerplate.enabled || opts.rules.stray_token.learn_min_docs > 0;
+    if !learns {
+        return Ok((learner_cleaner, true, 0.0));
+    }
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = progress.bytes(corpus.total_bytes(), "learning");
+    let mut learner = TableLearner::default();
+    for_each_batch(corpus, &counter, |batch| {
+        let observations: Vec<_> = batch
+            .records
+            .par_iter()
+            .map(|rec| {
+                let kind = &corpus.sources[rec.source as usize].kind;
+                read_doc(kind, batch.bytes(rec), &opts.fields)
+                    .ok()
+                    .map(|d| learner_cleaner.observe(&d.text, d.site.as_deref()))
+            })
+            .collect();
+        // Bad records are reported by the cleaning pass; learning passes them over.
+        for obs in observations.into_iter().flatten() {
+            learner.add(obs);
+        }
+        bar.set_position(counter.load(Ordering::Relaxed));
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let table = learner.finish(&opts.rules);
+    Ok((learner_cleaner.with_table(table), true, started.elapsed().as_secs_f64()))
+}
+
+struct Doc<'a> {
+    text: std::borrow::Cow<'a, str>,
+    text_span: Option<(usize, usize)>,
+    id: Option<String>,
+    site: Option<String>,
+}
+
+fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std::result::Result<Doc<'a>, String> {
+    match kind {
+        SourceKind::Jsonl => {
+            let f = parse_record(bytes, fields)?;
+            let site = f.site_text();
+            Ok(Doc { text_span: Some(f.text_span), id: f.id.map(|r| r.get().to_owned()), site, text: f.text })
+        }
+        SourceKind::Text { id } => {
+            let text = super::files::record_text(kind, bytes, fields)?;
+            Ok(Doc { text, text_span: None, id: Some(json_string(id)), site: None })
+        }
+    }
+}
+
+/// One record, cleaned: the output line, the removed.jsonl line, the cuts.
+struct CleanedRecord {
+    record: Vec<u8>,
+    removed: Option<Vec<u8>>,
+    cuts: Vec<Cut>,
+    characters: u64,
+}
+
+#[derive(Serialize)]
+struct TextRecord<'a> {
+    id: &'a str,
+    text: &'a str,
+}
+
+/// What the cleaning pass produced besides the written lines.
+struct CleanPass {
+    summary: CleanSummary,
+    rejected: Vec<Rejected>,
+    /// (source, line) of each cleaned document, in order.
+    origins: Vec<(u32, u64)>,
+}
+
+/// The cleaning pass: writes cleaned records through `write_record` and
+/// removals through `write_removed`.
+fn clean_pass(
+    corpus: &Corpus,
+    opts: &CleanOptions,
+    cleaner: &Cleaner,
+    progress: Progress,
+    mut write_record: impl FnMut(&[u8]) -> Result<()>,
+    mut write_removed: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<CleanPass> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = progress.bytes(corpus.total_bytes(), "cleaning");
+    let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new(), origins: Vec::new() };
+    for_each_batch(corpus, &counter, |batch| {
+        let results: Vec<std::result::Result<CleanedRecord, String>> = batch
+            .records
+            .par_iter()
+            .map(|rec| {
+                let source = &corpus.sources[rec.source as usize];
+                let bytes = batch.bytes(rec);
+                let doc = read_doc(&source.kind, bytes, &opts.fields)?;
+                let cleaned = cleaner.clean(&doc.text, doc.site.as_deref());
+                let record = match (doc.text_span, &source.kind) {
+                    (Some((s, e)), _) => {
+                        let mut out = Vec::with_capacity(bytes.len());
+                        out.extend_from_slice(&bytes[..s]);
+                        out.extend_from_slice(json_string(&cleaned.text).as_bytes());
+                        out.extend_from_slice(&bytes[e..]);
+                        out
+                    }
+                    (None, SourceKind::Text { id }) => {
+                        serde_json::to_vec(&TextRecord { id, text: &cleaned.text }).map_err(|e| e.to_string())?
+                    }
+                    (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
+                };
+                let removed = if cleaned.cuts.is_empty() {
+                    None
+                } else {
+                    let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
+                    let cuts = serde_json::to_string(&cleaned.cuts).map_err(|e| e.to_string())?;
+                    Some(format!("{{\"id\":{id},\"removed\":{cuts}}}").into_bytes())
+                };
+                Ok(CleanedRecord { record, removed, cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
+            })
+            .collect();
+        for (rec, result) in batch.records.iter().zip(results) {
+            let s = &mut pass.summary;
+            match result {
+                Ok(c) => {
+                    write_record(&c.record)?;
+                    if let Some(r) = &c.removed {
+                        write_removed(r)?;
+                        s.documents_changed += 1;
+                    }
+                    s.documents += 1;
+                    s.characters += c.characters;
+                    for cut in &c.cuts {
+                        let n = (cut.end - cut.start) as u64;
+                        s.characters_removed += n;
+                        let r = s.rules.entry(cut.rule.clone()).or_default();
+                        r.cuts += 1;
+                        r.characters += n;
+                    }
+                    pass.origins.push((rec.source, rec.line));
+                }
+                Err(reason) => {
+                    let file = corpus.sources[rec.source as usize].name.clone();
+                    if !opts.skip_bad {
+                        return Err(Error::BadRecord { file, line: rec.line, reason });
+                    }
+                    s.documents += 1;
+                    s.rejected += 1;
+                    pass.rejected.push(Rejected { source: rec.source, file, line: rec.line, reason });
+                }
+            }
+        }
+        if let Some(f) = batch.failure {
+            let file = corpus.sources[f.source as usize].name.clone();
+            if !opts.skip_bad {
+                return Err(Error::Read { file, line: f.line, source: f.error });
+            }
+            pass.summary.rejected += 1;
+            pass.summary.documents += 1;
+            let reason = format!("cannot read input from this line on: {}", f.error);
+            pass.rejected.push(Rejected { source: f.source, file, line: f.line, reason });
+        }
+        bar.set_position(counter.load(Ordering::Relaxed));
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok(pass)
+}
+
+fn finish_summary(pass: &mut CleanPass, cleaner: &Cleaner, learned: bool, corpus: &Corpus) {
+    let s = &mut pass.summary;
+    s.boilerplate_lines = cleaner.table().entries().len();
+    s.stray_tokens = cleaner.table().stray_entries().iter().map(|e| e.token.clone()).collect();
+    s.table_learned = learned;
+    s.input_bytes = corpus.total_bytes();
+}
+
+/// Runs `doppel clean`: writes `cleaned.jsonl`, `removed.jsonl`,
+/// `rejected.jsonl` and `stats.json` into `out_dir`.
+pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Result<CleanSummary> {
+    let started = Instant::now();
+    let progress = Progress { enabled: opts.progress };
+    let mut outputs = OutputSet::new(out_dir)?;
+    let corpus = Corpus::open(inputs, out_dir)?;
+    let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, opts, progress)?;
+    if let Some(path) = &opts.save_table {
+        cleaner.table().save(path)?;
+    }
+    let cleaned = outputs.create("cleaned.jsonl")?;
+    let removed = outputs.create("removed.jsonl")?;
+    let clean_started = Instant::now();
+    let (cleaned_out, removed_out) = outputs.pair(cleaned, removed);
+    let mut pass = clean_pass(
+        &corpus,
+        opts,
+        &cleaner,
+        progress,
+        |r| cleaned_out.write_all(r).and_then(|_| cleaned_out.write_all(b"\n")),
+        |r| removed_out.write_all(r).and_then(|_| removed_out.write_all(b"\n")),
+    )?;
+    finish_summary(&mut pass, &cleaner, learned, &corpus);
+    let total = started.elapsed().as_secs_f64();
+    pass.summary.seconds = CleanSeconds { learn: learn_seconds, clean: clean_started.elapsed().as_secs_f64(), total };
+    pass.summary.bytes_per_second = corpus.total_bytes() as f64 / total.max(1e-9);
+    let rejected = outputs.create("rejected.jsonl")?;
+    for r in &pass.rejected {
+        outputs.file(rejected).write_json_line(r)?;
+    }
+    write_stats(&mut outputs, out_dir, &pass.summary)?;
+    outputs.commit()?;
+    Ok(pass.summary)
+}
+
+/// Runs `doppel run`: cleans, then deduplicates the cleaned text. Writes
+/// `deduped.jsonl` (kept records with cleaned text), `clusters.jsonl`,
+/// `removed.jsonl`, `rejected.jsonl` and `stats.json` into `out_dir`.
+pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: &JobOptions) -> Result<RunSummary> {
+    let started = Instant::now();
+    let mut dedup = dedup.clone();
+    dedup.dedup = dedup.dedup.validate()?;
+    // Records that reach dedup are all readable; ids come from the originals.
+    dedup.skip_bad = false;
+    let progress = Progress { enabled: clean.progress };
+    let mut outputs = OutputSet::new(out_dir)?;
+    let corpus = Corpus::open(inputs, out_dir)?;
+    let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, clean, progress)?;
+    if let Some(path) = &clean.save_table {
+        cleaner.table().save(path)?;
+    }
+    let spool = tempfile::Builder::new()
+        .prefix(".doppel-cleaned-")
+        .suffix(".jsonl")
+        .tempfile_in(out_dir)
+        .map_err(|e| Error::io(out_dir, e))?;
+    let spool_path = spool.path().to_path_buf();
+    let removed = outputs.create("removed.jsonl")?;
+    let clean_started = Instant::now();
+    let mut spool_writer = std::io::BufWriter::with_capacity(1 << 20, spool.as_file());
+    let removed_out = outputs.file(removed);
+    let mut pass = clean_pass(
+        &corpus,
+        clean,
+        &cleaner,
+        progress,
+        |r| {
+            spool_writer.write_all(r).and_then(|_| spool_writer.write_all(b"\n")).map_err(|e| Error::io(&spool_path, e))
+        },
+        |r| removed_out.write_all(r).and_then(|_| removed_out.write_all(b"\n")),
+    )?;
+    spool_writer.flush().map_err(|e| Error::io(&spool_path, e))?;
+    drop(spool_writer);
+    finish_summary(&mut pass, &cleaner, learned, &corpus);
+    pass.summary.seconds.learn = learn_seconds;
+    pass.summary.seconds.clean = clean_started.elapsed().as_secs_f64();
+
+    let cleaned_corpus = Corpus::open(&[Input::Path(spool_path.clone())], out_dir)?;
+    let upstream = Upstream { rejected: std::mem::take(&mut pass.rejected), origins: Some((&corpus, &pass.origins)) };
+    let mut summary = dedup_corpus(&cleaned_corpus, &dedup, &mut outputs, upstream, started)?;
+    summary.input_bytes = corpus.total_bytes();
+    let total = started.elapsed().as_secs_f64();
+    summary.seconds.total = total;
+    summary.bytes_per_second = corpus.total_bytes() as f64 / total.max(1e-9);
+    summary.documents_per_second = summary.documents as f64 / total.max(1e-9);
+    pass.summary.seconds.total = learn_seconds + pass.summary.seconds.clean;
+    pass.summary.bytes_per_second = corpus.total_bytes() as f64 / pass.summary.seconds.total.max(1e-9);
+    let run = RunSummary { dedup: summary, clean: pass.summary };
+    write_stats(&mut outputs, out_dir, &run)?;
+    outputs.commit()?;
+    drop(spool);
+    Ok(run)
+}

@@ -1,0 +1,170 @@
+//! `doppel clean` and `doppel run` end to end.
+
+use std::collections::BTreeMap;
+
+use crate::util::*;
+
+fn samples(rel: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(rel).display().to_string()
+}
+
+/// Puts the cuts of removed.jsonl back into a cleaned text.
+fn restore(cleaned: &str, cuts: &[serde_json::Value]) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = cleaned.chars().collect();
+    let mut taken = 0usize;
+    let mut pos = 0usize;
+    for c in cuts {
+        let (start, end) = (c["start"].as_u64().unwrap() as usize, c["end"].as_u64().unwrap() as usize);
+        let keep = start - pos;
+        out.extend(&chars[taken..taken + keep]);
+        taken += keep;
+        out.push_str(c["text"].as_str().unwrap());
+        pos = end;
+    }
+    out.extend(&chars[taken..]);
+    out
+}
+
+#[test]
+fn golden_directory_comes_out_as_expected_and_expected_files_are_left_alone() {
+    let dir = Dir::new();
+    dir.ok(&["clean", &samples("cleaner"), "--out", "out", "-q"]);
+    let cleaned: BTreeMap<String, String> = dir
+        .json_lines("out/cleaned.jsonl")
+        .into_iter()
+        .map(|v| (v["id"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string()))
+        .collect();
+    let mut cases = 0;
+    for (id, text) in &cleaned {
+        if let Some(stem) = id.strip_suffix(".input.txt") {
+            let expected = std::fs::read_to_string(samples(&format!("cleaner/{stem}.expected.txt"))).unwrap();
+            assert_eq!(text, &expected, "case {stem}");
+            cases += 1;
+        } else if id.ends_with(".expected.txt") {
+            // Cleaning clean text changes nothing.
+            let original = std::fs::read_to_string(samples(&format!("cleaner/{id}"))).unwrap();
+            assert_eq!(text, &original, "{id} was changed");
+        }
+    }
+    assert!(cases >= 16);
+}
+
+#[test]
+fn cleaned_records_keep_every_other_field_and_cuts_rebuild_the_original() {
+    let dir = Dir::new();
+    dir.ok(&["clean", &samples("news.jsonl"), "--out", "out", "-q", "--site-field", "site"]);
+    let input = std::fs::read_to_string(samples("news.jsonl")).unwrap();
+    let originals: Vec<serde_json::Value> = input.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let cleaned = dir.json_lines("out/cleaned.jsonl");
+    assert_eq!(cleaned.len(), originals.len());
+    let removed: BTreeMap<String, Vec<serde_json::Value>> = dir
+        .json_lines("out/removed.jsonl")
+        .into_iter()
+        .map(|v| (v["id"].as_str().unwrap().to_string(), v["removed"].as_array().unwrap().clone()))
+        .collect();
+    assert!(removed.len() > 30, "most sample articles carry junk");
+    for (orig, clean) in originals.iter().zip(&cleaned) {
+        for field in ["id", "site", "url"] {
+            assert_eq!(orig[field], clean[field]);
+        }
+        let id = orig["id"].as_str().unwrap();
+        let cuts = removed.get(id).cloned().unwrap_or_default();
+        assert_eq!(restore(clean["text"].as_str().unwrap(), &cuts), orig["text"].as_str().unwrap(), "{id}");
+    }
+    // No article is cleaned away (the golden cases pin what must be kept).
+    for (orig, clean) in originals.iter().zip(&cleaned) {
+        let words = |v: &serde_json::Value| v["text"].as_str().unwrap().split_whitespace().count();
+        assert!(words(orig) < 5 || words(clean) * 2 > words(orig), "{} lost most of its text", orig["id"]);
+    }
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!(stats["documents"], 39);
+    assert!(stats["rules"]["site_boilerplate"]["cuts"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn run_equals_clean_then_dedup_and_finds_the_planted_clusters() {
+    let dir = Dir::new();
+    dir.ok(&["run", &samples("news.jsonl"), "--out", "run", "-q", "--site-field", "site"]);
+    dir.ok(&["clean", &samples("news.jsonl"), "--out", "clean", "-q", "--site-field", "site"]);
+    dir.ok(&["dedup", "clean/cleaned.jsonl", "--out", "dedup", "-q"]);
+    assert_same_file(&dir.path("run/clusters.jsonl"), &dir.path("dedup/clusters.jsonl"));
+    assert_same_file(&dir.path("run/deduped.jsonl"), &dir.path("dedup/deduped.jsonl"));
+    assert_same_file(&dir.path("run/removed.jsonl"), &dir.path("clean/removed.jsonl"));
+    // All six planted clusters, where dedup on raw text finds three.
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(samples("expected_clusters.json")).unwrap()).unwrap();
+    let clusters = dir.json_lines("run/clusters.jsonl");
+    assert_eq!(clusters.len(), expected["clusters"].as_array().unwrap().len());
+    let removed: usize = clusters.iter().map(|c| c["duplicates"].as_array().unwrap().len()).sum();
+    let planted: usize = expected["clusters"].as_array().unwrap().iter().map(|c| c.as_array().unwrap().len() - 1).sum();
+    assert_eq!(removed, planted);
+}
+
+#[test]
+fn bad_rules_name_the_rule_and_the_file() {
+    let dir = Dir::new();
+    dir.write("rules.json", r#"{"caption": {"extra_patterns": ["(unclosed"]}}"#);
+    dir.write("in.jsonl", record("a", "text"));
+    let out = dir.run(&["clean", "in.jsonl", "--out", "out", "--rules", "rules.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("rules.json") && err.contains("rule `caption`"), "{err}");
+}
+
+#[test]
+fn explain_prints_rules_that_load_back_and_a_rules_file_changes_behaviour() {
+    let dir = Dir::new();
+    let out = dir.ok(&["clean", "--explain"]);
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rules["caption"]["patterns"].as_array().unwrap().len() > 2);
+    dir.write("rules.json", r#"{"prompt": {"enabled": false}}"#);
+    dir.write(
+        "in.jsonl",
+        record("a", "Ships wait offshore as the strike goes on for a third day.\n\nShare this article"),
+    );
+    dir.ok(&["clean", "in.jsonl", "--out", "on", "-q"]);
+    dir.ok(&["clean", "in.jsonl", "--out", "off", "-q", "--rules", "rules.json"]);
+    assert!(!dir.json_lines("on/cleaned.jsonl")[0]["text"].as_str().unwrap().contains("Share"));
+    assert!(dir.json_lines("off/cleaned.jsonl")[0]["text"].as_str().unwrap().contains("Share"));
+}
+
+#[test]
+fn a_saved_table_cleans_a_later_batch_the_same_way() {
+    let dir = Dir::new();
+    let slogan = "The Harbour Post: your city, every day";
+    let docs: Vec<String> = (0..8)
+        .map(|i| {
+            serde_json::json!({"id": format!("d{i}"), "site": "post.example",
+                "text": format!("{}\n\n{slogan}", story(i, 40))})
+            .to_string()
+        })
+        .collect();
+    dir.write("archive.jsonl", docs[..6].join("\n"));
+    dir.write("daily.jsonl", docs[6..].join("\n"));
+    dir.ok(&["clean", "archive.jsonl", "--out", "a", "-q", "--site-field", "site", "--save-table", "table.json"]);
+    dir.ok(&["clean", "daily.jsonl", "--out", "b", "-q", "--site-field", "site", "--table", "table.json"]);
+    for c in dir.json_lines("b/cleaned.jsonl") {
+        assert!(!c["text"].as_str().unwrap().contains("Harbour Post"), "{c}");
+    }
+    // Learned from two documents alone, the slogan would not qualify.
+    dir.ok(&["clean", "daily.jsonl", "--out", "c", "-q", "--site-field", "site"]);
+    assert!(dir.json_lines("c/cleaned.jsonl")[0]["text"].as_str().unwrap().contains("Harbour Post"));
+}
+
+#[test]
+fn clean_reports_bad_records_like_dedup() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", format!("{}\nnot json\n", record("a", "Fine text here.")));
+    let out = dir.run(&["clean", "in.jsonl", "--out", "out", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("in.jsonl:2:"), "{}", stderr(&out));
+    assert!(!dir.path("out/cleaned.jsonl").exists());
+    dir.ok(&["run", "in.jsonl", "--out", "out", "-q", "--skip-bad"]);
+    assert_eq!(dir.json_lines("out/rejected.jsonl")[0]["line"], 2);
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!(
+        (stats["documents"].as_u64(), stats["rejected"].as_u64(), stats["kept"].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
+}
