@@ -34,6 +34,10 @@ enum Command {
     /// and score doppel's run, or a given clusters.jsonl, against it.
     /// Writes truth_pairs.jsonl and eval.json into --out.
     Eval(EvalArgs),
+    /// Read the corpus and hash every shingle, nothing else: the floor that
+    /// doppel's throughput is measured against (prints JSON).
+    #[command(hide = true)]
+    Floor(DedupArgs),
 }
 
 #[derive(Args)]
@@ -384,6 +388,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     args.common.out.display(),
                 );
             }
+            Ok(())
+        }
+        Command::Floor(args) => {
+            args.common.init_threads()?;
+            let job = args.common.job(args.params.config());
+            let f = doppel::pipeline::floor(&args.common.inputs(), &job)?;
+            println!("{}", serde_json::to_string_pretty(&f)?);
             Ok(())
         }
         Command::Eval(args) => {
