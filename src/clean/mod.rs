@@ -5,10 +5,11 @@
 //!
 //! 1. **header**: metadata lines at the top (a `date` field with an ISO date,
 //!    breadcrumbs such as `Home` or `News > World`, `Published ...` lines, a
-//!    date alone), up to and including the first line of six or more words,
-//!    whose metadata prefix is cut when the rest is a headline;
-//! 2. **caption**, **prompt**, **read_more**, **copyright**, **tags**, and
-//!    custom rules: whole junk lines, by pattern (see [`rules`]);
+//!    date alone, a byline, a reading time), up to and including the first
+//!    body line (a sentence, or twenty words), with a metadata prefix cut
+//!    from a line whose rest is a headline;
+//! 2. **caption**, **prompt**, **read_more**, **copyright**, **tags**,
+//!    **author** and custom rules: whole junk lines, by pattern (see [`rules`]);
 //! 3. **site_boilerplate** / **corpus_boilerplate**: lines a site repeats on
 //!    its pages, or short lines repeated across the corpus, learned in a
 //!    first pass ([`table`]);
@@ -54,6 +55,8 @@ pub const READ_MORE: &str = "read_more";
 pub const COPYRIGHT: &str = "copyright";
 /// Rule name: tag lists.
 pub const TAGS: &str = "tags";
+/// Rule name: author bios and contact lines.
+pub const AUTHOR: &str = "author";
 /// Rule name: lines a site repeats on its pages.
 pub const SITE_BOILERPLATE: &str = "site_boilerplate";
 /// Rule name: short lines repeated across the corpus.
@@ -121,7 +124,9 @@ impl Cleaner {
         let compiled = rules.compile().map_err(|e| crate::Error::config(e.to_string()))?;
         // A sentence end, optional closing quotes or brackets, then one
         // lower-case token and nothing else.
-        let stray = Regex::new(r#"[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
+        // The sentence end needs two letters or digits (or a closing quote
+        // or bracket) before it, so `U.S. bill` is not a sentence and a token.
+        let stray = Regex::new(r#"(?:[\p{L}\d]{2}|["'”’)\]])[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
             .map_err(|e| crate::Error::config(e.to_string()))?;
         Ok(Cleaner { rules: rules.clone(), compiled, table, stray })
     }
@@ -155,6 +160,9 @@ impl Cleaner {
     /// (glued credit, header prefix, stray token): what counts as content.
     fn as_cleaned<'l>(&self, line: &'l str) -> &'l str {
         let mut line = self.without_stray(line);
+        if let Some(s) = self.table.site_suffix(None, line) {
+            line = &line[..s];
+        }
         if let Some((s, e)) = self.compiled.image_credit.find(line)
             && e == line.len()
             && s > 0
@@ -206,7 +214,7 @@ impl Cleaner {
                 break;
             }
         }
-        self.decide_glued(text, &mut lines);
+        self.decide_glued(text, site, &mut lines);
         build(text, &lines)
     }
 
@@ -215,7 +223,7 @@ impl Cleaner {
         // six or more words (usually the headline).
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            let content = word_count(self.as_cleaned(line)) >= 6;
+            let content = is_body_line(self.as_cleaned(line));
             if let Some((s, e)) = self.compiled.header.find(line) {
                 if covers(line, s, e) {
                     l.removed_by = Some(HEADER.into());
@@ -239,6 +247,24 @@ impl Cleaner {
                 {
                     l.removed_by = Some(rule.name.clone());
                     break;
+                }
+            }
+        }
+        // A bare link label (`Most popular`, `Related:`) heads a block of
+        // links: the short, unpunctuated lines right under it go with it.
+        // Only once the body has begun: a label in the page header
+        // (`Trending:`) is navigation, and the line under it is the headline.
+        let mut in_block = false;
+        let mut in_body = false;
+        for l in lines.iter_mut() {
+            let line = &text[l.start..l.end];
+            match &l.removed_by {
+                Some(rule) if rule == READ_MORE => in_block = in_body && is_link_label(line),
+                Some(_) => {}
+                None if in_block && is_link_item(line) => l.removed_by = Some(READ_MORE.into()),
+                None => {
+                    in_block = false;
+                    in_body |= is_body_line(line);
                 }
             }
         }
@@ -293,15 +319,24 @@ impl Cleaner {
         }
     }
 
-    fn decide_glued(&self, text: &str, lines: &mut [LineDecision]) {
+    fn decide_glued(&self, text: &str, site: Option<&str>, lines: &mut [LineDecision]) {
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            if let Some((s, e)) = self.compiled.image_credit.find(line)
+            if let Some((mut s, e)) = self.compiled.image_credit.find(line)
                 && e == line.len()
                 && s > 0
+            {
+                // A credit after a sentence keeps the sentence's stop.
+                if line[s..].starts_with(['.', '!', '?']) {
+                    s += 1;
+                }
+                if !l.cuts.iter().any(|c| c.1 > l.start + s) {
+                    l.cuts.push((l.start + s, l.end, IMAGE_CREDIT.into()));
+                }
+            } else if let Some(s) = self.table.site_suffix(site, line)
                 && !l.cuts.iter().any(|c| c.1 > l.start + s)
             {
-                l.cuts.push((l.start + s, l.end, IMAGE_CREDIT.into()));
+                l.cuts.push((l.start + s, l.end, SITE_BOILERPLATE.into()));
             }
         }
         if !self.rules.stray_token.enabled {
@@ -325,6 +360,55 @@ fn covers(line: &str, s: usize, e: usize) -> bool {
     line[..s].trim().is_empty() && line[e..].trim().is_empty()
 }
 
+/// Where a short tail glued to a line after a separator starts, and the
+/// tail's key: `Headline | The Paper` -> (start of ` | The Paper`, key of
+/// `the paper`). Tails of up to five words after ` | `, ` :: `, ` — `,
+/// ` – ` or ` - ` count.
+pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> {
+    let trimmed = line.trim_end();
+    let (at, sep) = [" | ", " :: ", " — ", " – ", " - "]
+        .iter()
+        .filter_map(|sep| trimmed.rfind(sep).map(|i| (i, *sep)))
+        .max_by_key(|(i, _)| *i)?;
+    let tail = &trimmed[at + sep.len()..];
+    let head = &trimmed[..at];
+    if word_count(tail) > 5 || word_count(head) < 3 {
+        return None;
+    }
+    let (key, _) = line_key(tail, buf)?;
+    Some((at, key))
+}
+
+/// A read-more line with no link of its own: a label heading a block.
+fn is_link_label(line: &str) -> bool {
+    let t = line.trim().trim_end_matches(':');
+    word_count(t) <= 4 && !t.contains(':')
+}
+
+/// A line that looks like a link in a block: a headline, maybe numbered,
+/// not a sentence.
+fn is_link_item(line: &str) -> bool {
+    let words = word_count(line);
+    let end = line.trim_end().chars().next_back().unwrap_or('.');
+    let t = line.trim_start();
+    // A numbered or bulleted item may end any way; a bare one must not read
+    // as a sentence.
+    let marked = t.starts_with(['•', '-', '–', '*', '·'])
+        || t.split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()));
+    (2..=25).contains(&words) && (marked || !matches!(end, '.' | '!' | '?' | '"' | '”' | ':'))
+}
+
+/// The first body line ends the header zone: a sentence (six or more words
+/// ending in a full stop, question or exclamation mark, or a closing quote)
+/// or any line of twenty words or more. A headline rarely ends in a stop, so
+/// bylines and timestamps under it still count as header.
+fn is_body_line(line: &str) -> bool {
+    let words = word_count(line);
+    let end = line.trim_end().chars().next_back().unwrap_or(' ');
+    words >= 20 || (words >= 6 && matches!(end, '.' | '!' | '?' | '"' | '”' | '’' | '\''))
+}
+
 fn word_count(line: &str) -> usize {
     line.split_whitespace().count()
 }
@@ -335,10 +419,19 @@ fn words_of(normalized: &[u8]) -> usize {
 
 /// The key of a line for boilerplate tables: the hash of its normalised
 /// text and its word count, or `None` for a line with no words.
+///
+/// Digits are masked, so a line a site repeats with a different count or
+/// time on every page (`312 comments`, `Listen to this article · 4:32`) has
+/// one key.
 pub(crate) fn line_key(line: &str, buf: &mut Vec<u8>) -> Option<(u64, usize)> {
     crate::shingle::normalize_bytes(line, buf);
     if buf.is_empty() {
         return None;
+    }
+    for b in buf.iter_mut() {
+        if b.is_ascii_digit() {
+            *b = b'0';
+        }
     }
     Some((xxh3_64(buf), words_of(buf)))
 }
@@ -456,6 +549,22 @@ mod tests {
                 assert!(out.cuts.is_empty(), "case {name} must not be cut: {:?}", out.cuts);
             }
         }
+    }
+
+    #[test]
+    fn a_link_block_goes_with_its_label_but_a_list_in_the_story_stays() {
+        let c = cleaner();
+        let text = "Ships waited offshore as the strike went on for a third day.\n\nMost popular\n\n1. Markets slide as rates rise\n\n2. Storm warning for the coast\n\nThe union will meet again on Friday.";
+        assert_eq!(
+            c.clean(text, None).text,
+            "Ships waited offshore as the strike went on for a third day.\n\nThe union will meet again on Friday."
+        );
+        // A label above the headline is navigation: the headline stays.
+        let top = "Trending:\n\nPort strike talks collapse in the north\n\nShips waited offshore as the strike went on for a third day.";
+        assert!(c.clean(top, None).text.starts_with("Port strike talks collapse"));
+        let list =
+            "The full result was:\n\nTomas Egan (Civic Alliance) 2,418\n\nPriya Natarajan (Progress Party) 2,106";
+        assert!(c.clean(list, None).cuts.is_empty());
     }
 
     #[test]

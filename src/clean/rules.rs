@@ -118,12 +118,15 @@ pub struct Rules {
     pub caption: PatternRule,
     /// Share, follow, subscribe, newsletter, cookie and advertising lines.
     pub prompt: PatternRule,
-    /// `Read more:`, `Also read:`, `Related:` lines.
+    /// `Read more:`, `Also read:`, `Related:` lines; a bare label such as
+    /// `Most popular` also takes the link lines right under it.
     pub read_more: PatternRule,
     /// Copyright footers.
     pub copyright: PatternRule,
     /// Tag lists.
     pub tags: PatternRule,
+    /// Author bios and contact lines at the end of an article.
+    pub author: PatternRule,
     /// Stray tokens after the last sentence.
     pub stray_token: StrayTokenRule,
     /// Repeated paragraphs.
@@ -152,22 +155,38 @@ impl Default for Rules {
                 patterns: vec![
                     // ` date 2024-12-28 Home`, and the same glued before a headline.
                     r"^\s*date\s+\d{4}-\d{2}-\d{2}(?:[ t]\d{2}:\d{2}(?::\d{2})?)?(?:\s+(?:home|news)\b)?\s*".into(),
-                    // Breadcrumbs: `Home`, `News > World > Europe`.
-                    r"^\s*(?:home|news)(?:\s*(?:>|»|›|/|\|)\s*[\w&',. -]{1,40}){0,6}\s*$".into(),
+                    // Breadcrumbs: `Home`, `News > World > Europe`, `Home · News`.
+                    r"^\s*(?:home|news)(?:\s*(?:>|»|›|/|\||·|•)\s*[\w&',. -]{1,40}){0,6}\s*$".into(),
+                    // A byline, alone or with a date: `By Ana Tanaka | 2017-03-28T11:22Z`.
+                    r"^\s*(?:(?:written|words|story|reporting|text) )?by\s+(?-i:[A-Z])[\w.'’ -]{1,60}?(?:\s+and\s+[\w.'’ -]{2,40})?(?:\s*(?:\||,|-|–|—|·|\bon\b)\s*[^!?]{0,60})?\s*$".into(),
+                    // `Reading time: 2 minutes`, `4 min read`.
+                    r"^\s*(?:(?:estimated )?read(?:ing)? time\s*:?\s*\d+\s*(?:min(?:ute)?s?)?|\d+\s*min(?:ute)?s?\s+read)\.?\s*$".into(),
                     // `Published 14 March 2025 10:42 GMT`, `Updated: 12:04`.
-                    r"^\s*(?:published|updated|posted|last updated|first published)(?:\s+on)?\s*:?\s+[^.!?]{0,60}\d[^!?]{0,40}$".into(),
+                    r"^\s*(?:published|updated|posted|last updated|first published)(?:\s+on)?\s*:?\s+.{0,40}\d.{0,40}$".into(),
                     // A date (and time) alone: `Saturday, December 28, 2024`.
                     format!(r"^\s*{date}(?:\s*(?:,|at|-|\|)?\s*{TIME})?\s*$"),
+                    // ISO 8601 date-time alone: `2017-03-28T11:22:00Z`.
+                    r"^\s*\d{4}-\d{2}-\d{2}t\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?\s*$".into(),
                     format!(r"^\s*{TIME}\s*(?:,|\|)?\s*{date}?\s*$"),
                     // `World | 14/03/2025`.
                     format!(r"^\s*[a-z][\w &]{{0,30}}\s*\|\s*{date}\s*$"),
                 ],
                 extra_patterns: Vec::new(),
             },
-            image_credit: PatternRule::new(
-                2000,
-                &[r"\s*\|\s*(?:image|photo|picture|photograph|graphic|video|credit|image credit|photo credit)s?\s*:\s*[^|]{1,60}$"],
-            ),
+            image_credit: PatternRule {
+                enabled: true,
+                max_line_bytes: 5000,
+                patterns: vec![
+                    r"\s*\|\s*(?:image|photo|picture|photograph|graphic|video|credit|image credit|photo credit)s?\s*:\s*[^|]{1,60}$".into(),
+                    format!(r"\s*\(\s*{AGENCY}\s*(?:photo|images?|pictures?)?\s*/[^)]{{1,60}}\)\s*$"),
+                    // A credit after the last sentence: `... on Monday. Photo by Name`
+                    // (the stop stays).
+                    r"[.!?]\s+(?:photo(?:graph)?|image|picture)s?\s*(?:by|credit:?)\s+[^.!?]{1,80}\.?\s*$".into(),
+                    // A wire sign-off glued to the last paragraph: `(Reporting by X; Editing by Y)`.
+                    r"\s*\((?:additional )?(?:reporting|writing|editing|compiled|produced) by [^)]{1,200}\)\s*$".into(),
+                ],
+                extra_patterns: Vec::new(),
+            },
             caption: PatternRule {
                 enabled: true,
                 max_line_bytes: 400,
@@ -176,13 +195,24 @@ impl Default for Rules {
                     r"^\s*(?:photo|image|picture|photograph|graphic|video)s?(?:\s+credit)?\s*:\s*[^.!?]{1,80}\.?\s*$".into(),
                     // `(AP Photo/Jane Doe)`, `REUTERS/Name`.
                     format!(r"^\s*\(?\s*{AGENCY}\s*(?:photo|images?|pictures?)?\s*/\s*[^)]{{1,60}}\)?\s*$"),
+                    // `Photo by Name/Agency via Getty Images`, `Photograph: Name`.
+                    r"^\s*(?:photo(?:graph)?|image|picture)s?\s+(?:by|courtesy of|credit)\s+[^.!?]{1,100}$".into(),
+                    r"^[^.!?]{0,100}\bvia getty images\s*$".into(),
+                    // `Image caption Soldiers ...` (a caption with its label).
+                    r"^\s*(?:image|media|video) caption\b.{0,300}$".into(),
                     // `File photo`.
                     r"^\s*(?:file|stock|representative|representational)\s+(?:photo|image|picture)\.?\s*$".into(),
                     // A caption ending in its credit: `... on Monday. (AP Photo/Jane Doe)`.
-                    format!(r"^.{{0,300}}\(\s*{AGENCY}\s*(?:photo|images?|pictures?)?\s*/[^)]{{1,60}}\)\s*$"),
+                    // A one-sentence caption ending in its credit. On a longer
+                    // paragraph only the credit is cut (image_credit).
+                    format!(r"^[^.!?]{{0,160}}[.!?]?\s*\(\s*{AGENCY}\s*(?:photo|images?|pictures?)?\s*/[^)]{{1,60}}\)\s*$"),
                     // A caption sentence, then its credit: `... on Monday. Photo: Reuters`
                     // (not a headline with a credit glued after a pipe).
                     format!(r"^[^|]{{0,300}}[.!?]\s+(?:photo|image|picture)\s*(?:credit)?\s*:\s*{AGENCY}\.?\s*$"),
+                    // A one-sentence caption and its credit: `X arrives in Oslo. Photo by Name/Agency`.
+                    r"^[^.!?|]{5,200}[.!?]\s+(?:©|\(c\)|credit\s*:|(?:photo(?:graph)?|image|picture)s?\s*(?:by|:|credit:?))\s*[^.!?]{1,80}\.?\s*$".into(),
+                    // `Source: Cedar Standard`.
+                    r"^\s*sources?\s*:\s*[^.!?]{1,60}$".into(),
                 ],
                 extra_patterns: Vec::new(),
             },
@@ -191,6 +221,18 @@ impl Default for Rules {
                 &[
                     r"^\s*(?:share|share this|share this (?:article|story|post|page)|share on (?:facebook|twitter|x|whatsapp|linkedin|email)|follow us|follow us on [\w ,&]+|subscribe|subscribe now|advertisement|advertising|sponsored|sponsored content|print this (?:article|page)|email this (?:article|story)|click here to [^.]{0,60}|scroll (?:down )?to continue reading)\.?\s*$",
                     r"^\s*(?:subscribe|sign up|register)\b.{0,100}\bnewsletters?\b.{0,80}$",
+                    r"^\s*subscribe\b[^.!?]{0,80}[.!]?\s*$",
+                    // Comment counters: `312 comments — add yours`, `Comments (12)`.
+                    r"^\s*(?:\d+\s+comments?\b.{0,30}|comments?\s*\(\d+\)|view (?:all )?\d*\s*comments?|join the (?:conversation|discussion)\b.{0,30}|(?:add|leave|post) (?:a|your) comment.{0,20}|show comments)\s*$",
+                    // Newsletter boxes and sign-up fields.
+                    r"^.{0,80}\b(?:delivered|sent|straight) (?:to|into) your inbox\b.{0,60}$",
+                    r"^\s*(?:enter )?(?:your )?e-?mail(?: address)?\s*:?\s*$",
+                    // Update notes: `This story has been updated with additional details.`
+                    r"^\s*(?:this (?:story|article|report) (?:has been|was) updated\b.{0,80}|updates? (?:with|to add) [^.]{1,60}\.?)\s*$",
+                    // `Listen to this article · 4:32`.
+                    r"^\s*(?:listen to (?:this )?(?:article|story)|play audio)\b.{0,30}$",
+                    // Share bars: a line made only of network and sharing words.
+                    r"^\s*(?:(?:share(?: on| via)?|send|email|e-mail|mail|print|copy link|facebook|twitter|x|google\+|whatsapp|tumblr|linkedin|stumbleupon|stumble|digg|reddit|pinterest|messenger|telegram|pocket|flipboard|sms|vk|weibo|wechat|newsvine|more)\b[\s,|·•/]*){2,}$",
                     r"^.{0,120}\bnewsletters?\b.{0,60}\b(?:subscribe|sign up)\b.{0,60}$",
                     r"^.{0,200}\b(?:we use|this (?:web)?site uses|uses) cookies\b.{0,250}$",
                     r"^.{0,150}\b(?:accept (?:all )?cookies|cookie (?:policy|settings|preferences))\b.{0,150}$",
@@ -199,15 +241,39 @@ impl Default for Rules {
             read_more: PatternRule::new(
                 400,
                 &[
-                    r"^\s*(?:read more|also read|read also|related|related articles?|related stories|related news|see also|more on this(?: story)?|recommended|you may also like|most read|trending|watch|listen)\s*(?::|>|\||-|–|—)\s*.{0,250}$",
-                    r"^\s*(?:read more|related articles|related stories|you may also like|most read|more stories)\s*$",
+                    r"^\s*(?:read more|also read|read also|read next|read|more|more on|more on this(?: story)?|related|related articles?|related stories|related news|see also|see more|further reading|recommended|you may also like|most read|trending|watch|listen)\s*(?::|>|\||–|—)\s*.{0,250}$",
+                    r"^\s*(?:read more|related|related articles|related stories|related coverage|you may also like|most read|most popular|most viewed|more stories|more news|more from [\w .'&-]{1,40}|popular (?:on|at|in) [\w .'&-]{1,40}|popular now|elsewhere (?:on|at|in) [\w .'&-]{1,40}|recommended|recommended for you|you might also like|you may have missed|don'?t miss|what'?s hot|in other news|trending|trending now|top stories|latest|latest news|latest stories|editor'?s picks)\s*:?\s*$",
                 ],
             ),
             copyright: PatternRule::new(
-                300,
-                &[r"^\s*(?:©|\(c\)|copyright)\s*(?:\d{4}|[a-z]).{0,200}$", r"^.{0,200}\ball rights reserved\.?\s*$"],
+                500,
+                &[
+                    r"^\s*(?:copyright\s*)?(?:©|\(c\)|copyright)\s*(?:\d{4}|[a-z]).{0,300}$",
+                    r"^.{0,200}\ball rights reserved\.?\s*$",
+                    r"^[^.!?]{0,60}©\s*\d{4}\b[^.!?]{0,100}$",
+                    // Syndication notes: `This story first appeared at X. Republished with permission.`
+                    r"^\s*this (?:story|article|report) (?:first|originally) (?:appeared|ran|was published) (?:at|on|in) .{1,120}$",
+                    r"^\s*(?:republished|reprinted|reproduced) with (?:the )?permission\b.{0,100}$",
+                ],
             ),
-            tags: PatternRule::new(400, &[r"^\s*(?:tags|topics|keywords|filed under)\s*:\s*.{1,300}$"]),
+            tags: PatternRule::new(
+                400,
+                &[r"^\s*(?:tags|topics|keywords|filed under)\s*:\s*.{1,300}$", r"^\s*(?:#[\w-]+[\s,]*){2,}$"],
+            ),
+            author: PatternRule::new(
+                300,
+                &[
+                    r"^\s*about the author\s*:.{1,250}$",
+                    r"^\s*\((?:additional )?(?:reporting|writing|editing|compiled|produced) by [^)]{1,200}\)\s*$",
+                    // `Name | Foreign Affairs Editor`.
+                    r"^(?-i:[A-Z])[\w.'’-]+(?: (?-i:[A-Z])[\w.'’-]+){1,3}\s*(?:\||,|-|–|—)\s*(?:[\w]+ ){0,3}(?:editor|correspondent|reporter|writer|columnist|producer|contributor)\s*$",
+                    r"^\s*(?:contact|email|reach)\s+[^@\n]{2,60}\s+at\s+\S+@\S+\.\w+\.?\s*$",
+                    // `Name has reported on X for 12 years. Follow her on ...`
+                    r"^(?-i:[A-Z])[\w.'’-]+(?: (?-i:[A-Z])[\w.'’-]+){1,3} (?:has|have) (?:reported|written|covered) (?:on|about) [^.]{1,80}\.\s*follow\b.{0,80}$",
+                    // `Name is a contributor at The Paper, covering ...`
+                    r"^(?-i:[A-Z])[\w.'’-]+(?: (?-i:[A-Z])[\w.'’-]+){1,3} (?:is|was) an? (?:[\w-]+ ){0,3}(?:editor|reporter|correspondent|contributor|producer|writer|columnist)\s+(?:at|for|with)\s+(?:the )?(?-i:[A-Z]).{0,150}$",
+                ],
+            ),
             stray_token: StrayTokenRule {
                 enabled: true,
                 tokens: ["rehash", "amp", "nbsp", "quot", "ndash", "mdash", "hellip", "rsquo", "ldquo", "rdquo", "wpcontent"]
@@ -281,6 +347,7 @@ impl Rules {
             (crate::clean::READ_MORE, &self.read_more),
             (crate::clean::COPYRIGHT, &self.copyright),
             (crate::clean::TAGS, &self.tags),
+            (crate::clean::AUTHOR, &self.author),
         ];
         for (name, rule) in named {
             pattern_rules.push(CompiledPatternRule::new(name, rule)?);

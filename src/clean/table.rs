@@ -23,6 +23,8 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Default)]
 pub struct BoilerplateTable {
     site_lines: HashSet<(u64, u64)>,
+    // Tails glued after a separator (`Headline | The Paper`), per site.
+    site_tails: HashSet<(u64, u64)>,
     corpus_lines: HashSet<u64>,
     stray_tokens: HashSet<String>,
     entries: Vec<TableEntry>,
@@ -34,6 +36,9 @@ pub struct BoilerplateTable {
 pub struct TableEntry {
     /// The site, or `null` for a corpus-wide line.
     pub site: Option<String>,
+    /// `line` for a whole line, `tail` for a tail glued after a separator.
+    #[serde(default = "line_kind")]
+    pub kind: String,
     /// Hash of the normalised line, hex.
     pub hash: String,
     /// Documents it was found on.
@@ -61,6 +66,10 @@ struct TableFile {
 
 const TABLE_FORMAT: &str = "doppel-boilerplate-table";
 
+fn line_kind() -> String {
+    "line".into()
+}
+
 fn site_key(site: &str) -> u64 {
     xxh3_64(site.as_bytes())
 }
@@ -68,7 +77,10 @@ fn site_key(site: &str) -> u64 {
 impl BoilerplateTable {
     /// True when nothing was learned.
     pub fn is_empty(&self) -> bool {
-        self.site_lines.is_empty() && self.corpus_lines.is_empty() && self.stray_tokens.is_empty()
+        self.site_lines.is_empty()
+            && self.corpus_lines.is_empty()
+            && self.stray_tokens.is_empty()
+            && self.site_tails.is_empty()
     }
 
     /// The rule that removes a line of hash `key` on `site`, if any.
@@ -79,6 +91,20 @@ impl BoilerplateTable {
             return Some(SITE_BOILERPLATE);
         }
         self.corpus_lines.contains(&key).then_some(CORPUS_BOILERPLATE)
+    }
+
+    /// Where a learned site tail glued to `line` starts (see
+    /// [`super::glued_tail`]); without a site, any site's tail counts.
+    pub fn site_suffix(&self, site: Option<&str>, line: &str) -> Option<usize> {
+        if self.site_tails.is_empty() {
+            return None;
+        }
+        let (at, key) = super::glued_tail(line, &mut Vec::new())?;
+        let known = match site {
+            Some(s) => self.site_tails.contains(&(site_key(s), key)),
+            None => self.site_tails.iter().any(|&(_, k)| k == key),
+        };
+        known.then_some(at)
     }
 
     /// True when `token` was learned as a stray token.
@@ -100,11 +126,14 @@ impl BoilerplateTable {
         let mut t = BoilerplateTable::default();
         for e in &entries {
             let key = u64::from_str_radix(&e.hash, 16).map_err(|_| format!("bad hash `{}`", e.hash))?;
-            match &e.site {
-                Some(s) => {
+            match (&e.site, e.kind.as_str()) {
+                (Some(s), "tail") => {
+                    t.site_tails.insert((site_key(s), key));
+                }
+                (Some(s), _) => {
                     t.site_lines.insert((site_key(s), key));
                 }
-                None => {
+                (None, _) => {
                     t.corpus_lines.insert(key);
                 }
             }
@@ -149,7 +178,8 @@ pub struct DocObservation {
     site: Option<String>,
     // (hash, words, text) of distinct short lines.
     lines: Vec<(u64, usize, String)>,
-    stray: Vec<String>,
+    stray: Vec<(String, u64)>,
+    tails: Vec<(u64, String)>,
 }
 
 impl Cleaner {
@@ -168,12 +198,22 @@ impl Cleaner {
             {
                 obs.lines.push((key, words, line.trim().to_string()));
             }
+            if rules.boilerplate.enabled
+                && obs.site.is_some()
+                && let Some((at, key)) = super::glued_tail(line, &mut buf)
+                && !obs.tails.iter().any(|(k, _)| *k == key)
+            {
+                obs.tails.push((key, line[at..].trim().to_string()));
+            }
             if rules.stray_token.learn_min_docs > 0
-                && let Some((_, _, token)) = self.trailing_token(line.trim_end())
+                && let Some((start, _, token)) = self.trailing_token(line.trim_end())
             {
                 let token = token.to_lowercase();
-                if !obs.stray.contains(&token) {
-                    obs.stray.push(token);
+                // The line it trails, so that copies of one story (the same
+                // line each time) count once.
+                let trailed = xxh3_64(&line.as_bytes()[..start]);
+                if !obs.stray.iter().any(|(t, _)| *t == token) {
+                    obs.stray.push((token, trailed));
                 }
             }
         }
@@ -195,7 +235,10 @@ pub struct TableLearner {
     site_docs: HashMap<u64, (String, u32)>,
     site_lines: HashMap<(u64, u64), (u32, Option<String>)>,
     corpus: HashMap<u64, LineStat>,
-    stray: HashMap<String, u32>,
+    // Token -> documents it trailed, and the distinct lines it trailed
+    // (up to the learning threshold).
+    stray: HashMap<String, (u32, Vec<u64>)>,
+    site_tails: HashMap<(u64, u64), (u32, String)>,
     documents: u64,
 }
 
@@ -225,8 +268,17 @@ impl TableLearner {
                 }
             }
         }
-        for token in obs.stray {
-            *self.stray.entry(token).or_default() += 1;
+        if let Some((k, _)) = site {
+            for (key, text) in obs.tails {
+                self.site_tails.entry((k, key)).or_insert((0, text)).0 += 1;
+            }
+        }
+        for (token, trailed) in obs.stray {
+            let e = self.stray.entry(token).or_default();
+            e.0 += 1;
+            if e.1.len() < 64 && !e.1.contains(&trailed) {
+                e.1.push(trailed);
+            }
         }
     }
 
@@ -244,9 +296,24 @@ impl TableLearner {
             {
                 entries.push(TableEntry {
                     site: Some(name.clone()),
+                    kind: line_kind(),
                     hash: format!("{key:016x}"),
                     docs: *docs,
                     text: text.clone().unwrap_or_default(),
+                });
+            }
+        }
+        // A tail glued to lines on a large share of a site's pages is the
+        // site's name or section, not the headline's end.
+        for (&(site, key), (docs, text)) in &self.site_tails {
+            let (name, site_docs) = &self.site_docs[&site];
+            if *docs >= b.site_min_docs && f64::from(*docs) >= b.site_min_share * f64::from(*site_docs) {
+                entries.push(TableEntry {
+                    site: Some(name.clone()),
+                    kind: "tail".into(),
+                    hash: format!("{key:016x}"),
+                    docs: *docs,
+                    text: text.clone(),
                 });
             }
         }
@@ -258,19 +325,20 @@ impl TableLearner {
             {
                 entries.push(TableEntry {
                     site: None,
+                    kind: line_kind(),
                     hash: format!("{key:016x}"),
                     docs: stat.docs,
                     text: stat.text.clone().unwrap_or_default(),
                 });
             }
         }
-        entries.sort_by(|a, b| (&a.site, &a.hash).cmp(&(&b.site, &b.hash)));
+        entries.sort_by(|a, b| (&a.site, &a.kind, &a.hash).cmp(&(&b.site, &b.kind, &b.hash)));
         let min = rules.stray_token.learn_min_docs;
         let mut tokens: Vec<StrayEntry> = self
             .stray
             .into_iter()
-            .filter(|(_, n)| min > 0 && *n >= min)
-            .map(|(token, docs)| StrayEntry { token, docs })
+            .filter(|(_, (_, lines))| min > 0 && lines.len() as u32 >= min)
+            .map(|(token, (docs, _))| StrayEntry { token, docs })
             .collect();
         tokens.sort_by(|a, b| a.token.cmp(&b.token));
         BoilerplateTable::from_parts(entries, tokens).unwrap_or_default()
@@ -311,6 +379,29 @@ mod tests {
         assert_eq!(table.lookup(Some("a.example"), slogan), Some(SITE_BOILERPLATE));
         assert_eq!(table.lookup(Some("b.example"), slogan), None);
         assert_eq!(table.lookup(Some("b.example"), para), None);
+    }
+
+    #[test]
+    fn a_site_name_glued_to_every_headline_is_learned_as_a_tail() {
+        let docs: Vec<(&str, String)> =
+            (0..5).map(|i| ("a.example", format!("Headline number {i} here | The Daily A\n\nBody {i}."))).collect();
+        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
+        let table = learn(&refs);
+        let line = "A brand new headline today | The Daily A";
+        assert_eq!(table.site_suffix(Some("a.example"), line), Some(line.find(" | ").unwrap()));
+        assert_eq!(table.site_suffix(Some("a.example"), "Prices rise - and fall"), None);
+    }
+
+    #[test]
+    fn copies_of_one_story_do_not_teach_a_stray_token() {
+        let docs: Vec<(&str, String)> =
+            (0..5).map(|_| ("s", "Moscow retaliated for the U.S. bill".to_string())).collect();
+        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
+        assert!(!learn(&refs).is_stray("bill"));
+        let docs: Vec<(&str, String)> =
+            (0..5).map(|_| ("s", "The vote passed, officials said. zzjunk".to_string())).collect();
+        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
+        assert!(!learn(&refs).is_stray("zzjunk"), "one line repeated is one piece of evidence");
     }
 
     #[test]
