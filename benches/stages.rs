@@ -70,6 +70,40 @@ fn stages(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The cleaner on pages wrapped in per-site junk, learned table included.
+    let mut g = Generator::new(SynthOptions { copy_rate: 0.0, ..Default::default() }, SentencePool::default());
+    let pages: Vec<(String, String)> = (0..500)
+        .map(|_| {
+            let d = g.next_doc();
+            (d.site, d.text)
+        })
+        .collect();
+    let rules = doppel::clean::Rules::default();
+    let learner = doppel::clean::Cleaner::new(&rules, Default::default()).expect("default rules compile");
+    let mut table = doppel::clean::TableLearner::default();
+    for (site, text) in &pages {
+        table.add(learner.observe(text, Some(site)));
+    }
+    let cleaner = learner.with_table(table.finish(&rules));
+    let mut group = c.benchmark_group("clean");
+    group.throughput(Throughput::Bytes(pages.iter().map(|(_, t)| t.len() as u64).sum()));
+    group.sample_size(20);
+    group.bench_function("clean_page", |b| {
+        b.iter(|| {
+            for (site, text) in &pages {
+                black_box(cleaner.clean(text, Some(site)));
+            }
+        })
+    });
+    group.bench_function("observe_page", |b| {
+        b.iter(|| {
+            for (site, text) in &pages {
+                black_box(cleaner.observe(text, Some(site)));
+            }
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, stages);

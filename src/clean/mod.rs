@@ -169,9 +169,8 @@ impl Cleaner {
         {
             line = &line[..s];
         }
-        if let Some((s, e)) = self.compiled.header.find(line)
-            && s == 0
-            && !covers(line, s, e)
+        if !self.compiled.header.covers_line(line)
+            && let Some((0, e)) = self.compiled.header.find(line)
         {
             line = &line[e..];
         }
@@ -201,7 +200,18 @@ impl Cleaner {
             return Cleaned { text: text.to_string(), cuts: Vec::new() };
         }
         self.decide_line_rules(text, &mut lines);
-        self.decide_boilerplate(text, site, &mut lines);
+        // Each line normalised once, for boilerplate and repeats alike.
+        let norms: Vec<Vec<u8>> = lines
+            .iter()
+            .map(|l| {
+                let mut buf = Vec::new();
+                if l.removed_by.is_none() {
+                    crate::shingle::normalize_bytes(&text[l.start..l.end], &mut buf);
+                }
+                buf
+            })
+            .collect();
+        self.decide_boilerplate(site, &norms, &mut lines);
         // Where the header ends and which paragraphs are adjacent both
         // depend on what is already removed: run to a fixpoint, so that
         // cleaning the cleaned text finds nothing more. Removals only grow,
@@ -209,7 +219,7 @@ impl Cleaner {
         loop {
             let before = lines.iter().filter(|l| l.removed_by.is_some()).count();
             self.decide_header(text, &mut lines);
-            self.decide_repeats(text, &mut lines);
+            self.decide_repeats(text, &norms, &mut lines);
             if lines.iter().filter(|l| l.removed_by.is_some()).count() == before {
                 break;
             }
@@ -224,13 +234,14 @@ impl Cleaner {
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
             let content = is_body_line(self.as_cleaned(line));
-            if let Some((s, e)) = self.compiled.header.find(line) {
-                if covers(line, s, e) {
-                    l.removed_by = Some(HEADER.into());
-                    continue;
-                } else if s == 0 && !l.cuts.iter().any(|c| c.2 == HEADER) {
-                    l.cuts.push((l.start, l.start + e, HEADER.into()));
-                }
+            if self.compiled.header.covers_line(line) {
+                l.removed_by = Some(HEADER.into());
+                continue;
+            }
+            if let Some((0, e)) = self.compiled.header.find(line)
+                && !l.cuts.iter().any(|c| c.2 == HEADER)
+            {
+                l.cuts.push((l.start, l.start + e, HEADER.into()));
             }
             if content {
                 break;
@@ -240,14 +251,8 @@ impl Cleaner {
 
     fn decide_line_rules(&self, text: &str, lines: &mut [LineDecision]) {
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
-            let line = &text[l.start..l.end];
-            for rule in &self.compiled.line_rules {
-                if let Some((s, e)) = rule.find(line)
-                    && covers(line, s, e)
-                {
-                    l.removed_by = Some(rule.name.clone());
-                    break;
-                }
+            if let Some(rule) = self.compiled.whole_line_rule(&text[l.start..l.end]) {
+                l.removed_by = Some(rule.to_string());
             }
         }
         // A bare link label (`Most popular`, `Related:`) heads a block of
@@ -264,19 +269,19 @@ impl Cleaner {
                 None if in_block && is_link_item(line) => l.removed_by = Some(READ_MORE.into()),
                 None => {
                     in_block = false;
-                    in_body |= is_body_line(line);
+                    in_body = in_body || is_body_line(line);
                 }
             }
         }
     }
 
-    fn decide_boilerplate(&self, text: &str, site: Option<&str>, lines: &mut [LineDecision]) {
+    fn decide_boilerplate(&self, site: Option<&str>, norms: &[Vec<u8>], lines: &mut [LineDecision]) {
         if !self.rules.boilerplate.enabled || self.table.is_empty() {
             return;
         }
-        let mut buf = Vec::new();
-        for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
-            if let Some((key, _)) = line_key(&text[l.start..l.end], &mut buf)
+        let mut masked = Vec::new();
+        for (l, norm) in lines.iter_mut().zip(norms).filter(|(l, _)| l.removed_by.is_none()) {
+            if let Some((key, _)) = masked_key(norm, &mut masked)
                 && let Some(rule) = self.table.lookup(site, key)
             {
                 l.removed_by = Some(rule.into());
@@ -284,19 +289,25 @@ impl Cleaner {
         }
     }
 
-    fn decide_repeats(&self, text: &str, lines: &mut [LineDecision]) {
+    fn decide_repeats(&self, text: &str, norms: &[Vec<u8>], lines: &mut [LineDecision]) {
         let rule = &self.rules.repeated_paragraph;
         if !rule.enabled {
             return;
         }
-        let mut normalized: Vec<Option<Vec<u8>>> = vec![None; lines.len()];
+        let mut normalized: Vec<Option<std::borrow::Cow<'_, [u8]>>> = vec![None; lines.len()];
         for (i, l) in lines.iter().enumerate() {
             if l.removed_by.is_none() {
                 // Compared without a stray token, so that `said.` and
                 // `said. rehash` are the same paragraph.
-                let mut buf = Vec::new();
-                crate::shingle::normalize_bytes(self.without_stray(&text[l.start..l.end]), &mut buf);
-                normalized[i] = Some(buf);
+                let line = &text[l.start..l.end];
+                let bare = self.without_stray(line);
+                normalized[i] = Some(if bare.len() == line.len() {
+                    std::borrow::Cow::Borrowed(norms[i].as_slice())
+                } else {
+                    let mut buf = Vec::new();
+                    crate::shingle::normalize_bytes(bare, &mut buf);
+                    std::borrow::Cow::Owned(buf)
+                });
             }
         }
         let kept: Vec<usize> = (0..lines.len()).filter(|&i| normalized[i].is_some()).collect();
@@ -355,16 +366,15 @@ impl Cleaner {
     }
 }
 
-/// True when the match `[s, e)` covers all of `line` but spaces.
-fn covers(line: &str, s: usize, e: usize) -> bool {
-    line[..s].trim().is_empty() && line[e..].trim().is_empty()
-}
-
 /// Where a short tail glued to a line after a separator starts, and the
 /// tail's key: `Headline | The Paper` -> (start of ` | The Paper`, key of
 /// `the paper`). Tails of up to five words after ` | `, ` :: `, ` — `,
 /// ` – ` or ` - ` count.
 pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> {
+    // Headlines and labels, not paragraphs.
+    if line.len() > 300 {
+        return None;
+    }
     let trimmed = line.trim_end();
     let (at, sep) = [" | ", " :: ", " — ", " – ", " - "]
         .iter()
@@ -372,7 +382,7 @@ pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> 
         .max_by_key(|(i, _)| *i)?;
     let tail = &trimmed[at + sep.len()..];
     let head = &trimmed[..at];
-    if word_count(tail) > 5 || word_count(head) < 3 {
+    if words_upto(tail, 6) > 5 || words_upto(head, 3) < 3 {
         return None;
     }
     let (key, _) = line_key(tail, buf)?;
@@ -404,13 +414,18 @@ fn is_link_item(line: &str) -> bool {
 /// or any line of twenty words or more. A headline rarely ends in a stop, so
 /// bylines and timestamps under it still count as header.
 fn is_body_line(line: &str) -> bool {
-    let words = word_count(line);
+    let words = words_upto(line, 20);
     let end = line.trim_end().chars().next_back().unwrap_or(' ');
     words >= 20 || (words >= 6 && matches!(end, '.' | '!' | '?' | '"' | '”' | '’' | '\''))
 }
 
 fn word_count(line: &str) -> usize {
     line.split_whitespace().count()
+}
+
+/// `word_count`, stopping at `limit`: enough to compare with a threshold.
+fn words_upto(line: &str, limit: usize) -> usize {
+    line.split_whitespace().take(limit).count()
 }
 
 fn words_of(normalized: &[u8]) -> usize {
@@ -424,15 +439,18 @@ fn words_of(normalized: &[u8]) -> usize {
 /// time on every page (`312 comments`, `Listen to this article · 4:32`) has
 /// one key.
 pub(crate) fn line_key(line: &str, buf: &mut Vec<u8>) -> Option<(u64, usize)> {
-    crate::shingle::normalize_bytes(line, buf);
-    if buf.is_empty() {
+    let mut normalized = Vec::new();
+    crate::shingle::normalize_bytes(line, &mut normalized);
+    masked_key(&normalized, buf)
+}
+
+/// [`line_key`] of an already normalised line.
+fn masked_key(normalized: &[u8], buf: &mut Vec<u8>) -> Option<(u64, usize)> {
+    if normalized.is_empty() {
         return None;
     }
-    for b in buf.iter_mut() {
-        if b.is_ascii_digit() {
-            *b = b'0';
-        }
-    }
+    buf.clear();
+    buf.extend(normalized.iter().map(|&b| if b.is_ascii_digit() { b'0' } else { b }));
     Some((xxh3_64(buf), words_of(buf)))
 }
 

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use regex::{Regex, RegexBuilder};
+use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -33,6 +33,11 @@ pub struct PatternRule {
     /// More patterns, added to `patterns` (handy in a rules file).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_patterns: Vec<String>,
+    /// A prefilter: the rule runs only on lines holding one of these
+    /// (ASCII case-insensitive). Every pattern must need one of them; empty
+    /// means every line. Extra patterns that need none should clear it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 impl PatternRule {
@@ -42,6 +47,7 @@ impl PatternRule {
             max_line_bytes,
             patterns: patterns.iter().map(|p| p.to_string()).collect(),
             extra_patterns: Vec::new(),
+            keywords: Vec::new(),
         }
     }
 }
@@ -148,7 +154,7 @@ impl Default for Rules {
         let date = format!(
             r"(?:{WEEKDAY}\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH},?\s+\d{{4}}|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})"
         );
-        Rules {
+        let mut rules = Rules {
             header: PatternRule {
                 enabled: true,
                 max_line_bytes: 400,
@@ -158,7 +164,7 @@ impl Default for Rules {
                     // Breadcrumbs: `Home`, `News > World > Europe`, `Home · News`.
                     r"^\s*(?:home|news)(?:\s*(?:>|»|›|/|\||·|•)\s*[\w&',. -]{1,40}){0,6}\s*$".into(),
                     // A byline, alone or with a date: `By Ana Tanaka | 2017-03-28T11:22Z`.
-                    r"^\s*(?:(?:written|words|story|reporting|text) )?by\s+(?-i:[A-Z])[\w.'’ -]{1,60}?(?:\s+and\s+[\w.'’ -]{2,40})?(?:\s*(?:\||,|-|–|—|·|\bon\b)\s*[^!?]{0,60})?\s*$".into(),
+                    r"^\s*(?:(?:written|words|story|reporting|text) )?by\s+(?-i:[A-Z])(?:[\w.' -]|’){1,60}?(?:\s+and\s+(?:[\w.' -]|’){2,40})?(?:\s*(?:\||,|-|–|—|·|\bon\b)\s*[^!?]{0,60})?\s*$".into(),
                     // `Reading time: 2 minutes`, `4 min read`.
                     r"^\s*(?:(?:estimated )?read(?:ing)? time\s*:?\s*\d+\s*(?:min(?:ute)?s?)?|\d+\s*min(?:ute)?s?\s+read)\.?\s*$".into(),
                     // `Published 14 March 2025 10:42 GMT`, `Updated: 12:04`.
@@ -172,6 +178,7 @@ impl Default for Rules {
                     format!(r"^\s*[a-z][\w &]{{0,30}}\s*\|\s*{date}\s*$"),
                 ],
                 extra_patterns: Vec::new(),
+                keywords: Vec::new(),
             },
             image_credit: PatternRule {
                 enabled: true,
@@ -186,6 +193,7 @@ impl Default for Rules {
                     r"\s*\((?:additional )?(?:reporting|writing|editing|compiled|produced) by [^)]{1,200}\)\s*$".into(),
                 ],
                 extra_patterns: Vec::new(),
+                keywords: Vec::new(),
             },
             caption: PatternRule {
                 enabled: true,
@@ -215,6 +223,7 @@ impl Default for Rules {
                     r"^\s*sources?\s*:\s*[^.!?]{1,60}$".into(),
                 ],
                 extra_patterns: Vec::new(),
+                keywords: Vec::new(),
             },
             prompt: PatternRule::new(
                 400,
@@ -232,7 +241,7 @@ impl Default for Rules {
                     // `Listen to this article · 4:32`.
                     r"^\s*(?:listen to (?:this )?(?:article|story)|play audio)\b.{0,30}$",
                     // Share bars: a line made only of network and sharing words.
-                    r"^\s*(?:(?:share(?: on| via)?|send|email|e-mail|mail|print|copy link|facebook|twitter|x|google\+|whatsapp|tumblr|linkedin|stumbleupon|stumble|digg|reddit|pinterest|messenger|telegram|pocket|flipboard|sms|vk|weibo|wechat|newsvine|more)\b[\s,|·•/]*){2,}$",
+                    r"^\s*(?:(?:share(?: on| via)?|send|email|e-mail|mail|print|copy link|facebook|twitter|x|google\+|whatsapp|tumblr|linkedin|stumbleupon|stumble|digg|reddit|pinterest|messenger|telegram|pocket|flipboard|sms|vk|weibo|wechat|newsvine|more)\b(?:[\s,|/]|·|•)*){2,}$",
                     r"^.{0,120}\bnewsletters?\b.{0,60}\b(?:subscribe|sign up)\b.{0,60}$",
                     r"^.{0,200}\b(?:we use|this (?:web)?site uses|uses) cookies\b.{0,250}$",
                     r"^.{0,150}\b(?:accept (?:all )?cookies|cookie (?:policy|settings|preferences))\b.{0,150}$",
@@ -266,12 +275,12 @@ impl Default for Rules {
                     r"^\s*about the author\s*:.{1,250}$",
                     r"^\s*\((?:additional )?(?:reporting|writing|editing|compiled|produced) by [^)]{1,200}\)\s*$",
                     // `Name | Foreign Affairs Editor`.
-                    r"^(?-i:[A-Z])[\w.'’-]+(?: (?-i:[A-Z])[\w.'’-]+){1,3}\s*(?:\||,|-|–|—)\s*(?:[\w]+ ){0,3}(?:editor|correspondent|reporter|writer|columnist|producer|contributor)\s*$",
+                    r"^(?-i:[A-Z])(?:[\w.'-]|’)+(?: (?-i:[A-Z])(?:[\w.'-]|’)+){1,3}\s*(?:\||,|-|–|—)\s*(?:[\w]+ ){0,3}(?:editor|correspondent|reporter|writer|columnist|producer|contributor)\s*$",
                     r"^\s*(?:contact|email|reach)\s+[^@\n]{2,60}\s+at\s+\S+@\S+\.\w+\.?\s*$",
                     // `Name has reported on X for 12 years. Follow her on ...`
-                    r"^(?-i:[A-Z])[\w.'’-]+(?: (?-i:[A-Z])[\w.'’-]+){1,3} (?:has|have) (?:reported|written|covered) (?:on|about) [^.]{1,80}\.\s*follow\b.{0,80}$",
+                    r"^(?-i:[A-Z])(?:[\w.'-]|’)+(?: (?-i:[A-Z])(?:[\w.'-]|’)+){1,3} (?:has|have) (?:reported|written|covered) (?:on|about) [^.]{1,80}\.\s*follow\b.{0,80}$",
                     // `Name is a contributor at The Paper, covering ...`
-                    r"^(?-i:[A-Z])[\w.'’-]+(?: (?-i:[A-Z])[\w.'’-]+){1,3} (?:is|was) an? (?:[\w-]+ ){0,3}(?:editor|reporter|correspondent|contributor|producer|writer|columnist)\s+(?:at|for|with)\s+(?:the )?(?-i:[A-Z]).{0,150}$",
+                    r"^(?-i:[A-Z])(?:[\w.'-]|’)+(?: (?-i:[A-Z])(?:[\w.'-]|’)+){1,3} (?:is|was) an? (?:[\w-]+ ){0,3}(?:editor|reporter|correspondent|contributor|producer|writer|columnist)\s+(?:at|for|with)\s+(?:the )?(?-i:[A-Z]).{0,150}$",
                 ],
             ),
             stray_token: StrayTokenRule {
@@ -293,7 +302,65 @@ impl Default for Rules {
                 corpus_max_words: 20,
             },
             custom: Vec::new(),
-        }
+        };
+        // Prefilters, each taken from what every pattern of its rule needs.
+        // They spare the patterns that must scan a line (`^.{0,300}...`) on
+        // the body paragraphs that make up most of the text.
+        rules.caption.keywords =
+            ["photo", "image", "picture", "graphic", "video", "/", "getty", "caption", "©", "(c)", "credit", "source"]
+                .map(String::from)
+                .to_vec();
+        rules.prompt.keywords = [
+            "share",
+            "follow",
+            "subscribe",
+            "advert",
+            "sponsor",
+            "print",
+            "mail",
+            "click",
+            "scroll",
+            "newsletter",
+            "cookie",
+            "comment",
+            "conversation",
+            "discussion",
+            "listen",
+            "audio",
+            "send",
+            "copy",
+            "facebook",
+            "twitter",
+            "google",
+            "whatsapp",
+            "tumblr",
+            "linkedin",
+            "stumble",
+            "digg",
+            "reddit",
+            "pinterest",
+            "messenger",
+            "telegram",
+            "pocket",
+            "flipboard",
+            "sms",
+            "vk",
+            "weibo",
+            "wechat",
+            "newsvine",
+            "inbox",
+            "update",
+            "register",
+            "sign up",
+        ]
+        .map(String::from)
+        .to_vec();
+        rules.copyright.keywords =
+            ["©", "(c)", "copyright", "rights reserved", "this story", "this article", "this report", "permission"]
+                .map(String::from)
+                .to_vec();
+        rules.tags.keywords = ["tags", "topics", "keywords", "filed under", "#"].map(String::from).to_vec();
+        rules
     }
 }
 
@@ -363,7 +430,26 @@ impl Rules {
                 return Err(RuleError { rule: name.into(), message: format!("must be between 0 and 1, got {value}") });
             }
         }
+        let mut words = Vec::new();
+        let mut keyword_rule = Vec::new();
+        let rules_with_keywords: Vec<&PatternRule> =
+            [&self.caption, &self.prompt, &self.read_more, &self.copyright, &self.tags, &self.author]
+                .into_iter()
+                .chain(self.custom.iter().map(|c| &c.rule))
+                .collect();
+        for (i, rule) in rules_with_keywords.iter().enumerate() {
+            for k in &rule.keywords {
+                words.push(k.clone());
+                keyword_rule.push(i);
+            }
+        }
+        let keywords = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&words)
+            .map_err(|e| RuleError { rule: "keywords".into(), message: e.to_string() })?;
         Ok(CompiledRules {
+            keywords,
+            keyword_rule,
             header: CompiledPatternRule::new(crate::clean::HEADER, &self.header)?,
             image_credit: CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?,
             line_rules: pattern_rules,
@@ -396,27 +482,65 @@ pub struct CompiledPatternRule {
     pub enabled: bool,
     /// Longer lines are skipped.
     pub max_line_bytes: usize,
-    /// The patterns.
+    /// The patterns (byte regexes, ASCII classes).
     pub patterns: Vec<Regex>,
+    /// All patterns as one alternation: one search per line, not one per
+    /// pattern (the searches, not the automata, were the cost).
+    combined: Option<Regex>,
+    /// The alternation anchored to the whole line: matches when any pattern
+    /// covers the line, whichever pattern would match first elsewhere.
+    whole: Option<Regex>,
+    /// Whether the rule runs only on lines holding one of its keywords.
+    pub has_keywords: bool,
 }
 
 impl CompiledPatternRule {
     fn new(name: &str, rule: &PatternRule) -> std::result::Result<CompiledPatternRule, RuleError> {
         let mut patterns = Vec::new();
         for (i, p) in rule.patterns.iter().chain(&rule.extra_patterns).enumerate() {
-            let re = RegexBuilder::new(p)
-                .case_insensitive(true)
-                .size_limit(50 << 20)
-                .build()
-                .map_err(|e| RuleError { rule: name.to_string(), message: format!("pattern {} `{p}`: {e}", i + 1) })?;
+            // Byte regexes without Unicode classes: `.`, `\w` and `\s` are
+            // ASCII, which is what junk patterns mean, and the automata stay
+            // small (Unicode `.{0,300}` made matching five times slower).
+            // Non-ASCII literals (`©`, `»`) still match as UTF-8.
+            let re =
+                RegexBuilder::new(p).case_insensitive(true).unicode(false).size_limit(50 << 20).build().map_err(
+                    |e| RuleError { rule: name.to_string(), message: format!("pattern {} `{p}`: {e}", i + 1) },
+                )?;
             patterns.push(re);
         }
+        let build = |pattern: &str| {
+            RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .unicode(false)
+                .size_limit(100 << 20)
+                // The alternations outgrow the default 2 MB lazy-DFA cache,
+                // which then keeps rebuilding states (17% of the profile).
+                .dfa_size_limit(32 << 20)
+                .build()
+                .map_err(|e| RuleError { rule: name.to_string(), message: e.to_string() })
+        };
+        let (combined, whole) = if patterns.is_empty() {
+            (None, None)
+        } else {
+            let alternation = patterns.iter().map(|re| format!("(?:{})", re.as_str())).collect::<Vec<_>>().join("|");
+            (Some(build(&alternation)?), Some(build(&format!(r"^\s*(?:{alternation})\s*$"))?))
+        };
         Ok(CompiledPatternRule {
             name: name.to_string(),
             enabled: rule.enabled,
             max_line_bytes: rule.max_line_bytes,
             patterns,
+            combined,
+            whole,
+            has_keywords: !rule.keywords.is_empty(),
         })
+    }
+
+    /// True when some pattern matches all of `line` but surrounding spaces.
+    pub fn covers_line(&self, line: &str) -> bool {
+        self.enabled
+            && line.len() <= self.max_line_bytes
+            && self.whole.as_ref().is_some_and(|re| re.is_match(line.as_bytes()))
     }
 
     /// The first match of any pattern in `line`: `(start, end)` in bytes.
@@ -424,18 +548,42 @@ impl CompiledPatternRule {
         if !self.enabled || line.len() > self.max_line_bytes {
             return None;
         }
-        self.patterns.iter().find_map(|re| re.find(line).map(|m| (m.start(), m.end())))
+        let m = self.combined.as_ref()?.find(line.as_bytes())?;
+        // A byte-level match must still cut on character boundaries.
+        (line.is_char_boundary(m.start()) && line.is_char_boundary(m.end())).then_some((m.start(), m.end()))
+    }
+}
+
+impl CompiledRules {
+    /// The first whole-line rule (in rule order) whose match covers `line`
+    /// entirely, by name.
+    pub fn whole_line_rule(&self, line: &str) -> Option<&str> {
+        // One pass finds which keyword-filtered rules may apply.
+        let mut hit = [false; 64];
+        for m in self.keywords.find_overlapping_iter(line) {
+            hit[self.keyword_rule[m.pattern().as_usize()].min(63)] = true;
+        }
+        self.line_rules
+            .iter()
+            .enumerate()
+            .filter(|(i, rule)| !rule.has_keywords || *i >= 63 || hit[*i])
+            .find(|(_, rule)| rule.covers_line(line))
+            .map(|(_, rule)| rule.name.as_str())
     }
 }
 
 /// All rules, compiled.
 #[derive(Debug, Clone)]
 pub struct CompiledRules {
+    /// Every whole-line rule's keywords in one automaton.
+    keywords: aho_corasick::AhoCorasick,
+    /// For each keyword, the rule it belongs to (index into `line_rules`).
+    keyword_rule: Vec<usize>,
     /// Header patterns (header zone only).
     pub header: CompiledPatternRule,
     /// Glued credit patterns (any line).
     pub image_credit: CompiledPatternRule,
-    /// Whole-line rules in order: caption, prompt, read_more, copyright, tags, custom.
+    /// Whole-line rules in order: caption, prompt, read_more, copyright, tags, author, custom.
     pub line_rules: Vec<CompiledPatternRule>,
     /// Stray tokens from the rules (lower case).
     pub stray_tokens: Vec<String>,
