@@ -94,7 +94,7 @@ impl BoilerplateTable {
     }
 
     /// Where a learned site tail glued to `line` starts (see
-    /// [`super::glued_tail`]); without a site, any site's tail counts.
+    /// `glued_tail`); without a site, any site's tail counts.
     pub fn site_suffix(&self, site: Option<&str>, line: &str) -> Option<usize> {
         if self.site_tails.is_empty() {
             return None;
