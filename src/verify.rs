@@ -114,9 +114,11 @@ impl SimilaritySource<'_> {
     /// Similarity of documents `a` and `b`.
     pub fn similarity(&self, sigs: &Signatures, a: u32, b: u32) -> PairSimilarity {
         match self {
+            // Every document of a candidate pair has its set; one without
+            // (which does not happen) would match nothing.
             SimilaritySource::Exact(sets) => match (sets.get(a), sets.get(b)) {
                 (Some(x), Some(y)) => PairSimilarity::exact(x, y),
-                _ => estimate(sigs, a, b),
+                _ => PairSimilarity { jaccard: 0.0, containment: 0.0 },
             },
             SimilaritySource::Estimate(_) => estimate(sigs, a, b),
         }

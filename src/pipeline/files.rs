@@ -212,7 +212,13 @@ fn sign_pass(corpus: &Corpus, opts: &JobOptions, hasher: &MinHasher, progress: P
     let k = opts.dedup.num_perm;
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "signing");
-    let mut pass = SignPass { signatures: Signatures::new(k), rejected: Vec::new(), empty: 0 };
+    // Exact verification needs only the band keys: 72 bytes a document
+    // instead of 512 with the defaults.
+    let signatures = match opts.dedup.verify {
+        Verify::Exact => Signatures::band_keys_only(k, opts.dedup.bands(), opts.dedup.rows()),
+        Verify::Estimate => Signatures::new(k),
+    };
+    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0 };
     let mut sigs = Vec::new();
     for_each_batch(corpus, &counter, |batch| {
         sigs.clear();
