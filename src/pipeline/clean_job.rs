@@ -20,7 +20,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::files::{DedupSummary, JobOptions, Rejected, Upstream, dedup_corpus, for_each_batch, write_stats};
+use super::files::{DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch, write_stats};
 use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, Cut, Rules, TableLearner};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record};
@@ -197,6 +197,7 @@ fn clean_pass(
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "cleaning");
     let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new(), origins: Vec::new() };
+    let mut rejects = Rejects::new(corpus, opts.skip_bad);
     for_each_batch(corpus, &counter, |batch| {
         let results: Vec<std::result::Result<CleanedRecord, String>> = batch
             .records
@@ -250,30 +251,22 @@ fn clean_pass(
                     pass.origins.push((rec.source, rec.line));
                 }
                 Err(reason) => {
-                    let file = corpus.sources[rec.source as usize].name.clone();
-                    if !opts.skip_bad {
-                        return Err(Error::BadRecord { file, line: rec.line, reason });
-                    }
+                    rejects.record(rec.source, rec.line, reason)?;
                     s.documents += 1;
                     s.rejected += 1;
-                    pass.rejected.push(Rejected { source: rec.source, file, line: rec.line, reason });
                 }
             }
         }
         if let Some(f) = batch.failure {
-            let file = corpus.sources[f.source as usize].name.clone();
-            if !opts.skip_bad {
-                return Err(Error::Read { file, line: f.line, source: f.error });
-            }
+            rejects.failure(f)?;
             pass.summary.rejected += 1;
             pass.summary.documents += 1;
-            let reason = format!("cannot read input from this line on: {}", f.error);
-            pass.rejected.push(Rejected { source: f.source, file, line: f.line, reason });
         }
         bar.set_position(counter.load(Ordering::Relaxed));
         Ok(())
     })?;
     bar.finish_and_clear();
+    pass.rejected = rejects.list;
     Ok(pass)
 }
 

@@ -156,6 +156,42 @@ pub(crate) struct Rejected {
     pub reason: String,
 }
 
+/// The bad records of one pass: each is an error naming the file and line,
+/// or, with `--skip-bad`, a rejection listed with its reason.
+pub(crate) struct Rejects<'c> {
+    corpus: &'c Corpus,
+    skip_bad: bool,
+    /// Rejected records, in input order.
+    pub list: Vec<Rejected>,
+}
+
+impl<'c> Rejects<'c> {
+    pub fn new(corpus: &'c Corpus, skip_bad: bool) -> Rejects<'c> {
+        Rejects { corpus, skip_bad, list: Vec::new() }
+    }
+
+    /// A record that cannot be used.
+    pub fn record(&mut self, source: u32, line: u64, reason: String) -> Result<()> {
+        let file = self.corpus.sources[source as usize].name.clone();
+        if !self.skip_bad {
+            return Err(Error::BadRecord { file, line, reason });
+        }
+        self.list.push(Rejected { source, file, line, reason });
+        Ok(())
+    }
+
+    /// A source that could not be read from `failure.line` on.
+    pub fn failure(&mut self, failure: crate::input::ReadFailure) -> Result<()> {
+        let file = self.corpus.sources[failure.source as usize].name.clone();
+        if !self.skip_bad {
+            return Err(Error::Read { file, line: failure.line, source: failure.error });
+        }
+        let reason = format!("cannot read input from this line on: {}", failure.error);
+        self.list.push(Rejected { source: failure.source, file, line: failure.line, reason });
+        Ok(())
+    }
+}
+
 /// Runs a batch reader on its own thread and hands each batch to `each`, in
 /// order. Stops at the first error `each` returns.
 pub(crate) fn for_each_batch(
@@ -219,6 +255,7 @@ fn sign_pass(corpus: &Corpus, opts: &JobOptions, hasher: &MinHasher, progress: P
         Verify::Estimate => Signatures::new(k),
     };
     let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0 };
+    let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut sigs = Vec::new();
     for_each_batch(corpus, &counter, |batch| {
         sigs.clear();
@@ -243,28 +280,18 @@ fn sign_pass(corpus: &Corpus, opts: &JobOptions, hasher: &MinHasher, progress: P
                     pass.signatures.push(sig, chars, shingles);
                     pass.empty += u64::from(shingles == 0);
                 }
-                Outcome::Bad(reason) => {
-                    let file = corpus.sources[rec.source as usize].name.clone();
-                    if !opts.skip_bad {
-                        return Err(Error::BadRecord { file, line: rec.line, reason });
-                    }
-                    pass.rejected.push(Rejected { source: rec.source, file, line: rec.line, reason });
-                }
+                Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
             }
         }
         if let Some(f) = batch.failure {
-            let file = corpus.sources[f.source as usize].name.clone();
-            if !opts.skip_bad {
-                return Err(Error::Read { file, line: f.line, source: f.error });
-            }
-            let reason = format!("cannot read input from this line on: {}", f.error);
-            pass.rejected.push(Rejected { source: f.source, file, line: f.line, reason });
+            rejects.failure(f)?;
         }
         bar.set_position(counter.load(Ordering::Relaxed));
         bar.set_message(format!("{} docs", pass.signatures.len()));
         Ok(())
     })?;
     bar.finish_and_clear();
+    pass.rejected = rejects.list;
     Ok(pass)
 }
 

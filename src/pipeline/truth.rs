@@ -18,7 +18,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::files::{JobOptions, for_each_batch, record_text};
+use super::files::{JobOptions, Rejects, for_each_batch, record_text};
 use super::progress::Progress;
 use crate::eval::{self, CurvePoint, PrecisionRecall};
 use crate::input::{Corpus, Input, SourceKind, fallback_id, parse_id};
@@ -112,6 +112,7 @@ pub(crate) fn read_all_sets(
     let bar = progress.bytes(corpus.total_bytes(), "truth");
     let mut ids = Vec::new();
     let mut sets = ShingleSets::new();
+    let mut rejects = Rejects::new(corpus, opts.skip_bad);
     for_each_batch(corpus, &counter, |batch| {
         let built: Vec<std::result::Result<(String, Vec<u64>), String>> = batch
             .records
@@ -134,18 +135,12 @@ pub(crate) fn read_all_sets(
                     sets.push(ids.len() as u32, &set);
                     ids.push(id);
                 }
-                Err(reason) if !opts.skip_bad => {
-                    let file = corpus.sources[rec.source as usize].name.clone();
-                    return Err(Error::BadRecord { file, line: rec.line, reason });
-                }
-                Err(_) => {}
+                // The truth covers readable records; dedup reports the rest.
+                Err(reason) => rejects.record(rec.source, rec.line, reason)?,
             }
         }
-        if let Some(f) = batch.failure
-            && !opts.skip_bad
-        {
-            let file = corpus.sources[f.source as usize].name.clone();
-            return Err(Error::Read { file, line: f.line, source: f.error });
+        if let Some(f) = batch.failure {
+            rejects.failure(f)?;
         }
         bar.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
         Ok(())
