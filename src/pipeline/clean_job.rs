@@ -103,8 +103,17 @@ pub struct RunSummary {
     pub clean: CleanSummary,
 }
 
-/// The cleaner for a job: rules plus a learned or loaded table.
+/// The cleaner for a job: rules plus a learned or loaded table, saved when
+/// `--save-table` asks.
 fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
+    let (cleaner, learned, seconds) = learn_or_load(corpus, opts, progress)?;
+    if let Some(path) = &opts.save_table {
+        cleaner.table().save(path)?;
+    }
+    Ok((cleaner, learned, seconds))
+}
+
+fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
     let started = Instant::now();
     if let Some(path) = &opts.table {
         let table = BoilerplateTable::load(path)?;
@@ -286,9 +295,6 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = Corpus::open(inputs, out_dir)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, opts, progress)?;
-    if let Some(path) = &opts.save_table {
-        cleaner.table().save(path)?;
-    }
     let cleaned = outputs.create("cleaned.jsonl")?;
     let removed = outputs.create("removed.jsonl")?;
     let clean_started = Instant::now();
@@ -327,9 +333,6 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = Corpus::open(inputs, out_dir)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, clean, progress)?;
-    if let Some(path) = &clean.save_table {
-        cleaner.table().save(path)?;
-    }
     let spool = tempfile::Builder::new()
         .prefix(".doppel-cleaned-")
         .suffix(".jsonl")
