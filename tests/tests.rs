@@ -4,4 +4,5 @@ mod util;
 
 mod clean;
 mod dedup;
+mod eval;
 mod samples;

@@ -1,0 +1,65 @@
+//! `doppel eval` end to end on the samples, whose raw-text truth is known.
+
+use crate::util::*;
+
+fn samples(rel: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(rel).display().to_string()
+}
+
+#[test]
+fn eval_scores_the_samples_exactly_and_against_labels() {
+    let dir = Dir::new();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(samples("expected_clusters.json")).unwrap()).unwrap();
+    // Human labels: the raw-text clusters.
+    let mut labels = String::new();
+    for (i, group) in expected["raw_clusters"].as_array().unwrap().iter().enumerate() {
+        for id in group.as_array().unwrap() {
+            labels.push_str(&format!("{}\n", serde_json::json!({"id": id, "cluster": i})));
+        }
+    }
+    dir.write("labels.jsonl", labels);
+    let out = dir.ok(&["eval", &samples("news.jsonl"), "--out", "ev", "-q", "--labels", "labels.jsonl"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("document level") && printed.contains("0.80"), "{printed}");
+    let report: serde_json::Value = serde_json::from_str(&dir.read("ev/eval.json")).unwrap();
+    assert_eq!(report["documents"], 39);
+    // Every truth pair is inside one planted raw cluster, and doppel finds them all.
+    let truth = dir.json_lines("ev/truth_pairs.jsonl");
+    assert!(!truth.is_empty());
+    for p in &truth {
+        assert!(p["jaccard"].as_f64().unwrap() >= 0.8);
+    }
+    assert_eq!(report["document_level"]["precision"], 1.0);
+    assert_eq!(report["document_level"]["recall"], 1.0);
+    assert_eq!(report["pair_level"]["precision"], 1.0);
+    assert_eq!(report["duplicates_below_threshold"], 0);
+    assert_eq!(report["labels"]["adjusted_rand_index"], 1.0);
+    assert_eq!(report["lsh_curve"].as_array().unwrap().len(), 21);
+
+    // Reusing the truth and scoring a given clusters file gives the same scores.
+    dir.ok(&[
+        "eval",
+        &samples("news.jsonl"),
+        "--out",
+        "ev2",
+        "-q",
+        "--pairs",
+        "ev/truth_pairs.jsonl",
+        "--clusters",
+        "ev/run/clusters.jsonl",
+    ]);
+    let again: serde_json::Value = serde_json::from_str(&dir.read("ev2/eval.json")).unwrap();
+    assert_eq!(again["document_level"], report["document_level"]);
+    assert_eq!(again["truth_pairs"], report["truth_pairs"]);
+}
+
+#[test]
+fn eval_names_a_cluster_id_missing_from_the_corpus() {
+    let dir = Dir::new();
+    dir.write("clusters.jsonl", "{\"kept\":\"nope\",\"duplicates\":[]}\n");
+    let out = dir.run(&["eval", &samples("news.jsonl"), "--out", "ev", "-q", "--clusters", "clusters.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("clusters.jsonl:1") && err.contains("not in the corpus"), "{err}");
+}
