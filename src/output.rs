@@ -44,6 +44,11 @@ impl OutputSet {
         Ok(OutputSet { dir: dir.to_path_buf(), files: Vec::new() })
     }
 
+    /// The output directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Starts the output `name`; returns its index for [`OutputSet::file`].
     pub fn create(&mut self, name: &str) -> Result<usize> {
         let final_path = self.dir.join(name);

@@ -68,6 +68,109 @@ impl ShingleSets {
     }
 }
 
+/// Exact shingle sets written to an unnamed temporary file, so that memory
+/// holds only an index (12 bytes a stored document) however many candidate
+/// documents there are. Sets are read back with positioned reads, from the
+/// page cache in practice, by any number of threads at once.
+#[derive(Debug)]
+pub struct SpilledSets {
+    docs: Vec<u32>,
+    // Offsets in values (u64), one more than `docs`.
+    offsets: Vec<u64>,
+    file: std::fs::File,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+    // The first read error; similarity lookups cannot return one.
+    error: std::sync::Mutex<Option<std::io::Error>>,
+}
+
+impl SpilledSets {
+    /// An empty store backed by an unnamed temporary file in `dir`.
+    pub fn create(dir: &std::path::Path) -> std::io::Result<SpilledSets> {
+        let file = tempfile::tempfile_in(dir)?;
+        let writer = std::io::BufWriter::with_capacity(1 << 20, file.try_clone()?);
+        Ok(SpilledSets { docs: Vec::new(), offsets: vec![0], file, writer: Some(writer), error: Default::default() })
+    }
+
+    /// Appends the set of document `doc`; documents must come in increasing order.
+    pub fn push(&mut self, doc: u32, sorted_set: &[u64]) -> std::io::Result<()> {
+        use std::io::Write;
+        debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
+        let writer = self.writer.as_mut().ok_or_else(|| std::io::Error::other("sets already finished"))?;
+        for v in sorted_set {
+            writer.write_all(&v.to_le_bytes())?;
+        }
+        self.docs.push(doc);
+        let end = self.offsets.last().copied().unwrap_or(0) + sorted_set.len() as u64;
+        self.offsets.push(end);
+        Ok(())
+    }
+
+    /// Flushes the writes; call once, before reading.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        if let Some(mut w) = self.writer.take() {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The set of `doc`, read from the file (`None` if not stored or unreadable).
+    pub fn get(&self, doc: u32) -> Option<Vec<u64>> {
+        let i = self.docs.binary_search(&doc).ok()?;
+        let (start, end) = (self.offsets[i], self.offsets[i + 1]);
+        let mut bytes = vec![0u8; ((end - start) * 8) as usize];
+        if let Err(e) = read_at(&self.file, &mut bytes, start * 8) {
+            let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(e);
+            return None;
+        }
+        Some(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+    }
+
+    /// The first read error, if any read failed.
+    pub fn take_error(&self) -> Option<std::io::Error> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Number of stored documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Bytes written to the file.
+    pub fn file_bytes(&self) -> u64 {
+        self.offsets.last().copied().unwrap_or(0) * 8
+    }
+
+    /// Heap bytes held (the index only).
+    pub fn heap_bytes(&self) -> usize {
+        self.docs.len() * 4 + self.offsets.len() * 8
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
 /// Similarity of a pair: Jaccard and containment of the smaller in the larger.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairSimilarity {
@@ -108,6 +211,8 @@ pub enum SimilaritySource<'a> {
     /// MinHash estimates; containment is derived from the estimated
     /// intersection `J (|A| + |B|) / (1 + J)`.
     Estimate(&'a Signatures),
+    /// Exact shingle sets read back from a spill file.
+    Spilled(&'a SpilledSets),
 }
 
 impl SimilaritySource<'_> {
@@ -121,6 +226,11 @@ impl SimilaritySource<'_> {
                 _ => PairSimilarity { jaccard: 0.0, containment: 0.0 },
             },
             SimilaritySource::Estimate(_) => estimate(sigs, a, b),
+            SimilaritySource::Spilled(sets) => match (sets.get(a), sets.get(b)) {
+                (Some(x), Some(y)) => PairSimilarity::exact(&x, &y),
+                // A read error is kept by the store and ends the run.
+                _ => PairSimilarity { jaccard: 0.0, containment: 0.0 },
+            },
         }
     }
 }
@@ -148,6 +258,23 @@ mod tests {
         let cfg = DedupConfig { containment: Some(0.8), ..DedupConfig::default() };
         assert!(s.matches(&cfg));
         assert!(!s.matches(&DedupConfig::default()));
+    }
+
+    #[test]
+    fn spilled_sets_read_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sets = SpilledSets::create(dir.path()).unwrap();
+        sets.push(2, &[1, u64::MAX]).unwrap();
+        sets.push(7, &[]).unwrap();
+        sets.push(9, &[5, 6, 7]).unwrap();
+        sets.finish().unwrap();
+        assert_eq!(sets.get(2), Some(vec![1, u64::MAX]));
+        assert_eq!(sets.get(7), Some(vec![]));
+        assert_eq!(sets.get(9), Some(vec![5, 6, 7]));
+        assert_eq!(sets.get(3), None);
+        assert!(sets.take_error().is_none());
+        // Nothing is left in the directory: the file has no name.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::input::{Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fa
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
 use crate::shingle::Shingling;
-use crate::verify::{ShingleSets, SimilaritySource, Verify};
+use crate::verify::{SimilaritySource, SpilledSets, Verify};
 use crate::{Error, Result};
 
 /// Options of a file-to-file job.
@@ -130,7 +130,7 @@ pub struct DedupSummary {
     pub confirmed_pairs: u64,
     /// Documents in at least one candidate pair.
     pub candidate_documents: u64,
-    /// Peak bytes of exact shingle sets held for verification.
+    /// Bytes of exact shingle sets spilled to disk for verification.
     pub exact_set_bytes: u64,
     /// Parameters used.
     pub parameters: Parameters,
@@ -357,21 +357,25 @@ pub(crate) fn dedup_corpus(
     let banded_at = Instant::now();
 
     let docs = candidate_docs(&candidates);
+    let spill_dir = outputs.dir().to_path_buf();
     let sets = match config.verify {
-        Verify::Exact => exact_sets(corpus, opts, &pass, &docs, progress)?,
-        Verify::Estimate => ShingleSets::new(),
+        Verify::Exact => Some(exact_sets(corpus, opts, &pass, &docs, progress, &spill_dir)?),
+        Verify::Estimate => None,
     };
     let sets_at = Instant::now();
 
     let stage = progress.stage("clustering");
-    let source = match config.verify {
-        Verify::Exact => SimilaritySource::Exact(&sets),
-        Verify::Estimate => SimilaritySource::Estimate(&pass.signatures),
+    let source = match &sets {
+        Some(sets) => SimilaritySource::Spilled(sets),
+        None => SimilaritySource::Estimate(&pass.signatures),
     };
     let outcome = cluster_candidates(config, &pass.signatures, &candidates, source);
     stage.finish_and_clear();
     let clustered_at = Instant::now();
-    let exact_set_bytes = sets.heap_bytes() as u64;
+    let exact_set_bytes = sets.as_ref().map_or(0, SpilledSets::file_bytes);
+    if let Some(e) = sets.as_ref().and_then(SpilledSets::take_error) {
+        return Err(Error::io(&spill_dir, e));
+    }
     drop(sets);
 
     let writing = write_outputs(corpus, opts, &pass, &outcome, outputs, progress, &upstream)?;
@@ -461,16 +465,19 @@ impl<'a> DocWalk<'a> {
     }
 }
 
-/// Pass 2 of exact verification: the shingle sets of `docs` (sorted).
+/// Pass 2 of exact verification: the shingle sets of `docs` (sorted),
+/// spilled to an unnamed file in `dir`.
 fn exact_sets(
     corpus: &Corpus,
     opts: &JobOptions,
     pass: &SignPass,
     docs: &[u32],
     progress: Progress,
-) -> Result<ShingleSets> {
-    let mut sets = ShingleSets::new();
+    dir: &Path,
+) -> Result<SpilledSets> {
+    let mut sets = SpilledSets::create(dir).map_err(|e| Error::io(dir, e))?;
     if docs.is_empty() {
+        sets.finish().map_err(|e| Error::io(dir, e))?;
         return Ok(sets);
     }
     let config = &opts.dedup;
@@ -501,12 +508,13 @@ fn exact_sets(
             .collect();
         for ((d, _), set) in wanted.iter().zip(built) {
             let set = set.map_err(|source| changed(corpus, source, "a record readable in the first pass is not"))?;
-            sets.push(*d, &set);
+            sets.push(*d, &set).map_err(|e| Error::io(dir, e))?;
         }
         bar.set_position(counter.load(Ordering::Relaxed));
         Ok(())
     })?;
     walk.finish()?;
+    sets.finish().map_err(|e| Error::io(dir, e))?;
     bar.finish_and_clear();
     Ok(sets)
 }
