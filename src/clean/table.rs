@@ -191,7 +191,10 @@ impl Cleaner {
         let mut buf = Vec::new();
         let mut seen = HashSet::new();
         for line in text.split('\n') {
+            // A line of many more words than a boilerplate line may have is
+            // not normalised at all (most body paragraphs).
             if rules.boilerplate.enabled
+                && line.split_whitespace().nth(2 * max_words).is_none()
                 && let Some((key, words)) = line_key(line, &mut buf)
                 && words <= max_words
                 && seen.insert(key)
