@@ -23,8 +23,10 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Default)]
 pub struct BoilerplateTable {
     site_lines: HashSet<(u64, u64)>,
-    // Tails glued after a separator (`Headline | The Paper`), per site.
+    // Tails glued after a separator (`Headline | The Paper`), per site,
+    // and their keys alone, for lines whose site is not known.
     site_tails: HashSet<(u64, u64)>,
+    tail_keys: HashSet<u64>,
     corpus_lines: HashSet<u64>,
     stray_tokens: HashSet<String>,
     entries: Vec<TableEntry>,
@@ -102,7 +104,7 @@ impl BoilerplateTable {
         let (at, key) = super::glued_tail(line, &mut Vec::new())?;
         let known = match site {
             Some(s) => self.site_tails.contains(&(site_key(s), key)),
-            None => self.site_tails.iter().any(|&(_, k)| k == key),
+            None => self.tail_keys.contains(&key),
         };
         known.then_some(at)
     }
@@ -129,6 +131,7 @@ impl BoilerplateTable {
             match (&e.site, e.kind.as_str()) {
                 (Some(s), "tail") => {
                     t.site_tails.insert((site_key(s), key));
+                    t.tail_keys.insert(key);
                 }
                 (Some(s), _) => {
                     t.site_lines.insert((site_key(s), key));
