@@ -413,6 +413,15 @@ pub(crate) fn parse_id<'a>(bytes: &'a [u8], names: &FieldNames) -> Option<&'a Ra
     parse_record(bytes, names).ok().and_then(|f| f.id)
 }
 
+/// The raw JSON id a record carries itself: its id field, or a text
+/// file's relative path; `None` when a JSONL record has no id.
+pub(crate) fn own_id(source: &Source, bytes: &[u8], names: &FieldNames) -> Option<String> {
+    match &source.kind {
+        SourceKind::Jsonl => parse_id(bytes, names).map(|raw| raw.get().to_owned()),
+        SourceKind::Text { id } => Some(json_string(id)),
+    }
+}
+
 /// The raw JSON id of a document: its own id, or `"FILE:LINE"`.
 pub(crate) fn fallback_id(source: &Source, line: u64) -> String {
     match &source.kind {

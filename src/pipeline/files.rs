@@ -20,7 +20,7 @@ use super::engine::{DedupOutcome, Signatures, candidate_docs, candidate_pairs, c
 use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
-use crate::input::{Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, parse_id, parse_record};
+use crate::input::{Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, own_id, parse_record};
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
 use crate::shingle::Shingling;
@@ -550,10 +550,7 @@ fn write_outputs(
             let source = &corpus.sources[rec.source as usize];
             let bytes = batch.bytes(rec);
             if clustered.get(ids.len()) == Some(&doc) {
-                let id = match &source.kind {
-                    SourceKind::Jsonl => parse_id(bytes, &opts.fields).map(|raw| raw.get().to_owned()),
-                    SourceKind::Text { .. } => None,
-                };
+                let id = own_id(source, bytes, &opts.fields);
                 ids.push(id.unwrap_or_else(|| match upstream.origins {
                     Some((original, origins)) => {
                         let (src, line) = origins[doc as usize];

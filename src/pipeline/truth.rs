@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::files::{JobOptions, Rejects, for_each_batch, record_text};
 use super::progress::Progress;
 use crate::eval::{self, CurvePoint, PrecisionRecall};
-use crate::input::{Corpus, Input, SourceKind, fallback_id, parse_id};
+use crate::input::{Corpus, Input, fallback_id, own_id};
 use crate::lsh::{pack_pair, unpack_pair};
 use crate::verify::{PairSimilarity, ShingleSets};
 use crate::{Error, Result};
@@ -121,11 +121,7 @@ pub(crate) fn read_all_sets(
                 let source = &corpus.sources[rec.source as usize];
                 let bytes = batch.bytes(rec);
                 let text = record_text(&source.kind, bytes, &opts.fields)?;
-                let id = match &source.kind {
-                    SourceKind::Jsonl => parse_id(bytes, &opts.fields).map(|r| r.get().to_owned()),
-                    SourceKind::Text { .. } => None,
-                }
-                .unwrap_or_else(|| fallback_id(source, rec.line));
+                let id = own_id(source, bytes, &opts.fields).unwrap_or_else(|| fallback_id(source, rec.line));
                 Ok((canonical_id(&id), crate::shingle::shingle_set(&text, config.shingling, config.seed)))
             })
             .collect();
