@@ -392,13 +392,13 @@ pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> 
 /// A read-more line with no link of its own: a label heading a block.
 fn is_link_label(line: &str) -> bool {
     let t = line.trim().trim_end_matches(':');
-    word_count(t) <= 4 && !t.contains(':')
+    words_upto(t, 5) <= 4 && !t.contains(':')
 }
 
 /// A line that looks like a link in a block: a headline, maybe numbered,
 /// not a sentence.
 fn is_link_item(line: &str) -> bool {
-    let words = word_count(line);
+    let words = words_upto(line, 26);
     let end = line.trim_end().chars().next_back().unwrap_or('.');
     let t = line.trim_start();
     // A numbered or bulleted item may end any way; a bare one must not read
@@ -419,11 +419,8 @@ fn is_body_line(line: &str) -> bool {
     words >= 20 || (words >= 6 && matches!(end, '.' | '!' | '?' | '"' | '”' | '’' | '\''))
 }
 
-fn word_count(line: &str) -> usize {
-    line.split_whitespace().count()
-}
-
-/// `word_count`, stopping at `limit`: enough to compare with a threshold.
+/// Whitespace-separated words, counted up to `limit`: enough to compare
+/// with a threshold without walking a long paragraph.
 fn words_upto(line: &str, limit: usize) -> usize {
     line.split_whitespace().take(limit).count()
 }
