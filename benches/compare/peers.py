@@ -32,9 +32,11 @@ BATCH = 1_000  # documents signed, inserted and queried together
 SEED = 42
 
 
-def batches(path):
-    """Yields lists of (index, id, shingles) for non-empty documents."""
-    docs = ((i, doc_id, prep.shingles(text)) for i, (doc_id, text) in enumerate(prep.read_corpus(path)))
+def batches(path, prepare=None):
+    """Yields lists of (index, id, prepare(text)) for documents whose
+    prepared text is not empty; `prepare` defaults to prep.shingles."""
+    prepare = prepare or prep.shingles
+    docs = ((i, doc_id, prepare(text)) for i, (doc_id, text) in enumerate(prep.read_corpus(path)))
     docs = (d for d in docs if d[2])
     while True:
         batch = list(itertools.islice(docs, BATCH))
@@ -104,12 +106,7 @@ def run_gaoya(path, t, num_perm, params):
                                num_hashes=bands * rows, analyzer="word", lowercase=False,
                                ngram_range=(prep.NGRAM, prep.NGRAM), id_container="vec")
     ids, pairs = {}, set()
-    docs = ((i, doc_id, prep.normalize(text)) for i, (doc_id, text) in enumerate(prep.read_corpus(path)))
-    docs = (d for d in docs if d[2])
-    while True:
-        batch = list(itertools.islice(docs, BATCH))
-        if not batch:
-            break
+    for batch in batches(path, prep.normalize):
         keys, texts = [], []
         for i, doc_id, norm in batch:
             short = prep.NGRAM - 1 - norm.count(" ")
