@@ -25,6 +25,7 @@ pub mod minhash;
 pub mod output;
 pub mod pipeline;
 pub mod shingle;
+mod spill;
 pub mod synth;
 pub mod verify;
 

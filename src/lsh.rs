@@ -50,22 +50,29 @@ pub fn unpack_pair(p: u64) -> (u32, u32) {
 /// document, to `out` (see the module docs for large buckets).
 pub fn pairs_from_sorted_band(entries: &[(BandKey, u32)], out: &mut Vec<u64>) {
     for run in entries.chunk_by(|a, b| a.0 == b.0) {
-        if run.len() < 2 {
-            continue;
-        }
-        if run.len() <= ALL_PAIRS_BUCKET {
-            for (i, a) in run.iter().enumerate() {
-                for b in &run[i + 1..] {
-                    out.push(pack_pair(a.1, b.1));
-                }
+        pairs_from_bucket(run, |e| e.1, out);
+    }
+}
+
+/// Appends the candidate pairs of one bucket (the entries of one band key,
+/// in increasing document order; `doc` gives an entry's document) to `out`.
+pub fn pairs_from_bucket<T>(bucket: &[T], doc: impl Fn(&T) -> u32, out: &mut Vec<u64>) {
+    if bucket.len() < 2 {
+        return;
+    }
+    if bucket.len() <= ALL_PAIRS_BUCKET {
+        for (i, a) in bucket.iter().enumerate() {
+            for b in &bucket[i + 1..] {
+                out.push(pack_pair(doc(a), doc(b)));
             }
-        } else {
-            let first = run[0].1;
-            for w in run.windows(2) {
-                out.push(pack_pair(first, w[1].1));
-                if w[0].1 != first {
-                    out.push(pack_pair(w[0].1, w[1].1));
-                }
+        }
+    } else {
+        let first = doc(&bucket[0]);
+        for w in bucket.windows(2) {
+            let (prev, next) = (doc(&w[0]), doc(&w[1]));
+            out.push(pack_pair(first, next));
+            if prev != first {
+                out.push(pack_pair(prev, next));
             }
         }
     }

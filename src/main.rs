@@ -275,9 +275,18 @@ struct DedupParams {
     /// tuned to catch copies down to half the longer document.
     #[arg(long, value_name = "C")]
     containment: Option<f64>,
+    /// Hold at most SIZE of LSH band keys in memory (e.g. 512MB, 2GiB);
+    /// beyond it, sorted runs go to a temporary file in --out and are merged
+    /// band by band. The output is the same with or without it.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<u64>,
 }
 
 impl DedupParams {
+    fn job(&self, common: &CommonArgs) -> JobOptions {
+        JobOptions { memory_limit_bytes: self.memory_limit, ..common.job(self.config()) }
+    }
+
     fn config(&self) -> DedupConfig {
         DedupConfig {
             jaccard_threshold: self.threshold,
@@ -314,6 +323,7 @@ impl CommonArgs {
     fn job(&self, dedup: DedupConfig) -> JobOptions {
         JobOptions {
             dedup,
+            memory_limit_bytes: None,
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None },
             skip_bad: self.skip_bad,
             progress: !self.quiet && std::io::stderr().is_terminal(),
@@ -367,7 +377,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return args.clean.explain(&clean);
             }
             args.common.init_threads()?;
-            let job = args.common.job(args.params.config());
+            let job = args.params.job(&args.common);
             let r = doppel::pipeline::run_files(&args.common.inputs(), &args.common.out, &clean, &job)?;
             if !args.common.quiet {
                 let s = &r.dedup;
@@ -392,7 +402,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Floor(args) => {
             args.common.init_threads()?;
-            let job = args.common.job(args.params.config());
+            let job = args.params.job(&args.common);
             let f = doppel::pipeline::floor(&args.common.inputs(), &job)?;
             println!("{}", serde_json::to_string_pretty(&f)?);
             Ok(())
@@ -400,7 +410,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => {
             args.common.init_threads()?;
             let opts = doppel::pipeline::EvalOptions {
-                job: args.common.job(args.params.config()),
+                job: args.params.job(&args.common),
                 clusters: args.clusters,
                 pairs: args.pairs,
                 labels: args.labels,
@@ -472,7 +482,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Dedup(args) => {
             args.common.init_threads()?;
-            let job = args.common.job(args.params.config());
+            let job = args.params.job(&args.common);
             let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
             if !args.common.quiet {
                 eprintln!(

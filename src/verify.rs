@@ -12,6 +12,7 @@
 use crate::config::DedupConfig;
 use crate::pipeline::Signatures;
 use crate::shingle::intersection_size;
+use crate::spill::SpillFile;
 
 /// How candidate pairs are confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -77,8 +78,7 @@ pub struct SpilledSets {
     docs: Vec<u32>,
     // Offsets in values (u64), one more than `docs`.
     offsets: Vec<u64>,
-    file: std::fs::File,
-    writer: Option<std::io::BufWriter<std::fs::File>>,
+    file: SpillFile,
     // The first read error; similarity lookups cannot return one.
     error: std::sync::Mutex<Option<std::io::Error>>,
 }
@@ -86,18 +86,14 @@ pub struct SpilledSets {
 impl SpilledSets {
     /// An empty store backed by an unnamed temporary file in `dir`.
     pub fn create(dir: &std::path::Path) -> std::io::Result<SpilledSets> {
-        let file = tempfile::tempfile_in(dir)?;
-        let writer = std::io::BufWriter::with_capacity(1 << 20, file.try_clone()?);
-        Ok(SpilledSets { docs: Vec::new(), offsets: vec![0], file, writer: Some(writer), error: Default::default() })
+        Ok(SpilledSets { docs: Vec::new(), offsets: vec![0], file: SpillFile::create(dir)?, error: Default::default() })
     }
 
     /// Appends the set of document `doc`; documents must come in increasing order.
     pub fn push(&mut self, doc: u32, sorted_set: &[u64]) -> std::io::Result<()> {
-        use std::io::Write;
         debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
-        let writer = self.writer.as_mut().ok_or_else(|| std::io::Error::other("sets already finished"))?;
         for v in sorted_set {
-            writer.write_all(&v.to_le_bytes())?;
+            self.file.append(&v.to_le_bytes())?;
         }
         self.docs.push(doc);
         let end = self.offsets.last().copied().unwrap_or(0) + sorted_set.len() as u64;
@@ -107,11 +103,7 @@ impl SpilledSets {
 
     /// Flushes the writes; call once, before reading.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        use std::io::Write;
-        if let Some(mut w) = self.writer.take() {
-            w.flush()?;
-        }
-        Ok(())
+        self.file.finish()
     }
 
     /// The set of `doc`, read from the file (`None` if not stored or unreadable).
@@ -119,7 +111,7 @@ impl SpilledSets {
         let i = self.docs.binary_search(&doc).ok()?;
         let (start, end) = (self.offsets[i], self.offsets[i + 1]);
         let mut bytes = vec![0u8; ((end - start) * 8) as usize];
-        if let Err(e) = read_at(&self.file, &mut bytes, start * 8) {
+        if let Err(e) = self.file.read_exact_at(&mut bytes, start * 8) {
             let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert(e);
             return None;
@@ -144,31 +136,13 @@ impl SpilledSets {
 
     /// Bytes written to the file.
     pub fn file_bytes(&self) -> u64 {
-        self.offsets.last().copied().unwrap_or(0) * 8
+        self.file.len()
     }
 
     /// Heap bytes held (the index only).
     pub fn heap_bytes(&self) -> usize {
         self.docs.len() * 4 + self.offsets.len() * 8
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 /// Similarity of a pair: Jaccard and containment of the smaller in the larger.

@@ -260,3 +260,34 @@ fn bad_options_are_refused() {
     let out = dir.run(&["dedup", "missing.jsonl", "--out", "out"]);
     assert!(stderr(&out).contains("missing.jsonl"), "{}", stderr(&out));
 }
+
+#[test]
+fn memory_limit_spills_band_keys_and_gives_the_same_output() {
+    let dir = Dir::new();
+    let mut lines = Vec::new();
+    for i in 0..300u64 {
+        // Copies far apart in input order land in different runs.
+        let base = story(i % 100, 120 + (i % 5) as usize * 30);
+        lines.push(record(&format!("d{i}"), &if i >= 100 { edit(&base, 70 + (i % 13) as usize) } else { base }));
+    }
+    dir.write("in.jsonl", lines.join("\n"));
+    dir.ok(&["dedup", "in.jsonl", "--out", "whole", "-q"]);
+    for (out, limit, threads) in [("one", "1", "1"), ("tiny", "2KB", "2"), ("small", "10KiB", "1")] {
+        dir.ok(&["dedup", "in.jsonl", "--out", out, "-q", "--memory-limit", limit, "--threads", threads]);
+        for f in ["deduped.jsonl", "clusters.jsonl", "rejected.jsonl"] {
+            assert_same_file(&dir.path(&format!("whole/{f}")), &dir.path(&format!("{out}/{f}")));
+        }
+        let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
+        assert!(stats["band_runs"].as_u64().unwrap() > 1, "{out}: {stats}");
+    }
+    let whole: serde_json::Value = serde_json::from_str(&dir.read("whole/stats.json")).unwrap();
+    assert_eq!(whole["band_runs"].as_u64(), Some(0));
+    assert!(dir.json_lines("whole/clusters.jsonl").len() >= 90);
+    // No spill file is left behind in the output directory.
+    let left: Vec<_> = std::fs::read_dir(dir.path("one")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 4, "{left:?}");
+
+    let out = dir.run(&["dedup", "in.jsonl", "--out", "est", "-q", "--memory-limit", "1MB", "--verify", "estimate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--memory-limit needs --verify exact"), "{}", stderr(&out));
+}

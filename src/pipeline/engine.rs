@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use super::bands::BandTables;
 use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, stars};
 use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
@@ -17,15 +18,14 @@ use crate::verify::{ShingleSets, SimilaritySource, Verify};
 /// all exact verification needs: 72 bytes instead of 512 with 18 bands. The
 /// band keys are the low 32 bits of the band hash; the rare extra candidate
 /// a 32-bit collision makes is rejected by the exact check.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Signatures {
     num_perm: usize,
     values: Vec<u32>,
-    // Band-major keys (`keys[band][doc]`), when only keys are kept.
-    keys: Option<(usize, Vec<Vec<u32>>)>,
+    // Band keys, when only keys are kept.
+    keys: Option<BandTables>,
     chars: Vec<u32>,
     shingles: Vec<u32>,
-    scratch: Vec<u8>,
 }
 
 impl Signatures {
@@ -36,7 +36,38 @@ impl Signatures {
 
     /// An empty store that keeps only the keys of `bands` bands of `rows` values.
     pub fn band_keys_only(num_perm: usize, bands: usize, rows: usize) -> Signatures {
-        Signatures { num_perm, keys: Some((rows, vec![Vec::new(); bands])), ..Default::default() }
+        Signatures { num_perm, keys: Some(BandTables::new(bands, rows)), ..Default::default() }
+    }
+
+    /// Holds band keys in memory only up to `limit_bytes`, spilling sorted
+    /// runs to an unnamed file in `dir` beyond (keys-only stores; no effect
+    /// on full signatures).
+    pub(crate) fn limit_band_memory(&mut self, limit_bytes: u64, dir: &std::path::Path) {
+        if let Some(tables) = &mut self.keys {
+            tables.limit_memory(limit_bytes, dir);
+        }
+    }
+
+    /// Spills the buffered band keys as a run if they reached the memory limit.
+    pub(crate) fn spill_bands_if_full(&mut self) -> std::io::Result<()> {
+        match &mut self.keys {
+            Some(tables) => tables.spill_if_full(&self.shingles),
+            None => Ok(()),
+        }
+    }
+
+    /// The candidate pairs, as [`candidate_pairs`] gives them, merged from
+    /// the runs on disk when band keys were spilled (`None` when they were not).
+    pub(crate) fn spilled_candidate_pairs(&mut self) -> std::io::Result<Option<Vec<u64>>> {
+        match &mut self.keys {
+            Some(tables) if tables.is_spilled() => Ok(Some(sorted_unique(tables.spilled_pairs(&self.shingles)?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs of band keys spilled to disk, and their bytes.
+    pub(crate) fn band_spill(&self) -> (usize, u64) {
+        self.keys.as_ref().map_or((0, 0), |t| (t.runs(), t.spilled_bytes()))
     }
 
     /// Number of documents.
@@ -63,7 +94,7 @@ impl Signatures {
     /// The key of `band` for `doc`, from the stored keys or the signature.
     pub(crate) fn band_key(&self, doc: u32, band: usize, rows: usize, scratch: &mut Vec<u8>) -> u64 {
         match &self.keys {
-            Some((_, keys)) => u64::from(keys[band][doc as usize]),
+            Some(tables) => u64::from(tables.key(doc, band)),
             None => band_key(self.get(doc), band, rows, scratch).0,
         }
     }
@@ -82,12 +113,7 @@ impl Signatures {
         debug_assert_eq!(sig.len(), self.num_perm);
         let index = DocIndex(self.chars.len() as u32);
         match &mut self.keys {
-            Some((rows, keys)) => {
-                for (band, column) in keys.iter_mut().enumerate() {
-                    // The low half of the band hash; see the type's docs.
-                    column.push(band_key(sig, band, *rows, &mut self.scratch).0 as u32);
-                }
-            }
+            Some(tables) => tables.push(sig),
             None => self.values.extend_from_slice(sig),
         }
         self.chars.push(u32::try_from(chars).unwrap_or(u32::MAX));
@@ -98,7 +124,7 @@ impl Signatures {
     /// Heap bytes held per document.
     pub fn bytes_per_document(&self) -> usize {
         match &self.keys {
-            Some((_, keys)) => keys.len() * 4 + 8,
+            Some(tables) => tables.bands() * 4 + 8,
             None => self.num_perm * 4 + 8,
         }
     }
@@ -264,7 +290,8 @@ pub(crate) fn exact_set(scratch: &SignScratch, shingling: Shingling, seed: u64, 
 }
 
 /// Candidate pairs from LSH, sorted and without repeats. Documents with no
-/// shingles take no part.
+/// shingles take no part. For band keys spilled under a memory limit, see
+/// [`Signatures::spilled_candidate_pairs`].
 pub(crate) fn candidate_pairs(config: &DedupConfig, sigs: &Signatures) -> Vec<u64> {
     let (bands, rows) = (config.bands(), config.rows());
     let n = sigs.len() as u32;
@@ -272,7 +299,6 @@ pub(crate) fn candidate_pairs(config: &DedupConfig, sigs: &Signatures) -> Vec<u6
         .into_par_iter()
         .map(|band| {
             let mut scratch = Vec::with_capacity(rows * 4);
-            // Documents with no shingles take no part.
             let mut entries: Vec<(BandKey, u32)> = (0..n)
                 .filter(|&d| sigs.shingles(d) > 0)
                 .map(|d| (BandKey(sigs.band_key(d, band, rows, &mut scratch)), d))
@@ -283,6 +309,10 @@ pub(crate) fn candidate_pairs(config: &DedupConfig, sigs: &Signatures) -> Vec<u6
             pairs
         })
         .collect();
+    sorted_unique(per_band)
+}
+
+fn sorted_unique(per_band: Vec<Vec<u64>>) -> Vec<u64> {
     let mut pairs: Vec<u64> = per_band.into_iter().flatten().collect();
     pairs.par_sort_unstable();
     pairs.dedup();

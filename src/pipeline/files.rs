@@ -38,6 +38,11 @@ pub struct JobOptions {
     pub skip_bad: bool,
     /// Draw progress bars on stderr.
     pub progress: bool,
+    /// Hold at most this many bytes of LSH band keys in memory, spilling
+    /// sorted runs to an unnamed file in the output directory beyond it. The
+    /// output is byte-identical with or without a limit. Needs exact
+    /// verification: estimate verification keeps every signature in memory.
+    pub memory_limit_bytes: Option<u64>,
 }
 
 /// The parameters a run used, as written to `stats.json`.
@@ -132,6 +137,10 @@ pub struct DedupSummary {
     pub candidate_documents: u64,
     /// Bytes of exact shingle sets spilled to disk for verification.
     pub exact_set_bytes: u64,
+    /// Sorted runs of band keys spilled to disk under `--memory-limit` (0: all in memory).
+    pub band_runs: u64,
+    /// Bytes of band keys spilled to disk.
+    pub band_spill_bytes: u64,
     /// Parameters used.
     pub parameters: Parameters,
     /// Bytes read from disk in the first pass (compressed size for compressed input).
@@ -244,16 +253,25 @@ struct SignPass {
     empty: u64,
 }
 
-fn sign_pass(corpus: &Corpus, opts: &JobOptions, hasher: &MinHasher, progress: Progress) -> Result<SignPass> {
+fn sign_pass(
+    corpus: &Corpus,
+    opts: &JobOptions,
+    hasher: &MinHasher,
+    progress: Progress,
+    spill_dir: &Path,
+) -> Result<SignPass> {
     let k = opts.dedup.num_perm;
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "signing");
     // Exact verification needs only the band keys: 72 bytes a document
     // instead of 512 with the defaults.
-    let signatures = match opts.dedup.verify {
+    let mut signatures = match opts.dedup.verify {
         Verify::Exact => Signatures::band_keys_only(k, opts.dedup.bands(), opts.dedup.rows()),
         Verify::Estimate => Signatures::new(k),
     };
+    if let Some(limit) = opts.memory_limit_bytes {
+        signatures.limit_band_memory(limit, spill_dir);
+    }
     let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0 };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut sigs = Vec::new();
@@ -278,6 +296,7 @@ fn sign_pass(corpus: &Corpus, opts: &JobOptions, hasher: &MinHasher, progress: P
             match outcome {
                 Outcome::Doc { chars, shingles } => {
                     pass.signatures.push(sig, chars, shingles);
+                    pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
                     pass.empty += u64::from(shingles == 0);
                 }
                 Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
@@ -347,17 +366,27 @@ pub(crate) fn dedup_corpus(
     let progress = Progress { enabled: opts.progress };
     let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
     let phase_start = Instant::now();
-    let pass = sign_pass(corpus, opts, &hasher, progress)?;
+    if opts.memory_limit_bytes.is_some() && config.verify == Verify::Estimate {
+        return Err(Error::config(
+            "--memory-limit needs --verify exact: estimate verification keeps every full signature in memory",
+        ));
+    }
+    let spill_dir = outputs.dir().to_path_buf();
+    let mut pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir)?;
     let input_bytes = corpus.total_bytes();
     let signed_at = Instant::now();
 
     let stage = progress.stage("banding");
-    let candidates = candidate_pairs(config, &pass.signatures);
+    let candidates = match pass.signatures.spilled_candidate_pairs().map_err(|e| Error::io(&spill_dir, e))? {
+        Some(pairs) => pairs,
+        None => candidate_pairs(config, &pass.signatures),
+    };
     stage.finish_and_clear();
     let banded_at = Instant::now();
 
+    let (band_runs, band_spill_bytes) = pass.signatures.band_spill();
+    let (band_runs, band_spill_bytes) = (band_runs as u64, band_spill_bytes);
     let docs = candidate_docs(&candidates);
-    let spill_dir = outputs.dir().to_path_buf();
     let sets = match config.verify {
         Verify::Exact => Some(exact_sets(corpus, opts, &pass, &docs, progress, &spill_dir)?),
         Verify::Estimate => None,
@@ -394,6 +423,8 @@ pub(crate) fn dedup_corpus(
         confirmed_pairs: outcome.confirmed_pairs,
         candidate_documents: docs.len() as u64,
         exact_set_bytes,
+        band_runs,
+        band_spill_bytes,
         parameters: Parameters::of(config),
         input_bytes,
         seconds: StageSeconds {

@@ -10,6 +10,7 @@
 //! library, decides its size. Every result is ordered by document index, so
 //! outputs are identical whatever the number of threads.
 
+mod bands;
 mod clean_job;
 mod engine;
 mod files;

@@ -1,0 +1,73 @@
+//! Unnamed temporary files for what does not fit in memory: the exact
+//! shingle sets of candidate documents, and sorted runs of band keys under
+//! `--memory-limit`.
+//!
+//! A spill file is written once, front to back, through a buffer, then read
+//! back with positioned reads by any number of threads at once. It has no
+//! name, so the operating system removes it when it is closed, even when
+//! doppel is killed.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// An append-then-read temporary file.
+#[derive(Debug)]
+pub(crate) struct SpillFile {
+    file: File,
+    writer: Option<BufWriter<File>>,
+    len: u64,
+}
+
+impl SpillFile {
+    /// An empty spill file in `dir`.
+    pub(crate) fn create(dir: &Path) -> std::io::Result<SpillFile> {
+        let file = tempfile::tempfile_in(dir)?;
+        let writer = BufWriter::with_capacity(1 << 20, file.try_clone()?);
+        Ok(SpillFile { file, writer: Some(writer), len: 0 })
+    }
+
+    /// Appends `bytes`; fails once [`SpillFile::finish`] has been called.
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let writer = self.writer.as_mut().ok_or_else(|| std::io::Error::other("spill file already finished"))?;
+        writer.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes the writes; call once, before reading.
+    pub(crate) fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(mut w) = self.writer.take() {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Fills `buf` from `offset`; the file must be finished.
+    pub(crate) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        read_at(&self.file, buf, offset)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
