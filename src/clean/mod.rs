@@ -33,7 +33,7 @@
 pub mod rules;
 pub mod table;
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use regex::Regex;
 use xxhash_rust::xxh3::xxh3_64;
@@ -314,17 +314,17 @@ impl Cleaner {
         // A lead printed alone, then again as the start of the next paragraph.
         for w in kept.windows(2) {
             let (a, b) = (normalized[w[0]].as_deref().unwrap_or(&[]), normalized[w[1]].as_deref().unwrap_or(&[]));
-            if words_of(a) >= rule.prefix_min_words && b.len() > a.len() && b.starts_with(a) && b[a.len()] == b' ' {
+            if has_words(a, rule.prefix_min_words) && b.len() > a.len() && b.starts_with(a) && b[a.len()] == b' ' {
                 lines[w[0]].removed_by = Some(REPEATED_PARAGRAPH.into());
             }
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for &i in &kept {
             if lines[i].removed_by.is_some() {
                 continue;
             }
             let n = normalized[i].as_deref().unwrap_or(&[]);
-            if words_of(n) >= rule.min_words && !seen.insert(xxh3_64(n)) {
+            if has_words(n, rule.min_words) && !seen.insert(xxh3_64(n)) {
                 lines[i].removed_by = Some(REPEATED_PARAGRAPH.into());
             }
         }
@@ -376,10 +376,15 @@ pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> 
         return None;
     }
     let trimmed = line.trim_end();
-    let (at, sep) = [" | ", " :: ", " — ", " – ", " - "]
-        .iter()
-        .filter_map(|sep| trimmed.rfind(sep).map(|i| (i, *sep)))
-        .max_by_key(|(i, _)| *i)?;
+    // The rightmost separator, in one backward pass: each starts with a
+    // space, so at most one of them starts at any byte.
+    let bytes = trimmed.as_bytes();
+    let (at, sep) = memchr::memrchr_iter(b' ', bytes).find_map(|i| {
+        [" | ", " :: ", " — ", " – ", " - "]
+            .into_iter()
+            .find(|sep| bytes[i..].starts_with(sep.as_bytes()))
+            .map(|sep| (i, sep))
+    })?;
     let tail = &trimmed[at + sep.len()..];
     let head = &trimmed[..at];
     if words_upto(tail, 6) > 5 || words_upto(head, 3) < 3 {
@@ -420,9 +425,32 @@ fn is_body_line(line: &str) -> bool {
 }
 
 /// Whitespace-separated words, counted up to `limit`: enough to compare
-/// with a threshold without walking a long paragraph.
-fn words_upto(line: &str, limit: usize) -> usize {
-    line.split_whitespace().take(limit).count()
+/// with a threshold without walking a long paragraph. An ASCII line is
+/// counted on bytes; any other goes through `split_whitespace`, which
+/// knows Unicode's spaces.
+pub(crate) fn words_upto(line: &str, limit: usize) -> usize {
+    if !line.is_ascii() {
+        return line.split_whitespace().take(limit).count();
+    }
+    let mut words = 0;
+    let mut in_word = false;
+    for &b in line.as_bytes() {
+        // char::is_whitespace on ASCII, which includes the vertical tab.
+        let space = matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+        if !space && !in_word {
+            words += 1;
+            if words == limit {
+                break;
+            }
+        }
+        in_word = !space;
+    }
+    words.min(limit)
+}
+
+/// True when a normalised line has at least `k` words, counting no further.
+fn has_words(normalized: &[u8], k: usize) -> bool {
+    k == 0 || (!normalized.is_empty() && memchr::memchr_iter(b' ', normalized).take(k - 1).count() == k - 1)
 }
 
 fn words_of(normalized: &[u8]) -> usize {
@@ -644,6 +672,12 @@ mod tests {
     }
 
     proptest! {
+        // The byte path for ASCII lines must count as `split_whitespace` does.
+        #[test]
+        fn words_upto_counts_as_split_whitespace(line in "[ a-z.\\t\\x0b\\x0c\\r\\u{a0}\\u{2003}é]{0,40}", limit in 0usize..12) {
+            prop_assert_eq!(words_upto(&line, limit), line.split_whitespace().take(limit).count());
+        }
+
         #[test]
         fn cuts_rebuild_the_original_and_cleaning_is_idempotent(text in arbitrary_article()) {
             let c = cleaner();

@@ -443,12 +443,18 @@ impl Rules {
                 keyword_rule.push(i);
             }
         }
+        // A DFA: a few dozen keywords make a small one, and it scans about
+        // twice as fast as the default noncontiguous automaton.
         let keywords = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&words)
             .map_err(|e| RuleError { rule: "keywords".into(), message: e.to_string() })?;
+        let longest_line_bytes =
+            pattern_rules.iter().filter(|r| r.enabled).map(|r| r.max_line_bytes).max().unwrap_or(0);
         Ok(CompiledRules {
             keywords,
+            longest_line_bytes,
             keyword_rule,
             header: CompiledPatternRule::new(crate::clean::HEADER, &self.header)?,
             image_credit: CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?,
@@ -558,6 +564,10 @@ impl CompiledRules {
     /// The first whole-line rule (in rule order) whose match covers `line`
     /// entirely, by name.
     pub fn whole_line_rule(&self, line: &str) -> Option<&str> {
+        // Most paragraphs are longer than any whole-line rule looks at.
+        if line.len() > self.longest_line_bytes {
+            return None;
+        }
         // One pass finds which keyword-filtered rules may apply.
         let mut hit = [false; 64];
         for m in self.keywords.find_overlapping_iter(line) {
@@ -579,6 +589,8 @@ pub struct CompiledRules {
     keywords: aho_corasick::AhoCorasick,
     /// For each keyword, the rule it belongs to (index into `line_rules`).
     keyword_rule: Vec<usize>,
+    /// The longest line any enabled whole-line rule looks at.
+    longest_line_bytes: usize,
     /// Header patterns (header zone only).
     pub header: CompiledPatternRule,
     /// Glued credit patterns (any line).

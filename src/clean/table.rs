@@ -9,8 +9,9 @@
 //! lines are boilerplate. Only lines short enough to qualify are counted, so
 //! memory grows with the number of distinct short lines, not with the text.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -192,12 +193,12 @@ impl Cleaner {
         let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
         let mut obs = DocObservation { site: site.map(str::to_string), ..Default::default() };
         let mut buf = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for line in text.split('\n') {
             // A line of many more words than a boilerplate line may have is
             // not normalised at all (most body paragraphs).
             if rules.boilerplate.enabled
-                && line.split_whitespace().nth(2 * max_words).is_none()
+                && super::words_upto(line, 2 * max_words + 1) <= 2 * max_words
                 && let Some((key, words)) = line_key(line, &mut buf)
                 && words <= max_words
                 && seen.insert(key)

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::files::{DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch, write_stats};
 use super::progress::Progress;
-use crate::clean::{BoilerplateTable, Cleaner, Cut, Rules, TableLearner};
+use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, Rules, TableLearner};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record};
 use crate::output::OutputSet;
 use crate::{Error, Result};
@@ -126,24 +126,35 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
     }
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "learning");
-    let mut learner = TableLearner::default();
-    for_each_batch(corpus, &counter, |batch| {
-        let observations: Vec<_> = batch
-            .records
-            .par_iter()
-            .map(|rec| {
-                let kind = &corpus.sources[rec.source as usize].kind;
-                read_doc(kind, batch.bytes(rec), &opts.fields)
-                    .ok()
-                    .map(|d| learner_cleaner.observe(&d.text, d.site.as_deref()))
-            })
-            .collect();
-        // Bad records are reported by the cleaning pass; learning passes them over.
-        for obs in observations.into_iter().flatten() {
-            learner.add(obs);
-        }
-        bar.set_position(counter.load(Ordering::Relaxed));
-        Ok(())
+    // Counting runs on its own thread, a batch behind the observing, so
+    // the workers do not wait for it.
+    let learner = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DocObservation>>(2);
+        let counting = scope.spawn(move || {
+            let mut learner = TableLearner::default();
+            for obs in rx.into_iter().flatten() {
+                learner.add(obs);
+            }
+            learner
+        });
+        let observed = for_each_batch(corpus, &counter, |batch| {
+            // Bad records are reported by the cleaning pass; learning passes them over.
+            let observations = batch
+                .records
+                .par_iter()
+                .filter_map(|rec| {
+                    let kind = &corpus.sources[rec.source as usize].kind;
+                    read_doc(kind, batch.bytes(rec), &opts.fields)
+                        .ok()
+                        .map(|d| learner_cleaner.observe(&d.text, d.site.as_deref()))
+                })
+                .collect();
+            bar.set_position(counter.load(Ordering::Relaxed));
+            tx.send(observations).map_err(|_| Error::config("the learning pass's counter stopped"))
+        });
+        drop(tx);
+        let learner = counting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        observed.map(|()| learner)
     })?;
     bar.finish_and_clear();
     let table = learner.finish(&opts.rules);
@@ -193,53 +204,101 @@ struct CleanPass {
     origins: Vec<(u32, u64)>,
 }
 
+/// One batch, cleaned: each record's `(source, line, result)`, and the read
+/// failure that ended the batch, if any.
+struct CleanedBatch {
+    records: Vec<(u32, u64, std::result::Result<CleanedRecord, String>)>,
+    failure: Option<crate::input::ReadFailure>,
+}
+
 /// The cleaning pass: writes cleaned records through `write_record` and
 /// removals through `write_removed`.
+///
+/// Writing runs on its own thread, a batch behind the cleaning: on the
+/// main thread it left the workers idle while each batch's 4 MiB went
+/// through serialisation and the kernel's page-cache copy.
 fn clean_pass(
     corpus: &Corpus,
     opts: &CleanOptions,
     cleaner: &Cleaner,
     progress: Progress,
-    mut write_record: impl FnMut(&[u8]) -> Result<()>,
-    mut write_removed: impl FnMut(&[u8]) -> Result<()>,
+    write_record: impl FnMut(&[u8]) -> Result<()> + Send,
+    write_removed: impl FnMut(&[u8]) -> Result<()> + Send,
 ) -> Result<CleanPass> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "cleaning");
+    let pass = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<CleanedBatch>(2);
+        let writer = scope.spawn(move || write_cleaned(corpus, opts, rx, write_record, write_removed));
+        let cleaned = for_each_batch(corpus, &counter, |batch| {
+            let records = batch
+                .records
+                .par_iter()
+                .map(|rec| (rec.source, rec.line, clean_record(corpus, opts, cleaner, rec, batch.bytes(rec))))
+                .collect();
+            bar.set_position(counter.load(Ordering::Relaxed));
+            // A closed channel means the writer stopped on an error, which
+            // is the one returned below.
+            tx.send(CleanedBatch { records, failure: batch.failure })
+                .map_err(|_| Error::config("the cleaning pass's writer stopped"))
+        });
+        drop(tx);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // The writer's error comes first: it is the earliest in input order.
+        let pass = written?;
+        cleaned.map(|()| pass)
+    })?;
+    bar.finish_and_clear();
+    Ok(pass)
+}
+
+/// Cleans one record into its output line and its removed.jsonl line.
+fn clean_record(
+    corpus: &Corpus,
+    opts: &CleanOptions,
+    cleaner: &Cleaner,
+    rec: &crate::input::RawRecord,
+    bytes: &[u8],
+) -> std::result::Result<CleanedRecord, String> {
+    let source = &corpus.sources[rec.source as usize];
+    let doc = read_doc(&source.kind, bytes, &opts.fields)?;
+    let cleaned = cleaner.clean(&doc.text, doc.site.as_deref());
+    let record = match (doc.text_span, &source.kind) {
+        (Some((s, e)), _) => {
+            let mut out = Vec::with_capacity(bytes.len());
+            out.extend_from_slice(&bytes[..s]);
+            out.extend_from_slice(json_string(&cleaned.text).as_bytes());
+            out.extend_from_slice(&bytes[e..]);
+            out
+        }
+        (None, SourceKind::Text { id }) => {
+            serde_json::to_vec(&TextRecord { id, text: &cleaned.text }).map_err(|e| e.to_string())?
+        }
+        (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
+    };
+    let removed = if cleaned.cuts.is_empty() {
+        None
+    } else {
+        let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
+        let cuts = serde_json::to_string(&cleaned.cuts).map_err(|e| e.to_string())?;
+        Some(format!("{{\"id\":{id},\"removed\":{cuts}}}").into_bytes())
+    };
+    Ok(CleanedRecord { record, removed, cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
+}
+
+/// The writing half of the cleaning pass: writes batches in order, counts,
+/// and lists or refuses bad records.
+fn write_cleaned(
+    corpus: &Corpus,
+    opts: &CleanOptions,
+    batches: std::sync::mpsc::Receiver<CleanedBatch>,
+    mut write_record: impl FnMut(&[u8]) -> Result<()>,
+    mut write_removed: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<CleanPass> {
     let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new(), origins: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
-    for_each_batch(corpus, &counter, |batch| {
-        let results: Vec<std::result::Result<CleanedRecord, String>> = batch
-            .records
-            .par_iter()
-            .map(|rec| {
-                let source = &corpus.sources[rec.source as usize];
-                let bytes = batch.bytes(rec);
-                let doc = read_doc(&source.kind, bytes, &opts.fields)?;
-                let cleaned = cleaner.clean(&doc.text, doc.site.as_deref());
-                let record = match (doc.text_span, &source.kind) {
-                    (Some((s, e)), _) => {
-                        let mut out = Vec::with_capacity(bytes.len());
-                        out.extend_from_slice(&bytes[..s]);
-                        out.extend_from_slice(json_string(&cleaned.text).as_bytes());
-                        out.extend_from_slice(&bytes[e..]);
-                        out
-                    }
-                    (None, SourceKind::Text { id }) => {
-                        serde_json::to_vec(&TextRecord { id, text: &cleaned.text }).map_err(|e| e.to_string())?
-                    }
-                    (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
-                };
-                let removed = if cleaned.cuts.is_empty() {
-                    None
-                } else {
-                    let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
-                    let cuts = serde_json::to_string(&cleaned.cuts).map_err(|e| e.to_string())?;
-                    Some(format!("{{\"id\":{id},\"removed\":{cuts}}}").into_bytes())
-                };
-                Ok(CleanedRecord { record, removed, cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
-            })
-            .collect();
-        for (rec, result) in batch.records.iter().zip(results) {
+    for batch in batches {
+        for (source, line, result) in batch.records {
             let s = &mut pass.summary;
             match result {
                 Ok(c) => {
@@ -257,10 +316,10 @@ fn clean_pass(
                         r.cuts += 1;
                         r.characters += n;
                     }
-                    pass.origins.push((rec.source, rec.line));
+                    pass.origins.push((source, line));
                 }
                 Err(reason) => {
-                    rejects.record(rec.source, rec.line, reason)?;
+                    rejects.record(source, line, reason)?;
                     s.documents += 1;
                     s.rejected += 1;
                 }
@@ -271,10 +330,7 @@ fn clean_pass(
             pass.summary.rejected += 1;
             pass.summary.documents += 1;
         }
-        bar.set_position(counter.load(Ordering::Relaxed));
-        Ok(())
-    })?;
-    bar.finish_and_clear();
+    }
     pass.rejected = rejects.list;
     Ok(pass)
 }
