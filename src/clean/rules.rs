@@ -360,6 +360,51 @@ impl Default for Rules {
                 .map(String::from)
                 .to_vec();
         rules.tags.keywords = ["tags", "topics", "keywords", "filed under", "#"].map(String::from).to_vec();
+        rules.read_more.keywords = [
+            "read",
+            "more",
+            "related",
+            "see also",
+            "recommended",
+            "you may",
+            "you might",
+            "trending",
+            "watch",
+            "listen",
+            "most",
+            "popular",
+            "elsewhere",
+            "miss",
+            "hot",
+            "in other news",
+            "top stories",
+            "latest",
+            "picks",
+        ]
+        .map(String::from)
+        .to_vec();
+        // A bio names a role, a credit line a task, a contact line an address.
+        rules.author.keywords = [
+            "about the author",
+            "reporting by",
+            "writing by",
+            "editing by",
+            "compiled by",
+            "produced by",
+            "@",
+            "editor",
+            "correspondent",
+            "reporter",
+            "writer",
+            "columnist",
+            "producer",
+            "contributor",
+            "reported",
+            "written",
+            "covered",
+        ]
+        .map(String::from)
+        .to_vec();
         rules
     }
 }
