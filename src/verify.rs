@@ -91,12 +91,23 @@ impl SpilledSets {
 
     /// Appends the set of document `doc`; documents must come in increasing order.
     pub fn push(&mut self, doc: u32, sorted_set: &[u64]) -> std::io::Result<()> {
+        self.push_encoded(doc, &SpilledSets::encode(sorted_set))
+    }
+
+    /// The bytes [`SpilledSets::push_encoded`] takes for a set: its values,
+    /// little-endian. Encoding is pure, so workers can do it in parallel.
+    pub fn encode(sorted_set: &[u64]) -> Vec<u8> {
+        sorted_set.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// Appends a set encoded by [`SpilledSets::encode`]; documents must come
+    /// in increasing order.
+    pub fn push_encoded(&mut self, doc: u32, encoded: &[u8]) -> std::io::Result<()> {
         debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
-        for v in sorted_set {
-            self.file.append(&v.to_le_bytes())?;
-        }
+        debug_assert_eq!(encoded.len() % 8, 0);
+        self.file.append(encoded)?;
         self.docs.push(doc);
-        let end = self.offsets.last().copied().unwrap_or(0) + sorted_set.len() as u64;
+        let end = self.offsets.last().copied().unwrap_or(0) + (encoded.len() / 8) as u64;
         self.offsets.push(end);
         Ok(())
     }

@@ -65,6 +65,14 @@ impl Signatures {
         }
     }
 
+    /// Frees the band keys (and their spill file) once banding is done; the
+    /// lengths and shingle counts stay.
+    pub(crate) fn release_band_keys(&mut self) {
+        if let Some(tables) = &mut self.keys {
+            *tables = BandTables::new(0, 0);
+        }
+    }
+
     /// Runs of band keys spilled to disk, and their bytes.
     pub(crate) fn band_spill(&self) -> (usize, u64) {
         self.keys.as_ref().map_or((0, 0), |t| (t.runs(), t.spilled_bytes()))

@@ -385,6 +385,8 @@ pub(crate) fn dedup_corpus(
     let banded_at = Instant::now();
 
     let (band_runs, band_spill_bytes) = pass.signatures.band_spill();
+    // Band keys are done with; free them before the exact-set pass.
+    pass.signatures.release_band_keys();
     let (band_runs, band_spill_bytes) = (band_runs as u64, band_spill_bytes);
     let docs = candidate_docs(&candidates);
     let sets = match config.verify {
@@ -516,36 +518,48 @@ fn exact_sets(
     let bar = progress.bytes(corpus.total_bytes(), "verifying");
     let mut walk = DocWalk::new(corpus, pass);
     let mut next = 0usize;
-    for_each_batch(corpus, &counter, |batch| {
-        let assigned = walk.assign(&batch)?;
-        let mut wanted = Vec::new();
-        for (i, doc) in assigned.iter().enumerate() {
-            if let Some(d) = *doc
-                && docs.get(next) == Some(&d)
-            {
-                wanted.push((d, i));
-                next += 1;
+    // Sets are built and encoded on the workers and written on a thread of
+    // their own, a batch behind, so the workers never wait for the disk.
+    let sets = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u32, Vec<u8>)>>(2);
+        let writer = scope.spawn(move || -> std::io::Result<SpilledSets> {
+            for (doc, encoded) in rx.into_iter().flatten() {
+                sets.push_encoded(doc, &encoded)?;
             }
-        }
-        let built: Vec<std::result::Result<Vec<u64>, u32>> = wanted
-            .par_iter()
-            .map(|&(d, i)| {
-                let rec = &batch.records[i];
-                let kind = &corpus.sources[rec.source as usize].kind;
-                let text = record_text(kind, batch.bytes(rec), &opts.fields).map_err(|_| rec.source)?;
-                let _ = d;
-                Ok(crate::shingle::shingle_set(&text, config.shingling, config.seed))
-            })
-            .collect();
-        for ((d, _), set) in wanted.iter().zip(built) {
-            let set = set.map_err(|source| changed(corpus, source, "a record readable in the first pass is not"))?;
-            sets.push(*d, &set).map_err(|e| Error::io(dir, e))?;
-        }
-        bar.set_position(counter.load(Ordering::Relaxed));
-        Ok(())
+            sets.finish()?;
+            Ok(sets)
+        });
+        let built = for_each_batch(corpus, &counter, |batch| {
+            let assigned = walk.assign(&batch)?;
+            let mut wanted = Vec::new();
+            for (i, doc) in assigned.iter().enumerate() {
+                if let Some(d) = *doc
+                    && docs.get(next) == Some(&d)
+                {
+                    wanted.push((d, i));
+                    next += 1;
+                }
+            }
+            let encoded = wanted
+                .par_iter()
+                .map(|&(d, i)| {
+                    let rec = &batch.records[i];
+                    let kind = &corpus.sources[rec.source as usize].kind;
+                    let text = record_text(kind, batch.bytes(rec), &opts.fields)
+                        .map_err(|_| changed(corpus, rec.source, "a record readable in the first pass is not"))?;
+                    Ok((d, SpilledSets::encode(&crate::shingle::shingle_set(&text, config.shingling, config.seed))))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            bar.set_position(counter.load(Ordering::Relaxed));
+            // A closed channel means the writer failed; its error is returned below.
+            tx.send(encoded).map_err(|_| Error::config("the exact-set writer stopped"))
+        });
+        drop(tx);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let sets = written.map_err(|e| Error::io(dir, e))?;
+        built.map(|()| sets)
     })?;
     walk.finish()?;
-    sets.finish().map_err(|e| Error::io(dir, e))?;
     bar.finish_and_clear();
     Ok(sets)
 }
