@@ -158,9 +158,9 @@ impl Cleaner {
 
     /// A line as it will stand after the cuts that never remove it whole
     /// (glued credit, header prefix, stray token): what counts as content.
-    fn as_cleaned<'l>(&self, line: &'l str) -> &'l str {
+    fn as_cleaned<'l>(&self, line: &'l str, site: Option<&str>) -> &'l str {
         let mut line = self.without_stray(line);
-        if let Some(s) = self.table.site_suffix(None, line) {
+        if let Some(s) = self.table.site_suffix(site, line) {
             line = &line[..s];
         }
         if let Some((s, e)) = self.compiled.image_credit.find(line)
@@ -218,7 +218,7 @@ impl Cleaner {
         // so this ends.
         loop {
             let before = lines.iter().filter(|l| l.removed_by.is_some()).count();
-            self.decide_header(text, &mut lines);
+            self.decide_header(text, site, &mut lines);
             self.decide_repeats(text, &norms, &mut lines);
             if lines.iter().filter(|l| l.removed_by.is_some()).count() == before {
                 break;
@@ -228,12 +228,12 @@ impl Cleaner {
         build(text, &lines)
     }
 
-    fn decide_header(&self, text: &str, lines: &mut [LineDecision]) {
+    fn decide_header(&self, text: &str, site: Option<&str>, lines: &mut [LineDecision]) {
         // The header zone: kept lines up to and including the first one of
         // six or more words (usually the headline).
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            let content = is_body_line(self.as_cleaned(line));
+            let content = is_body_line(self.as_cleaned(line, site));
             if self.compiled.header.covers_line(line) {
                 l.removed_by = Some(HEADER.into());
                 continue;
