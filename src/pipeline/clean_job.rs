@@ -20,7 +20,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::files::{DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch, write_stats};
+use super::files::{
+    DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, write_stats,
+};
 use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, Rules, TableLearner};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record};
@@ -128,18 +130,12 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
     let bar = progress.bytes(corpus.total_bytes(), "learning");
     // Counting runs on its own thread, a batch behind the observing, so
     // the workers do not wait for it.
-    let learner = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DocObservation>>(2);
-        let counting = scope.spawn(move || {
-            let mut learner = TableLearner::default();
-            for obs in rx.into_iter().flatten() {
-                learner.add(obs);
-            }
-            learner
-        });
-        let observed = for_each_batch(corpus, &counter, |batch| {
+    let learner = for_each_batch_into(
+        corpus,
+        &counter,
+        |batch| {
             // Bad records are reported by the cleaning pass; learning passes them over.
-            let observations = batch
+            let observations: Vec<DocObservation> = batch
                 .records
                 .par_iter()
                 .filter_map(|rec| {
@@ -150,12 +146,17 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
                 })
                 .collect();
             bar.set_position(counter.load(Ordering::Relaxed));
-            tx.send(observations).map_err(|_| Error::config("the learning pass's counter stopped"))
-        });
-        drop(tx);
-        let learner = counting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        observed.map(|()| learner)
-    })?;
+            Ok(observations)
+        },
+        // Counting, a batch behind, so the workers do not wait for it.
+        |batches| {
+            let mut learner = TableLearner::default();
+            for obs in batches.into_iter().flatten() {
+                learner.add(obs);
+            }
+            Ok(learner)
+        },
+    )?;
     bar.finish_and_clear();
     let table = learner.finish(&opts.rules);
     Ok((learner_cleaner.with_table(table), true, started.elapsed().as_secs_f64()))
@@ -227,27 +228,20 @@ fn clean_pass(
 ) -> Result<CleanPass> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "cleaning");
-    let pass = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<CleanedBatch>(2);
-        let writer = scope.spawn(move || write_cleaned(corpus, opts, rx, write_record, write_removed));
-        let cleaned = for_each_batch(corpus, &counter, |batch| {
+    let pass = for_each_batch_into(
+        corpus,
+        &counter,
+        |batch| {
             let records = batch
                 .records
                 .par_iter()
                 .map(|rec| (rec.source, rec.line, clean_record(corpus, opts, cleaner, rec, batch.bytes(rec))))
                 .collect();
             bar.set_position(counter.load(Ordering::Relaxed));
-            // A closed channel means the writer stopped on an error, which
-            // is the one returned below.
-            tx.send(CleanedBatch { records, failure: batch.failure })
-                .map_err(|_| Error::config("the cleaning pass's writer stopped"))
-        });
-        drop(tx);
-        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        // The writer's error comes first: it is the earliest in input order.
-        let pass = written?;
-        cleaned.map(|()| pass)
-    })?;
+            Ok(CleanedBatch { records, failure: batch.failure })
+        },
+        |batches| write_cleaned(corpus, opts, batches, write_record, write_removed),
+    )?;
     bar.finish_and_clear();
     Ok(pass)
 }

@@ -227,6 +227,34 @@ pub(crate) fn for_each_batch(
     })
 }
 
+/// [`for_each_batch`] with a consumer: `produce` turns each batch into a
+/// `T` (in parallel, as it likes) and `consume` receives them, in input
+/// order, on a thread of its own, up to two batches behind. Used where the
+/// work after each batch is sequential (writing, counting), which would
+/// otherwise leave the workers idle. The consumer's error is returned first:
+/// it is the earliest in input order.
+pub(crate) fn for_each_batch_into<T: Send, R: Send>(
+    corpus: &Corpus,
+    counter: &Arc<AtomicU64>,
+    mut produce: impl FnMut(Batch) -> Result<T>,
+    consume: impl FnOnce(std::sync::mpsc::Receiver<T>) -> Result<R> + Send,
+) -> Result<R> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<T>(2);
+        let consumer = scope.spawn(move || consume(rx));
+        let produced = for_each_batch(corpus, counter, |batch| {
+            let item = produce(batch)?;
+            // A closed channel means the consumer stopped on an error, which
+            // is the one returned below.
+            tx.send(item).map_err(|_| Error::config("internal: a pipeline thread stopped early"))
+        });
+        drop(tx);
+        let consumed = consumer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let result = consumed?;
+        produced.map(|()| result)
+    })
+}
+
 enum Outcome {
     Doc { chars: usize, shingles: usize },
     Bad(String),
@@ -520,16 +548,10 @@ fn exact_sets(
     let mut next = 0usize;
     // Sets are built and encoded on the workers and written on a thread of
     // their own, a batch behind, so the workers never wait for the disk.
-    let sets = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u32, Vec<u8>)>>(2);
-        let writer = scope.spawn(move || -> std::io::Result<SpilledSets> {
-            for (doc, encoded) in rx.into_iter().flatten() {
-                sets.push_encoded(doc, &encoded)?;
-            }
-            sets.finish()?;
-            Ok(sets)
-        });
-        let built = for_each_batch(corpus, &counter, |batch| {
+    let sets = for_each_batch_into(
+        corpus,
+        &counter,
+        |batch| {
             let assigned = walk.assign(&batch)?;
             let mut wanted = Vec::new();
             for (i, doc) in assigned.iter().enumerate() {
@@ -551,14 +573,16 @@ fn exact_sets(
                 })
                 .collect::<Result<Vec<_>>>()?;
             bar.set_position(counter.load(Ordering::Relaxed));
-            // A closed channel means the writer failed; its error is returned below.
-            tx.send(encoded).map_err(|_| Error::config("the exact-set writer stopped"))
-        });
-        drop(tx);
-        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let sets = written.map_err(|e| Error::io(dir, e))?;
-        built.map(|()| sets)
-    })?;
+            Ok(encoded)
+        },
+        |batches| {
+            for (doc, encoded) in batches.into_iter().flatten() {
+                sets.push_encoded(doc, &encoded).map_err(|e| Error::io(dir, e))?;
+            }
+            sets.finish().map_err(|e| Error::io(dir, e))?;
+            Ok(sets)
+        },
+    )?;
     walk.finish()?;
     bar.finish_and_clear();
     Ok(sets)
@@ -677,4 +701,70 @@ pub(crate) fn format_similarity(x: f64) -> String {
 
 fn changed(corpus: &Corpus, source: u32, comment: &str) -> Error {
     Error::InputChanged { file: corpus.sources[source as usize].name.clone(), comment: comment.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::BATCH_BYTES;
+
+    /// A corpus of about five batches, one record a line.
+    fn corpus_of_batches(dir: &Path) -> (Corpus, usize) {
+        let line = format!("{{\"text\": \"{}\"}}\n", "word ".repeat(200));
+        let lines = 5 * BATCH_BYTES / line.len() + 1;
+        let path = dir.join("in.jsonl");
+        std::fs::write(&path, line.repeat(lines)).unwrap();
+        (Corpus::open(&[Input::Path(path)], dir).unwrap(), lines)
+    }
+
+    #[test]
+    fn the_consumer_gets_every_batch_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (corpus, lines) = corpus_of_batches(dir.path());
+        let counter = Arc::new(AtomicU64::new(0));
+        let firsts = for_each_batch_into(
+            &corpus,
+            &counter,
+            |batch| Ok((batch.records[0].line, batch.records.len())),
+            |rx| Ok(rx.into_iter().collect::<Vec<_>>()),
+        )
+        .unwrap();
+        assert!(firsts.len() >= 5);
+        let mut next_line = 1;
+        for (first, n) in firsts {
+            assert_eq!(first, next_line);
+            next_line += n as u64;
+        }
+        assert_eq!(next_line, lines as u64 + 1);
+    }
+
+    #[test]
+    fn a_consumer_error_wins_over_the_stopped_producer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (corpus, _) = corpus_of_batches(dir.path());
+        let counter = Arc::new(AtomicU64::new(0));
+        // The consumer fails on the first batch while the producer has more
+        // to send: the producer's send fails, and the consumer's error is
+        // the one reported.
+        let err = for_each_batch_into(
+            &corpus,
+            &counter,
+            |batch| Ok(batch.records.len()),
+            |rx| -> Result<()> {
+                let _ = rx.recv();
+                Err(Error::BadRecord { file: "in.jsonl".into(), line: 1, reason: "bad".into() })
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "in.jsonl:1: bad");
+        // And a producer error is reported when the consumer is fine.
+        let err = for_each_batch_into(
+            &corpus,
+            &counter,
+            |_| -> Result<()> { Err(Error::config("produce")) },
+            |rx| Ok(rx.into_iter().count()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("produce"), "{err}");
+    }
 }
