@@ -24,8 +24,14 @@ use crate::spill::SpillFile;
 const ENTRY_BYTES: usize = 8;
 
 /// Entries read from a run at a time during the merge, at least and at most.
-const MIN_READ_ENTRIES: usize = 512;
+const MIN_READ_ENTRIES: usize = 16;
 const MAX_READ_ENTRIES: usize = 128 * 1024;
+
+/// The fewest documents a run holds, whatever the limit: a run costs
+/// `16 x bands` bytes of bookkeeping and a reader in every band's merge, so
+/// runs of a document or two would take more memory than the keys they
+/// hold. At 256 documents the bookkeeping is about one byte a document.
+pub(crate) const MIN_RUN_DOCS: usize = 256;
 
 /// The band keys of a corpus (see the module docs).
 #[derive(Debug)]
@@ -42,6 +48,8 @@ pub(crate) struct BandTables {
 #[derive(Debug)]
 struct Runs {
     limit_bytes: u64,
+    // Documents a run holds: what the limit allows, at least MIN_RUN_DOCS.
+    run_docs: usize,
     dir: std::path::PathBuf,
     file: Option<SpillFile>,
     // `segments[run][band]`: where that band's sorted entries of that run lie.
@@ -61,9 +69,18 @@ impl BandTables {
     }
 
     /// Spill to sorted runs in an unnamed file in `dir` whenever the buffered
-    /// keys (with the scratch a band's sort needs) reach `limit_bytes`.
+    /// keys (with the scratch a band's sort needs) would pass `limit_bytes`,
+    /// in runs of at least [`MIN_RUN_DOCS`] documents.
     pub(crate) fn limit_memory(&mut self, limit_bytes: u64, dir: &Path) {
-        self.spill = Some(Runs { limit_bytes, dir: dir.to_path_buf(), file: None, segments: Vec::new() });
+        let per_document = (self.bands() * 4 + ENTRY_BYTES) as u64;
+        let run_docs = usize::try_from(limit_bytes / per_document).unwrap_or(usize::MAX).max(MIN_RUN_DOCS);
+        self.spill_every(run_docs, limit_bytes, dir);
+    }
+
+    /// Spill a run every `run_docs` documents; `limit_bytes` sizes the
+    /// merge's reads.
+    fn spill_every(&mut self, run_docs: usize, limit_bytes: u64, dir: &Path) {
+        self.spill = Some(Runs { limit_bytes, run_docs, dir: dir.to_path_buf(), file: None, segments: Vec::new() });
     }
 
     /// Number of bands.
@@ -73,7 +90,16 @@ impl BandTables {
 
     /// Appends the band keys of the next document's signature.
     pub(crate) fn push(&mut self, sig: &[u32]) {
+        let run_docs = self.spill.as_ref().map(|s| s.run_docs);
         for (band, column) in self.columns.iter_mut().enumerate() {
+            // Under a limit, capacity doubles only up to a run, so the
+            // buffer never holds more than the limit allows.
+            if let Some(max) = run_docs
+                && column.len() == column.capacity()
+            {
+                let room = max.saturating_sub(column.len()).max(1);
+                column.reserve_exact(column.capacity().max(64).min(room));
+            }
             // The low half of the band hash; see `Signatures`.
             column.push(band_key(sig, band, self.rows, &mut self.scratch).0 as u32);
         }
@@ -88,11 +114,6 @@ impl BandTables {
     /// Documents held in the in-memory buffer.
     fn buffered(&self) -> usize {
         self.columns.first().map_or(0, Vec::len)
-    }
-
-    /// Bytes the buffer holds, plus the scratch of sorting one band of it.
-    fn buffer_bytes(&self) -> u64 {
-        (self.buffered() * (self.bands() * 4 + ENTRY_BYTES)) as u64
     }
 
     /// Number of runs spilled so far.
@@ -110,7 +131,7 @@ impl BandTables {
     /// documents without shingles take no part in banding.
     pub(crate) fn spill_if_full(&mut self, shingles: &[u32]) -> std::io::Result<()> {
         match &self.spill {
-            Some(s) if self.buffer_bytes() >= s.limit_bytes => self.spill_run(shingles),
+            Some(s) if self.buffered() >= s.run_docs => self.spill_run(shingles),
             _ => Ok(()),
         }
     }
@@ -126,8 +147,7 @@ impl BandTables {
             None => spill.file.insert(SpillFile::create(&spill.dir)?),
         };
         let first = self.first_doc;
-        let mut entries: Vec<(u32, u32)> = Vec::new();
-        let mut bytes: Vec<u8> = Vec::new();
+        let mut entries: Vec<(u32, u32)> = Vec::with_capacity(buffered as usize);
         let mut segments = Vec::with_capacity(self.columns.len());
         for column in &mut self.columns {
             entries.clear();
@@ -139,13 +159,12 @@ impl BandTables {
                     .filter(|&(_, doc)| shingles[doc as usize] > 0),
             );
             entries.sort_unstable();
-            bytes.clear();
-            for &(key, doc) in &entries {
-                bytes.extend_from_slice(&key.to_le_bytes());
-                bytes.extend_from_slice(&doc.to_le_bytes());
-            }
             segments.push(Segment { offset: file.len(), entries: entries.len() as u64 });
-            file.append(&bytes)?;
+            // Through the file's buffer: no second copy of the run in memory.
+            for &(key, doc) in &entries {
+                file.append(&key.to_le_bytes())?;
+                file.append(&doc.to_le_bytes())?;
+            }
             column.clear();
         }
         spill.segments.push(segments);
@@ -268,12 +287,12 @@ mod tests {
         #[test]
         fn spilled_runs_give_the_pairs_of_the_whole_table(
             docs in prop::collection::vec((prop::collection::vec(0u32..3, 8), 0u32..4), 0..120),
-            limit_bytes in 1u64..400,
+            run_docs in 1usize..40,
         ) {
             let dir = tempfile::tempdir().unwrap();
             let mut whole = BandTables::new(4, 2);
             let mut spilled = BandTables::new(4, 2);
-            spilled.limit_memory(limit_bytes, dir.path());
+            spilled.spill_every(run_docs, 1 << 20, dir.path());
             let mut shingles = Vec::new();
             for (sig, count) in &docs {
                 whole.push(sig);

@@ -375,6 +375,7 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
 /// `removed.jsonl`, `rejected.jsonl` and `stats.json` into `out_dir`.
 pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: &JobOptions) -> Result<RunSummary> {
     let started = Instant::now();
+    dedup.check()?;
     let mut dedup = dedup.clone();
     dedup.dedup = dedup.dedup.validate()?;
     // Records that reach dedup are all readable; ids come from the originals.

@@ -74,6 +74,19 @@ pub struct Parameters {
     pub lsh_threshold: f64,
 }
 
+impl JobOptions {
+    /// Checks the options that go together; the settings alone are checked
+    /// by [`DedupConfig::validate`]. Jobs call it before any work.
+    pub fn check(&self) -> Result<()> {
+        if self.memory_limit_bytes.is_some() && self.dedup.verify == Verify::Estimate {
+            return Err(Error::config(
+                "--memory-limit needs --verify exact: estimate verification keeps every full signature in memory",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Parameters {
     fn of(c: &DedupConfig) -> Parameters {
         let (ngram, ngram_unit) = match c.shingling {
@@ -353,6 +366,7 @@ fn sign_pass(
 /// ```
 pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Result<DedupSummary> {
     let started = Instant::now();
+    opts.check()?;
     let mut opts = opts.clone();
     opts.dedup = opts.dedup.validate()?;
     let mut outputs = OutputSet::new(out_dir)?;
@@ -394,11 +408,6 @@ pub(crate) fn dedup_corpus(
     let progress = Progress { enabled: opts.progress };
     let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
     let phase_start = Instant::now();
-    if opts.memory_limit_bytes.is_some() && config.verify == Verify::Estimate {
-        return Err(Error::config(
-            "--memory-limit needs --verify exact: estimate verification keeps every full signature in memory",
-        ));
-    }
     let spill_dir = outputs.dir().to_path_buf();
     let mut pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir)?;
     let input_bytes = corpus.total_bytes();

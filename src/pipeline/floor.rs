@@ -36,6 +36,9 @@ pub struct FloorSummary {
 
 /// Runs the floor measurement over `inputs` with the shingling of `opts`.
 pub fn floor(inputs: &[Input], opts: &JobOptions) -> Result<FloorSummary> {
+    if opts.memory_limit_bytes.is_some() {
+        return Err(crate::Error::config("--memory-limit does not apply to the floor, which keeps nothing"));
+    }
     let started = Instant::now();
     let config = &opts.dedup;
     let spool = std::env::temp_dir();

@@ -210,6 +210,7 @@ pub struct EvalReport {
 /// it. Writes `truth_pairs.jsonl` and `eval.json` into `out_dir` (and the
 /// run's outputs into `out_dir/run` when doppel is run).
 pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
+    opts.job.check()?;
     let mut job = opts.job.clone();
     job.dedup = job.dedup.validate()?;
     let threshold = job.dedup.jaccard_threshold;
