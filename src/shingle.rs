@@ -121,6 +121,159 @@ pub fn normalize_bytes(text: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Letter bytes taken from each end of a text for its ends key.
+const ENDS: usize = 16;
+
+/// The letters of a text as [`normalize_bytes`] writes them, without its
+/// word breaks and with digits masked as `0`, read from either end one
+/// character at a time, for the characters normalisation maps one at a
+/// time (ASCII, and those of `fast_class`). `None` marks a letter that
+/// only a full normalisation knows: a character that needs NFKC, or one
+/// followed by such a character (a combining mark joins the letter before
+/// it).
+struct Letters<I: Iterator<Item = char>> {
+    chars: std::iter::Peekable<I>,
+    // The bytes of one lower-cased letter, popped in the order of reading.
+    pending: [u8; 4],
+    pending_len: usize,
+    reverse: bool,
+}
+
+impl<I: Iterator<Item = char>> Letters<I> {
+    fn new(chars: I, reverse: bool) -> Self {
+        Letters { chars: chars.peekable(), pending: [0; 4], pending_len: 0, reverse }
+    }
+}
+
+fn needs_nfkc(c: char) -> bool {
+    !c.is_ascii() && fast_class(c).is_none()
+}
+
+impl<I: Iterator<Item = char>> Iterator for Letters<I> {
+    type Item = Option<u8>;
+
+    fn next(&mut self) -> Option<Option<u8>> {
+        loop {
+            if self.pending_len > 0 {
+                self.pending_len -= 1;
+                return Some(Some(self.pending[self.pending_len]));
+            }
+            let c = self.chars.next()?;
+            // Reading forwards, a mark after the letter changes it; reading
+            // backwards the mark comes first and is itself unknown.
+            if needs_nfkc(c) || (!self.reverse && self.chars.peek().is_some_and(|&n| needs_nfkc(n))) {
+                return Some(None);
+            }
+            if c.is_ascii() {
+                let m = ASCII_MAP[c as usize];
+                if m > SKIP {
+                    return Some(Some(if m.is_ascii_digit() { b'0' } else { m }));
+                }
+                continue;
+            }
+            if let Some(Class::Letter) = fast_class(c) {
+                // A Latin-1 letter lower-cases to one character. Its bytes
+                // are stacked so that popping gives reading order.
+                let mut buf = [0u8; 4];
+                let lower = c.to_lowercase().next().unwrap_or(c).encode_utf8(&mut buf).as_bytes();
+                self.pending_len = lower.len();
+                for (k, &b) in lower.iter().enumerate() {
+                    let at = if self.reverse { k } else { lower.len() - 1 - k };
+                    self.pending[at] = b;
+                }
+            }
+        }
+    }
+}
+
+/// A key of the first and last [`ENDS`] letter bytes of `text` as
+/// [`normalize_bytes`] writes it, word breaks left out and digits masked as
+/// `0`: [`ends_key_normalized`] of the normalised text, read from its two
+/// ends without normalising it. `None` when a character there needs NFKC.
+///
+/// Two texts that normalise alike (digits aside) always get the same key,
+/// and two paragraphs that do not rarely do, so the cleaner keys every
+/// line with it and normalises only the few whose keys meet another
+/// line's or a learned boilerplate line's.
+pub(crate) fn ends_key(text: &str) -> Option<u64> {
+    let (mut first, mut last) = ([0u8; ENDS], [0u8; ENDS]);
+    let bytes = text.as_bytes();
+    // Byte by byte while the ends are ASCII, as they nearly always are.
+    let n_first = match fill_ascii(&mut first, bytes.iter()) {
+        Some(n) => n,
+        None => fill(&mut first, Letters::new(text.chars(), false))?,
+    };
+    let n_last = match fill_ascii(&mut last, bytes.iter().rev()) {
+        Some(n) => n,
+        None => fill(&mut last, Letters::new(text.chars().rev(), true))?,
+    };
+    Some(key_of_ends(&first[..n_first], &last[..n_last]))
+}
+
+/// [`fill`] from ASCII bytes; `None` at a byte that is not ASCII, read or
+/// next (which may be a mark joining the last letter).
+fn fill_ascii<'t>(out: &mut [u8; ENDS], bytes: impl Iterator<Item = &'t u8>) -> Option<usize> {
+    let mut bytes = bytes.peekable();
+    let mut n = 0;
+    while n < ENDS {
+        let Some(&b) = bytes.next() else { return Some(n) };
+        if !b.is_ascii() {
+            return None;
+        }
+        let m = ASCII_MAP[b as usize];
+        if m > SKIP {
+            out[n] = if m.is_ascii_digit() { b'0' } else { m };
+            n += 1;
+        }
+    }
+    bytes.peek().is_none_or(|b| b.is_ascii()).then_some(n)
+}
+
+/// Fills `out` from `letters`; how many, or `None` at an unknown letter.
+fn fill(out: &mut [u8; ENDS], letters: impl Iterator<Item = Option<u8>>) -> Option<usize> {
+    let mut n = 0;
+    for (slot, letter) in out.iter_mut().zip(letters) {
+        *slot = letter?;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// [`ends_key`] of a text already normalised (any script).
+pub(crate) fn ends_key_normalized(normalized: &[u8]) -> u64 {
+    let letter = |&b: &u8| (b != b' ').then_some(Some(if b.is_ascii_digit() { b'0' } else { b }));
+    let (mut first, mut last) = ([0u8; ENDS], [0u8; ENDS]);
+    // Normalised text has no unknown letters: both fills succeed.
+    let n_first = fill(&mut first, normalized.iter().filter_map(letter)).unwrap_or(0);
+    let n_last = fill(&mut last, normalized.iter().rev().filter_map(letter)).unwrap_or(0);
+    key_of_ends(&first[..n_first], &last[..n_last])
+}
+
+fn key_of_ends(first: &[u8], last: &[u8]) -> u64 {
+    let mut ends = [0u8; 2 * ENDS + 1];
+    ends[..first.len()].copy_from_slice(first);
+    // A byte no letter is, so that short texts key apart.
+    ends[first.len()] = 0;
+    ends[first.len() + 1..][..last.len()].copy_from_slice(last);
+    xxhash_rust::xxh3::xxh3_64(&ends[..first.len() + 1 + last.len()])
+}
+
+/// False when the normalised `text` cannot start with the normalised
+/// `prefix`, judged on their letters; true when it may, or when a letter
+/// before the first difference needs a full normalisation. A difference is
+/// usually found within the first word.
+pub(crate) fn letters_may_start_with(text: &str, prefix: &str) -> bool {
+    let mut of_text = Letters::new(text.chars(), false);
+    for p in Letters::new(prefix.chars(), false) {
+        match (p, of_text.next()) {
+            (None, _) | (_, Some(None)) => return true,
+            (Some(p), Some(Some(t))) if p == t => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
 const SEPARATOR: u8 = 0;
 const SKIP: u8 = 1;
 
@@ -409,6 +562,33 @@ mod tests {
             let mut out = String::new();
             normalize_into(&text, &mut out);
             prop_assert_eq!(out, reference(&text));
+        }
+
+        // The cleaner trusts these as filters: they may let a pair through
+        // that normalises differently, never stop one that normalises alike.
+        #[test]
+        fn letter_filters_agree_with_normalisation(
+            a in "[ a-zA-Z0-9.,'`’“é\\u{301}\\u{a0}ﬁÉß-]{0,40}",
+            b in "[ a-zA-Z0-9.,'`’“é\\u{301}\\u{a0}ﬁÉß-]{0,40}",
+            tail in "[ a-zA-Z.]{0,12}",
+        ) {
+            let key = |s: &str| {
+                let mut n = Vec::new();
+                normalize_bytes(s, &mut n);
+                let k = ends_key_normalized(&n);
+                if let Some(fast) = ends_key(s) {
+                    assert_eq!(fast, k, "{s:?}");
+                }
+                k
+            };
+            let masked = |s: &str| norm(s).replace(|c: char| c.is_ascii_digit(), "0");
+            if masked(&a) == masked(&b) {
+                prop_assert_eq!(key(&a), key(&b));
+            }
+            let longer = format!("{b}{tail}");
+            if norm(&longer).starts_with(&norm(&a)) {
+                prop_assert!(letters_may_start_with(&longer, &a));
+            }
         }
     }
 

@@ -33,7 +33,7 @@
 pub mod rules;
 pub mod table;
 
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use regex::Regex;
 use xxhash_rust::xxh3::xxh3_64;
@@ -108,14 +108,23 @@ pub struct Cleaner {
     stray: Regex,
 }
 
-/// What the cleaner decided for one non-blank line.
+/// What the cleaner decided for one non-blank line. Rule names borrow from
+/// the cleaner: a decision allocates nothing but its partial cuts.
 #[derive(Debug, Clone, Default)]
-struct LineDecision {
+struct LineDecision<'r> {
     start: usize,
     end: usize,
-    removed_by: Option<String>,
+    removed_by: Option<&'r str>,
     // Partial cuts: (start, end, rule), byte offsets into the text.
-    cuts: Vec<(usize, usize, String)>,
+    cuts: Vec<(usize, usize, &'r str)>,
+}
+
+/// What [`Cleaner::decide_repeats`] keeps of a line between rounds: where
+/// the line ends without its stray token, and the hash of its letters.
+#[derive(Debug, Clone, Copy)]
+struct RepeatKey {
+    bare_end: usize,
+    letters: u64,
 }
 
 impl Cleaner {
@@ -150,6 +159,9 @@ impl Cleaner {
     /// The stray token glued after the final sentence of `line`, if any:
     /// `(start of the space before it, end of token, token)`.
     pub(crate) fn trailing_token<'l>(&self, line: &'l str) -> Option<(usize, usize, &'l str)> {
+        if !may_end_in_token(line) {
+            return None;
+        }
         let caps = self.stray.captures(line)?;
         let space = caps.get(1)?;
         let token = caps.get(2)?;
@@ -200,18 +212,15 @@ impl Cleaner {
             return Cleaned { text: text.to_string(), cuts: Vec::new() };
         }
         self.decide_line_rules(text, &mut lines);
-        // Each line normalised once, for boilerplate and repeats alike.
-        let norms: Vec<Vec<u8>> = lines
+        // Each kept line keyed by the ends of its letters, for boilerplate
+        // and repeats alike; only lines whose keys meet are normalised.
+        let mut buf = Vec::new();
+        let ends: Vec<u64> = lines
             .iter()
-            .map(|l| {
-                let mut buf = Vec::new();
-                if l.removed_by.is_none() {
-                    crate::shingle::normalize_bytes(&text[l.start..l.end], &mut buf);
-                }
-                buf
-            })
+            .map(|l| if l.removed_by.is_none() { line_ends_key(&text[l.start..l.end], &mut buf) } else { 0 })
             .collect();
-        self.decide_boilerplate(site, &norms, &mut lines);
+        self.decide_boilerplate(text, site, &ends, &mut lines);
+        let mut repeat_keys = vec![None; lines.len()];
         // Where the header ends and which paragraphs are adjacent both
         // depend on what is already removed: run to a fixpoint, so that
         // cleaning the cleaned text finds nothing more. Removals only grow,
@@ -219,7 +228,7 @@ impl Cleaner {
         loop {
             let before = lines.iter().filter(|l| l.removed_by.is_some()).count();
             self.decide_header(text, site, &mut lines);
-            self.decide_repeats(text, &norms, &mut lines);
+            self.decide_repeats(text, &ends, &mut repeat_keys, &mut lines);
             if lines.iter().filter(|l| l.removed_by.is_some()).count() == before {
                 break;
             }
@@ -228,20 +237,20 @@ impl Cleaner {
         build(text, &lines)
     }
 
-    fn decide_header(&self, text: &str, site: Option<&str>, lines: &mut [LineDecision]) {
+    fn decide_header<'r>(&'r self, text: &str, site: Option<&str>, lines: &mut [LineDecision<'r>]) {
         // The header zone: kept lines up to and including the first one of
         // six or more words (usually the headline).
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
             let content = is_body_line(self.as_cleaned(line, site));
             if self.compiled.header.covers_line(line) {
-                l.removed_by = Some(HEADER.into());
+                l.removed_by = Some(HEADER);
                 continue;
             }
             if let Some((0, e)) = self.compiled.header.find(line)
                 && !l.cuts.iter().any(|c| c.2 == HEADER)
             {
-                l.cuts.push((l.start, l.start + e, HEADER.into()));
+                l.cuts.push((l.start, l.start + e, HEADER));
             }
             if content {
                 break;
@@ -249,10 +258,10 @@ impl Cleaner {
         }
     }
 
-    fn decide_line_rules(&self, text: &str, lines: &mut [LineDecision]) {
+    fn decide_line_rules<'r>(&'r self, text: &str, lines: &mut [LineDecision<'r>]) {
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             if let Some(rule) = self.compiled.whole_line_rule(&text[l.start..l.end]) {
-                l.removed_by = Some(rule.to_string());
+                l.removed_by = Some(rule);
             }
         }
         // A bare link label (`Most popular`, `Related:`) heads a block of
@@ -263,10 +272,10 @@ impl Cleaner {
         let mut in_body = false;
         for l in lines.iter_mut() {
             let line = &text[l.start..l.end];
-            match &l.removed_by {
+            match l.removed_by {
                 Some(rule) if rule == READ_MORE => in_block = in_body && is_link_label(line),
                 Some(_) => {}
-                None if in_block && is_link_item(line) => l.removed_by = Some(READ_MORE.into()),
+                None if in_block && is_link_item(line) => l.removed_by = Some(READ_MORE),
                 None => {
                     in_block = false;
                     in_body = in_body || is_body_line(line);
@@ -275,62 +284,108 @@ impl Cleaner {
         }
     }
 
-    fn decide_boilerplate(&self, site: Option<&str>, norms: &[Vec<u8>], lines: &mut [LineDecision]) {
+    fn decide_boilerplate(&self, text: &str, site: Option<&str>, ends: &[u64], lines: &mut [LineDecision<'_>]) {
         if !self.rules.boilerplate.enabled || self.table.is_empty() {
             return;
         }
-        let mut masked = Vec::new();
-        for (l, norm) in lines.iter_mut().zip(norms).filter(|(l, _)| l.removed_by.is_none()) {
-            if let Some((key, _)) = masked_key(norm, &mut masked)
+        let (mut normalized, mut masked) = (Vec::new(), Vec::new());
+        for (l, &end_key) in lines.iter_mut().zip(ends).filter(|(l, _)| l.removed_by.is_none()) {
+            let line = &text[l.start..l.end];
+            // A line is normalised only when the ends of its letters are
+            // those of a learned line, and the learning pass would count it.
+            if !self.table.may_hold_line(end_key) || !self.rules.boilerplate.counts_line(line) {
+                continue;
+            }
+            crate::shingle::normalize_bytes(line, &mut normalized);
+            if let Some((key, _)) = masked_key(&normalized, &mut masked)
                 && let Some(rule) = self.table.lookup(site, key)
             {
-                l.removed_by = Some(rule.into());
+                l.removed_by = Some(rule);
             }
         }
     }
 
-    fn decide_repeats(&self, text: &str, norms: &[Vec<u8>], lines: &mut [LineDecision]) {
+    /// Repeated paragraphs, compared on their normalised text without a
+    /// stray token, so that `said.` and `said. rehash` are the same
+    /// paragraph.
+    ///
+    /// Normalising every paragraph was a third of the cleaner's time, and
+    /// nearly all paragraphs are unique: a paragraph is normalised only
+    /// when its letters could make it a repeat (the same [`line_ends_key`]
+    /// as another kept paragraph) or the lead of the next one (its letters
+    /// start the next paragraph's). `keys` carries each line's key without
+    /// its stray token from one round of the fixpoint to the next.
+    fn decide_repeats(
+        &self,
+        text: &str,
+        ends: &[u64],
+        keys: &mut [Option<RepeatKey>],
+        lines: &mut [LineDecision<'_>],
+    ) {
         let rule = &self.rules.repeated_paragraph;
         if !rule.enabled {
             return;
         }
-        let mut normalized: Vec<Option<std::borrow::Cow<'_, [u8]>>> = vec![None; lines.len()];
-        for (i, l) in lines.iter().enumerate() {
-            if l.removed_by.is_none() {
-                // Compared without a stray token, so that `said.` and
-                // `said. rehash` are the same paragraph.
+        let kept: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].removed_by.is_none()).collect();
+        let mut buf = Vec::new();
+        for &i in &kept {
+            if keys[i].is_none() {
+                let l = &lines[i];
                 let line = &text[l.start..l.end];
                 let bare = self.without_stray(line);
-                normalized[i] = Some(if bare.len() == line.len() {
-                    std::borrow::Cow::Borrowed(norms[i].as_slice())
-                } else {
-                    let mut buf = Vec::new();
-                    crate::shingle::normalize_bytes(bare, &mut buf);
-                    std::borrow::Cow::Owned(buf)
-                });
+                let letters = if bare.len() == line.len() { ends[i] } else { line_ends_key(bare, &mut buf) };
+                keys[i] = Some(RepeatKey { bare_end: l.start + bare.len(), letters });
             }
         }
-        let kept: Vec<usize> = (0..lines.len()).filter(|&i| normalized[i].is_some()).collect();
+        // Owned spans, so that the lines can be marked while the closures live.
+        let spans: Vec<(usize, RepeatKey)> = lines
+            .iter()
+            .zip(keys.iter())
+            .map(|(l, k)| (l.start, k.unwrap_or(RepeatKey { bare_end: l.end, letters: 0 })))
+            .collect();
+        let key = |i: usize| spans[i].1;
+        let bare = |i: usize| &text[spans[i].0..spans[i].1.bare_end];
+        let mut normalized: Vec<Option<Vec<u8>>> = vec![None; lines.len()];
+        let mut normalize = |i: usize| -> Vec<u8> {
+            normalized[i]
+                .get_or_insert_with(|| {
+                    let mut n = Vec::new();
+                    crate::shingle::normalize_bytes(bare(i), &mut n);
+                    n
+                })
+                .clone()
+        };
         // A lead printed alone, then again as the start of the next paragraph.
+        let mut leads = Vec::new();
         for w in kept.windows(2) {
-            let (a, b) = (normalized[w[0]].as_deref().unwrap_or(&[]), normalized[w[1]].as_deref().unwrap_or(&[]));
-            if has_words(a, rule.prefix_min_words) && b.len() > a.len() && b.starts_with(a) && b[a.len()] == b' ' {
-                lines[w[0]].removed_by = Some(REPEATED_PARAGRAPH.into());
+            if !crate::shingle::letters_may_start_with(bare(w[1]), bare(w[0])) {
+                continue;
             }
+            let (a, b) = (normalize(w[0]), normalize(w[1]));
+            if has_words(&a, rule.prefix_min_words) && b.len() > a.len() && b.starts_with(&a) && b[a.len()] == b' ' {
+                leads.push(w[0]);
+            }
+        }
+        for i in leads {
+            lines[i].removed_by = Some(REPEATED_PARAGRAPH);
+        }
+        let mut letters_seen: HashMap<u64, u32> = HashMap::default();
+        for &i in kept.iter().filter(|&&i| lines[i].removed_by.is_none()) {
+            *letters_seen.entry(key(i).letters).or_default() += 1;
         }
         let mut seen = HashSet::default();
         for &i in &kept {
-            if lines[i].removed_by.is_some() {
+            if lines[i].removed_by.is_some() || letters_seen[&key(i).letters] < 2 {
                 continue;
             }
-            let n = normalized[i].as_deref().unwrap_or(&[]);
-            if has_words(n, rule.min_words) && !seen.insert(xxh3_64(n)) {
-                lines[i].removed_by = Some(REPEATED_PARAGRAPH.into());
+            let n = normalize(i);
+            if has_words(&n, rule.min_words) && !seen.insert(xxh3_64(&n)) {
+                lines[i].removed_by = Some(REPEATED_PARAGRAPH);
             }
         }
     }
 
-    fn decide_glued(&self, text: &str, site: Option<&str>, lines: &mut [LineDecision]) {
+    fn decide_glued<'r>(&'r self, text: &str, site: Option<&str>, lines: &mut [LineDecision<'r>]) {
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
             if let Some((mut s, e)) = self.compiled.image_credit.find(line)
@@ -342,12 +397,12 @@ impl Cleaner {
                     s += 1;
                 }
                 if !l.cuts.iter().any(|c| c.1 > l.start + s) {
-                    l.cuts.push((l.start + s, l.end, IMAGE_CREDIT.into()));
+                    l.cuts.push((l.start + s, l.end, IMAGE_CREDIT));
                 }
             } else if let Some(s) = self.table.site_suffix(site, line)
                 && !l.cuts.iter().any(|c| c.1 > l.start + s)
             {
-                l.cuts.push((l.start + s, l.end, SITE_BOILERPLATE.into()));
+                l.cuts.push((l.start + s, l.end, SITE_BOILERPLATE));
             }
         }
         if !self.rules.stray_token.enabled {
@@ -360,7 +415,7 @@ impl Cleaner {
             if let Some((s, e, token)) = self.trailing_token(line)
                 && self.is_stray_token(token)
             {
-                l.cuts.push((l.start + s, l.start + e, STRAY_TOKEN.into()));
+                l.cuts.push((l.start + s, l.start + e, STRAY_TOKEN));
             }
         }
     }
@@ -392,6 +447,35 @@ pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> 
     }
     let (key, _) = line_key(tail, buf)?;
     Some((at, key))
+}
+
+/// The key of a line's letters at both ends, digits masked (see
+/// `shingle::ends_key`); `buf` is scratch for a line whose ends need NFKC.
+pub(crate) fn line_ends_key(line: &str, buf: &mut Vec<u8>) -> u64 {
+    crate::shingle::ends_key(line).unwrap_or_else(|| {
+        crate::shingle::normalize_bytes(line, buf);
+        crate::shingle::ends_key_normalized(buf)
+    })
+}
+
+/// A test the stray-token pattern needs to pass, far cheaper than the
+/// pattern: the line's last word is the token, so it must end in a
+/// lower-case letter, a digit, `_` or `-`, and a sentence end or closing
+/// quote must stand right before the space in front of it. Most paragraphs
+/// end in a full stop and fail the first test.
+fn may_end_in_token(line: &str) -> bool {
+    let line = line.trim_end();
+    match line.as_bytes().last() {
+        None => return false,
+        Some(&b) if b.is_ascii() && !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-') => {
+            return false;
+        }
+        Some(_) => {}
+    }
+    let Some(space) = line.rfind(char::is_whitespace) else {
+        return false;
+    };
+    matches!(line[..space].trim_end().chars().next_back(), Some('.' | '!' | '?' | '"' | '\'' | '”' | '’' | ')' | ']'))
 }
 
 /// A read-more line with no link of its own: a label heading a block.
@@ -482,7 +566,7 @@ fn masked_key(normalized: &[u8], buf: &mut Vec<u8>) -> Option<(u64, usize)> {
 }
 
 /// Non-blank lines with their byte ranges (without the line break or a `\r`).
-fn split_lines(text: &str) -> Vec<LineDecision> {
+fn split_lines<'r>(text: &str) -> Vec<LineDecision<'r>> {
     let mut out = Vec::new();
     let mut start = 0;
     for piece in text.split_inclusive('\n') {
@@ -498,11 +582,11 @@ fn split_lines(text: &str) -> Vec<LineDecision> {
 }
 
 /// Turns line decisions into cuts and the cleaned text.
-fn build(text: &str, lines: &[LineDecision]) -> Cleaned {
-    let mut spans: Vec<(usize, usize, String)> = Vec::new();
+fn build(text: &str, lines: &[LineDecision<'_>]) -> Cleaned {
+    let mut spans: Vec<(usize, usize, &str)> = Vec::new();
     let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());
     for (i, l) in lines.iter().enumerate() {
-        match &l.removed_by {
+        match l.removed_by {
             Some(rule) => {
                 let span = match last_kept {
                     // A kept line follows: take this line and the break after it.
@@ -514,7 +598,7 @@ fn build(text: &str, lines: &[LineDecision]) -> Cleaned {
                         (from, l.end)
                     }
                 };
-                spans.push((span.0, span.1, rule.clone()));
+                spans.push((span.0, span.1, rule));
             }
             None => spans.extend(l.cuts.iter().cloned()),
         }
@@ -532,7 +616,7 @@ fn build(text: &str, lines: &[LineDecision]) -> Cleaned {
         let start = chars_at_pos + text[pos..s].chars().count();
         let cut = &text[s..e];
         let end = start + cut.chars().count();
-        cuts.push(Cut { start, end, rule, text: cut.to_string() });
+        cuts.push(Cut { start, end, rule: rule.to_string(), text: cut.to_string() });
         pos = e;
         chars_at_pos = end;
     }

@@ -100,6 +100,17 @@ pub struct BoilerplateRule {
     pub corpus_max_words: usize,
 }
 
+impl BoilerplateRule {
+    /// Whether a line is short enough to be counted, and so to be
+    /// boilerplate: at most twice the larger word limit, in whitespace
+    /// words. Learning and cleaning both ask, so a line the learning pass
+    /// never counted is never normalised for a lookup either.
+    pub fn counts_line(&self, line: &str) -> bool {
+        let max_words = self.site_max_words.max(self.corpus_max_words);
+        super::words_upto(line, 2 * max_words + 1) <= 2 * max_words
+    }
+}
+
 /// A user-defined pattern rule.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

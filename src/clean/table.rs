@@ -30,6 +30,10 @@ pub struct BoilerplateTable {
     tail_keys: HashSet<u64>,
     corpus_lines: HashSet<u64>,
     stray_tokens: HashSet<String>,
+    // The ends keys (`line_ends_key`) of the learned lines' texts, when
+    // every text agrees with its hash: a line whose ends key is not here
+    // cannot be a learned line and need not be normalised.
+    line_ends: Option<HashSet<u64>>,
     entries: Vec<TableEntry>,
     tokens: Vec<StrayEntry>,
 }
@@ -96,6 +100,12 @@ impl BoilerplateTable {
         self.corpus_lines.contains(&key).then_some(CORPUS_BOILERPLATE)
     }
 
+    /// False when no learned line can have this `line_ends_key`: the line
+    /// need not be normalised for [`BoilerplateTable::lookup`].
+    pub(crate) fn may_hold_line(&self, ends_key: u64) -> bool {
+        self.line_ends.as_ref().is_none_or(|keys| keys.contains(&ends_key))
+    }
+
     /// Where a learned site tail glued to `line` starts (see
     /// `glued_tail`); without a site, any site's tail counts.
     pub fn site_suffix(&self, site: Option<&str>, line: &str) -> Option<usize> {
@@ -127,8 +137,21 @@ impl BoilerplateTable {
 
     fn from_parts(entries: Vec<TableEntry>, tokens: Vec<StrayEntry>) -> std::result::Result<BoilerplateTable, String> {
         let mut t = BoilerplateTable::default();
+        let mut line_ends = Some(HashSet::default());
+        let mut buf = Vec::new();
         for e in &entries {
             let key = u64::from_str_radix(&e.hash, 16).map_err(|_| format!("bad hash `{}`", e.hash))?;
+            if e.kind != "tail"
+                && let Some(ends) = &mut line_ends
+            {
+                // A hand-edited table may hold a text that is not its line:
+                // then every line is looked up in full.
+                if line_key(&e.text, &mut buf).is_some_and(|(k, _)| k == key) {
+                    ends.insert(super::line_ends_key(&e.text, &mut buf));
+                } else {
+                    line_ends = None;
+                }
+            }
             match (&e.site, e.kind.as_str()) {
                 (Some(s), "tail") => {
                     t.site_tails.insert((site_key(s), key));
@@ -143,6 +166,7 @@ impl BoilerplateTable {
             }
         }
         t.stray_tokens = tokens.iter().map(|s| s.token.clone()).collect();
+        t.line_ends = line_ends;
         t.entries = entries;
         t.tokens = tokens;
         Ok(t)
@@ -198,7 +222,7 @@ impl Cleaner {
             // A line of many more words than a boilerplate line may have is
             // not normalised at all (most body paragraphs).
             if rules.boilerplate.enabled
-                && super::words_upto(line, 2 * max_words + 1) <= 2 * max_words
+                && rules.boilerplate.counts_line(line)
                 && let Some((key, words)) = line_key(line, &mut buf)
                 && words <= max_words
                 && seen.insert(key)
