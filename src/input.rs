@@ -431,8 +431,65 @@ pub(crate) fn fallback_id(source: &Source, line: u64) -> String {
 }
 
 pub(crate) fn json_string(s: &str) -> String {
-    // Serialising a &str cannot fail.
-    serde_json::to_string(s).unwrap_or_default()
+    let mut out = Vec::with_capacity(s.len() + 2);
+    push_json_string(&mut out, s);
+    // Escaping keeps UTF-8 valid: only ASCII bytes are replaced.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `s` as a JSON string, byte for byte what `serde_json` writes.
+///
+/// serde_json looks up every byte in a table; text needs escaping rarely,
+/// so this skips eight bytes at a time while none of them needs it, and
+/// copies the runs between escapes whole. Writing cleaned texts went from
+/// a tenth of the cleaning pass to a few percent.
+pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether any byte of `w` is zero (exact as a whole, not per byte).
+    let any_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH != 0;
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+            // A control byte (below 0x20), a quote or a backslash.
+            let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+            if !control && !any_zero(w ^ (ONES * u64::from(b'"'))) && !any_zero(w ^ (ONES * u64::from(b'\\'))) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            0..=0x1F => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[copied..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        i += 1;
+        copied = i;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
 }
 
 struct FieldsSeed<'n> {
@@ -506,9 +563,19 @@ impl<'de> Visitor<'de> for StrSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn names() -> FieldNames {
         FieldNames::default()
+    }
+
+    proptest! {
+        // Records are rewritten with this escaper and read back by serde:
+        // it must write exactly what serde_json writes.
+        #[test]
+        fn json_strings_are_escaped_as_serde_json_does(s in "(?s)[\\x00-\\x20\"\\\\a-z\\x7f é’😀]{0,40}") {
+            prop_assert_eq!(json_string(&s), serde_json::to_string(&s).unwrap());
+        }
     }
 
     #[test]

@@ -107,7 +107,9 @@ impl BoilerplateRule {
     /// never counted is never normalised for a lookup either.
     pub fn counts_line(&self, line: &str) -> bool {
         let max_words = self.site_max_words.max(self.corpus_max_words);
-        super::words_upto(line, 2 * max_words + 1) <= 2 * max_words
+        // A word takes a byte and a space: a line this short has few
+        // enough words without counting them.
+        line.len().div_ceil(2) <= 2 * max_words || super::words_upto(line, 2 * max_words + 1) <= 2 * max_words
     }
 }
 

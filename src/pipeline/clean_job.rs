@@ -25,7 +25,7 @@ use super::files::{
 };
 use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, Rules, TableLearner};
-use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record};
+use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
 use crate::{Error, Result};
 
@@ -261,7 +261,7 @@ fn clean_record(
         (Some((s, e)), _) => {
             let mut out = Vec::with_capacity(bytes.len());
             out.extend_from_slice(&bytes[..s]);
-            out.extend_from_slice(json_string(&cleaned.text).as_bytes());
+            push_json_string(&mut out, &cleaned.text);
             out.extend_from_slice(&bytes[e..]);
             out
         }
@@ -274,10 +274,31 @@ fn clean_record(
         None
     } else {
         let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
-        let cuts = serde_json::to_string(&cleaned.cuts).map_err(|e| e.to_string())?;
-        Some(format!("{{\"id\":{id},\"removed\":{cuts}}}").into_bytes())
+        Some(removed_line(&id, &cleaned.cuts))
     };
     Ok(CleanedRecord { record, removed, cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
+}
+
+/// A `removed.jsonl` line: `{"id":ID,"removed":[CUT,...]}`, each cut as
+/// `serde_json` writes a [`Cut`], with the fast string escaper.
+fn removed_line(id: &str, cuts: &[Cut]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + cuts.iter().map(|c| c.text.len() + 48).sum::<usize>());
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(b",\"removed\":[");
+    for (i, cut) in cuts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{{\"start\":{},\"end\":{},\"rule\":", cut.start, cut.end);
+        push_json_string(&mut out, &cut.rule);
+        out.extend_from_slice(b",\"text\":");
+        push_json_string(&mut out, &cut.text);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// The writing half of the cleaning pass: writes batches in order, counts,
