@@ -455,7 +455,8 @@ pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
     let mut i = 0;
     while i < bytes.len() {
         if let Some(chunk) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+            let w =
+                u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
             // A control byte (below 0x20), a quote or a backslash.
             let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
             if !control && !any_zero(w ^ (ONES * u64::from(b'"'))) && !any_zero(w ^ (ONES * u64::from(b'\\'))) {

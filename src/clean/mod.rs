@@ -315,13 +315,7 @@ impl Cleaner {
     /// as another kept paragraph) or the lead of the next one (its letters
     /// start the next paragraph's). `keys` carries each line's key without
     /// its stray token from one round of the fixpoint to the next.
-    fn decide_repeats(
-        &self,
-        text: &str,
-        ends: &[u64],
-        keys: &mut [Option<RepeatKey>],
-        lines: &mut [LineDecision<'_>],
-    ) {
+    fn decide_repeats(&self, text: &str, ends: &[u64], keys: &mut [Option<RepeatKey>], lines: &mut [LineDecision<'_>]) {
         let rule = &self.rules.repeated_paragraph;
         if !rule.enabled {
             return;
