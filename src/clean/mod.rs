@@ -120,7 +120,8 @@ struct LineDecision<'r> {
 }
 
 /// What [`Cleaner::decide_repeats`] keeps of a line between rounds: where
-/// the line ends without its stray token, and the hash of its letters.
+/// the line ends without its stray token, and that bare line's
+/// [`line_ends_key`].
 #[derive(Debug, Clone, Copy)]
 struct RepeatKey {
     bare_end: usize,
