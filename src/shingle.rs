@@ -145,6 +145,13 @@ impl<I: Iterator<Item = char>> Letters<I> {
     }
 }
 
+/// The letter an ASCII byte leaves in the normalised text, digits masked;
+/// `None` for a byte that leaves none.
+fn ascii_letter(b: u8) -> Option<u8> {
+    let m = ASCII_MAP[usize::from(b)];
+    (m > SKIP).then_some(if m.is_ascii_digit() { b'0' } else { m })
+}
+
 fn needs_nfkc(c: char) -> bool {
     !c.is_ascii() && fast_class(c).is_none()
 }
@@ -165,11 +172,10 @@ impl<I: Iterator<Item = char>> Iterator for Letters<I> {
                 return Some(None);
             }
             if c.is_ascii() {
-                let m = ASCII_MAP[c as usize];
-                if m > SKIP {
-                    return Some(Some(if m.is_ascii_digit() { b'0' } else { m }));
+                match ascii_letter(c as u8) {
+                    Some(letter) => return Some(Some(letter)),
+                    None => continue,
                 }
-                continue;
             }
             if let Some(Class::Letter) = fast_class(c) {
                 // A Latin-1 letter lower-cases to one character. Its bytes
@@ -220,9 +226,8 @@ fn fill_ascii<'t>(out: &mut [u8; ENDS], bytes: impl Iterator<Item = &'t u8>) -> 
         if !b.is_ascii() {
             return None;
         }
-        let m = ASCII_MAP[b as usize];
-        if m > SKIP {
-            out[n] = if m.is_ascii_digit() { b'0' } else { m };
+        if let Some(letter) = ascii_letter(b) {
+            out[n] = letter;
             n += 1;
         }
     }
