@@ -380,7 +380,7 @@ impl TableLearner {
 mod tests {
     use super::*;
 
-    fn learn(docs: &[(&str, &str)]) -> BoilerplateTable {
+    fn learn(docs: &[(&str, String)]) -> BoilerplateTable {
         let rules = Rules::default();
         let c = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
         let mut l = TableLearner::default();
@@ -402,8 +402,7 @@ mod tests {
             })
             .chain((0..2).map(|_| ("b.example", format!("Other\n\n{story}"))))
             .collect();
-        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
-        let table = learn(&refs);
+        let table = learn(&docs);
         let mut buf = Vec::new();
         let (slogan, _) = line_key("The Daily A: news you trust", &mut buf).unwrap();
         let (para, _) = line_key(story, &mut buf).unwrap();
@@ -416,8 +415,7 @@ mod tests {
     fn a_site_name_glued_to_every_headline_is_learned_as_a_tail() {
         let docs: Vec<(&str, String)> =
             (0..5).map(|i| ("a.example", format!("Headline number {i} here | The Daily A\n\nBody {i}."))).collect();
-        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
-        let table = learn(&refs);
+        let table = learn(&docs);
         let line = "A brand new headline today | The Daily A";
         assert_eq!(table.site_suffix(Some("a.example"), line), Some(line.find(" | ").unwrap()));
         assert_eq!(table.site_suffix(Some("a.example"), "Prices rise - and fall"), None);
@@ -427,20 +425,17 @@ mod tests {
     fn copies_of_one_story_do_not_teach_a_stray_token() {
         let docs: Vec<(&str, String)> =
             (0..5).map(|_| ("s", "Moscow retaliated for the U.S. bill".to_string())).collect();
-        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
-        assert!(!learn(&refs).is_stray("bill"));
+        assert!(!learn(&docs).is_stray("bill"));
         let docs: Vec<(&str, String)> =
             (0..5).map(|_| ("s", "The vote passed, officials said. zzjunk".to_string())).collect();
-        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
-        assert!(!learn(&refs).is_stray("zzjunk"), "one line repeated is one piece of evidence");
+        assert!(!learn(&docs).is_stray("zzjunk"), "one line repeated is one piece of evidence");
     }
 
     #[test]
     fn stray_tokens_are_learned_from_repetition_and_tables_round_trip() {
         let docs: Vec<(&str, String)> =
             (0..4).map(|i| ("s", format!("Story {i} ended here, officials said. zzjunk"))).collect();
-        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
-        let table = learn(&refs);
+        let table = learn(&docs);
         assert!(table.is_stray("zzjunk"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
@@ -459,8 +454,7 @@ mod tests {
     fn an_edited_table_text_does_not_stop_its_line_from_being_removed() {
         let docs: Vec<(&str, String)> =
             (0..6).map(|i| ("a.example", format!("Story {i} here\n\nThe Daily A: news you trust"))).collect();
-        let refs: Vec<(&str, &str)> = docs.iter().map(|(s, t)| (*s, t.as_str())).collect();
-        let table = learn(&refs);
+        let table = learn(&docs);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
         table.save(&path).unwrap();
