@@ -16,6 +16,7 @@
 use std::path::Path;
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::{self, Hir, HirKind};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -550,10 +551,10 @@ pub struct CompiledPatternRule {
     pub patterns: Vec<Regex>,
     /// All patterns as one alternation: one search per line, not one per
     /// pattern (the searches, not the automata, were the cost).
-    combined: Option<Regex>,
+    combined: Option<Screened>,
     /// The alternation anchored to the whole line: matches when any pattern
     /// covers the line, whichever pattern would match first elsewhere.
-    whole: Option<Regex>,
+    whole: Option<Screened>,
     /// Whether the rule runs only on lines holding one of its keywords.
     pub has_keywords: bool,
 }
@@ -573,15 +574,7 @@ impl CompiledPatternRule {
             patterns.push(re);
         }
         let build = |pattern: &str| {
-            RegexBuilder::new(pattern)
-                .case_insensitive(true)
-                .unicode(false)
-                .size_limit(100 << 20)
-                // The alternations outgrow the default 2 MB lazy-DFA cache,
-                // which then keeps rebuilding states (17% of the profile).
-                .dfa_size_limit(32 << 20)
-                .build()
-                .map_err(|e| RuleError { rule: name.to_string(), message: e.to_string() })
+            Screened::new(pattern).map_err(|e| RuleError { rule: name.to_string(), message: e.to_string() })
         };
         let (combined, whole) = if patterns.is_empty() {
             (None, None)
@@ -615,6 +608,107 @@ impl CompiledPatternRule {
         let m = self.combined.as_ref()?.find(line.as_bytes())?;
         // A byte-level match must still cut on character boundaries.
         (line.is_char_boundary(m.start()) && line.is_char_boundary(m.end())).then_some((m.start(), m.end()))
+    }
+}
+
+/// A regex behind a looser one that matches wherever it does.
+///
+/// The junk patterns bound their spans (`^.{0,200}\bcookies`, `[^|]{1,60}$`)
+/// so that they never reach deep into a paragraph. A lazy DFA pays for each
+/// bound: its states count how far a span has run, and with a few dozen
+/// partly matched words alongside, nearly every line built states of its own
+/// (state building was most of the cleaner's regex time). The loose regex
+/// leaves wide bounds open (`.*`), so its few states are built once and
+/// then reused; it fails on almost every line, and only where it matches
+/// does the exact regex decide.
+#[derive(Debug, Clone)]
+struct Screened {
+    exact: Regex,
+    /// None when the pattern has no wide bound to loosen. Built from the
+    /// syntax tree: printed back to a pattern, a UTF-8 literal in a byte
+    /// regex does not parse.
+    loose: Option<regex_automata::meta::Regex>,
+}
+
+impl Screened {
+    fn new(pattern: &str) -> std::result::Result<Screened, regex::Error> {
+        let build = |pattern: &str| {
+            RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .unicode(false)
+                .size_limit(100 << 20)
+                // The alternations outgrow the default 2 MB lazy-DFA cache,
+                // which then keeps rebuilding states.
+                .dfa_size_limit(32 << 20)
+                .build()
+        };
+        let exact = build(pattern)?;
+        let loose = loosened(pattern).and_then(|hir| {
+            let config =
+                regex_automata::meta::Config::new().nfa_size_limit(Some(100 << 20)).hybrid_cache_capacity(32 << 20);
+            // The exact regex already compiled: a loose one that does not
+            // is only a lost shortcut.
+            regex_automata::meta::Builder::new().configure(config).build_from_hir(&hir).ok()
+        });
+        Ok(Screened { exact, loose })
+    }
+
+    fn is_match(&self, haystack: &[u8]) -> bool {
+        self.loose.as_ref().is_none_or(|re| re.is_match(haystack)) && self.exact.is_match(haystack)
+    }
+
+    fn find<'h>(&self, haystack: &'h [u8]) -> Option<regex::bytes::Match<'h>> {
+        if self.loose.as_ref().is_some_and(|re| !re.is_match(haystack)) {
+            return None;
+        }
+        self.exact.find(haystack)
+    }
+}
+
+/// Repetitions whose bounds are further apart than this are left open in
+/// the loose regex; narrow ones (`\d{1,2}`) cost the DFA little.
+const LOOSE_SPAN: u32 = 8;
+
+/// `pattern`, parsed the way the rules are, with its wide counted
+/// repetitions left open above (`{0,200}` becomes `{0,}`); None when there
+/// is nothing to loosen (or the pattern does not parse, which the exact
+/// build then reports).
+fn loosened(pattern: &str) -> Option<Hir> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut changed = false;
+    let loose = loosen(hir, &mut changed);
+    changed.then_some(loose)
+}
+
+fn loosen(hir: Hir, changed: &mut bool) -> Hir {
+    match hir.into_kind() {
+        HirKind::Repetition(rep) => {
+            let max = match rep.max {
+                Some(max) if max - rep.min > LOOSE_SPAN => {
+                    *changed = true;
+                    None
+                }
+                max => max,
+            };
+            let sub = Box::new(loosen(*rep.sub, changed));
+            Hir::repetition(hir::Repetition { max, sub, ..rep })
+        }
+        HirKind::Capture(cap) => {
+            let sub = Box::new(loosen(*cap.sub, changed));
+            Hir::capture(hir::Capture { sub, ..cap })
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(|h| loosen(h, changed)).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(|h| loosen(h, changed)).collect()),
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(lit) => Hir::literal(lit.0),
+        HirKind::Class(class) => Hir::class(class),
+        HirKind::Look(look) => Hir::look(look),
     }
 }
 
@@ -662,6 +756,71 @@ pub struct CompiledRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn compiled_rules() -> &'static [CompiledPatternRule] {
+        static RULES: std::sync::OnceLock<Vec<CompiledPatternRule>> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| {
+            let c = Rules::default().compile().unwrap();
+            let mut all = vec![c.header, c.image_credit];
+            all.extend(c.line_rules);
+            all
+        })
+    }
+
+    #[test]
+    fn wide_bounds_get_a_loose_screen_and_it_defers_to_the_exact_pattern() {
+        let rules = compiled_rules();
+        // The screen is what keeps the cleaner fast: losing it silently
+        // (a loose pattern that fails to build) would not change a result.
+        for rule in rules {
+            assert!(rule.whole.as_ref().unwrap().loose.is_some(), "rule {} lost its screen", rule.name);
+        }
+        let prompt = rules.iter().find(|r| r.name == crate::clean::PROMPT).unwrap();
+        assert!(prompt.covers_line("This site uses cookies to improve your experience."));
+        // The cookie pattern allows 200 bytes before its words: the loose
+        // screen matches this line, the exact pattern must not.
+        let long = format!("{} and this site uses cookies.", "word ".repeat(60));
+        assert!(prompt.whole.as_ref().unwrap().loose.as_ref().unwrap().is_match(long.as_bytes()));
+        assert!(!prompt.covers_line(&long));
+    }
+
+    fn junk_line() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("Photo: Reuters".to_string()),
+            Just(" | Image: AP".to_string()),
+            Just("(AP Photo/Jane Doe)".to_string()),
+            Just("we use cookies".to_string()),
+            Just("All rights reserved.".to_string()),
+            Just("Read more: ".to_string()),
+            Just("Published 3 May 2024 10:42 GMT".to_string()),
+            Just("By Ana Lee | ".to_string()),
+            Just("Subscribe to our newsletter".to_string()),
+            Just("(Reporting by Kim Ho; Editing by Al Ng)".to_string()),
+            Just(". Photo by Sam Roe".to_string()),
+            Just("©".to_string()),
+            "[a-z .,|()/:]{0,90}",
+        ];
+        proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        // The screen only spares work: every answer is the exact pattern's.
+        #[test]
+        fn the_screen_never_changes_a_match(line in junk_line()) {
+            for rule in compiled_rules() {
+                for screened in [&rule.whole, &rule.combined].into_iter().flatten() {
+                    let hay = line.as_bytes();
+                    prop_assert_eq!(screened.is_match(hay), screened.exact.is_match(hay), "{}", rule.name);
+                    prop_assert_eq!(
+                        screened.find(hay).map(|m| m.range()),
+                        screened.exact.find(hay).map(|m| m.range()),
+                        "{}", rule.name
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn defaults_compile_and_round_trip_through_explain() {
