@@ -15,7 +15,8 @@
 
 use std::path::Path;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_syntax::hir::{self, Hir, HirKind};
 use serde::{Deserialize, Serialize};
 
@@ -547,8 +548,6 @@ pub struct CompiledPatternRule {
     pub enabled: bool,
     /// Longer lines are skipped.
     pub max_line_bytes: usize,
-    /// The patterns (byte regexes, ASCII classes).
-    pub patterns: Vec<Regex>,
     /// All patterns as one alternation: one search per line, not one per
     /// pattern (the searches, not the automata, were the cost).
     combined: Option<Screened>,
@@ -561,32 +560,27 @@ pub struct CompiledPatternRule {
 
 impl CompiledPatternRule {
     fn new(name: &str, rule: &PatternRule) -> std::result::Result<CompiledPatternRule, RuleError> {
-        let mut patterns = Vec::new();
+        let error = |message: String| RuleError { rule: name.to_string(), message };
+        let mut trees = Vec::new();
         for (i, p) in rule.patterns.iter().chain(&rule.extra_patterns).enumerate() {
-            // Byte regexes without Unicode classes: `.`, `\w` and `\s` are
-            // ASCII, which is what junk patterns mean, and the automata stay
-            // small (Unicode `.{0,300}` made matching five times slower).
-            // Non-ASCII literals (`©`, `»`) still match as UTF-8.
-            let re =
-                RegexBuilder::new(p).case_insensitive(true).unicode(false).size_limit(50 << 20).build().map_err(
-                    |e| RuleError { rule: name.to_string(), message: format!("pattern {} `{p}`: {e}", i + 1) },
-                )?;
-            patterns.push(re);
+            trees.push(parse_pattern(p).map_err(|e| error(format!("pattern {} `{p}`: {e}", i + 1)))?);
         }
-        let build = |pattern: &str| {
-            Screened::new(pattern).map_err(|e| RuleError { rule: name.to_string(), message: e.to_string() })
-        };
-        let (combined, whole) = if patterns.is_empty() {
+        let (combined, whole) = if trees.is_empty() {
             (None, None)
         } else {
-            let alternation = patterns.iter().map(|re| format!("(?:{})", re.as_str())).collect::<Vec<_>>().join("|");
-            (Some(build(&alternation)?), Some(build(&format!(r"^\s*(?:{alternation})\s*$"))?))
+            // Spaces around a whole line's match; the parser cannot fail on them.
+            let edge = |p: &str| parse_pattern(p).map_err(error);
+            let alternation = Hir::alternation(trees);
+            let combined = Screened::new(&alternation, WhichCaptures::Implicit).map_err(error)?;
+            let whole = Hir::concat(vec![edge(r"^\s*")?, alternation, edge(r"\s*$")?]);
+            // Whole-line matches are only asked whether, never where.
+            let whole = Screened::new(&whole, WhichCaptures::None).map_err(error)?;
+            (Some(combined), Some(whole))
         };
         Ok(CompiledPatternRule {
             name: name.to_string(),
             enabled: rule.enabled,
             max_line_bytes: rule.max_line_bytes,
-            patterns,
             combined,
             whole,
             has_keywords: !rule.keywords.is_empty(),
@@ -624,40 +618,37 @@ impl CompiledPatternRule {
 #[derive(Debug, Clone)]
 struct Screened {
     exact: Regex,
-    /// None when the pattern has no wide bound to loosen. Built from the
-    /// syntax tree: printed back to a pattern, a UTF-8 literal in a byte
-    /// regex does not parse.
-    loose: Option<regex_automata::meta::Regex>,
+    /// None when the pattern has no wide bound to loosen.
+    loose: Option<Regex>,
 }
 
 impl Screened {
-    fn new(pattern: &str) -> std::result::Result<Screened, regex::Error> {
-        let build = |pattern: &str| {
-            RegexBuilder::new(pattern)
-                .case_insensitive(true)
-                .unicode(false)
-                .size_limit(100 << 20)
-                // The alternations outgrow the default 2 MB lazy-DFA cache,
-                // which then keeps rebuilding states.
-                .dfa_size_limit(32 << 20)
-                .build()
+    /// The error is the build error's message (the rule names itself).
+    fn new(pattern: &Hir, captures: WhichCaptures) -> std::result::Result<Screened, String> {
+        let config = regex_automata::meta::Config::new()
+            .which_captures(captures)
+            .nfa_size_limit(Some(100 << 20))
+            // The alternations outgrow the default 2 MB lazy-DFA cache,
+            // which then keeps rebuilding states.
+            .hybrid_cache_capacity(32 << 20);
+        let build = |hir: &Hir, config: regex_automata::meta::Config| {
+            regex_automata::meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())
         };
-        let exact = build(pattern)?;
-        let loose = loosened(pattern).and_then(|hir| {
-            let config =
-                regex_automata::meta::Config::new().nfa_size_limit(Some(100 << 20)).hybrid_cache_capacity(32 << 20);
-            // The exact regex already compiled: a loose one that does not
-            // is only a lost shortcut.
-            regex_automata::meta::Builder::new().configure(config).build_from_hir(&hir).ok()
-        });
-        Ok(Screened { exact, loose })
+        let mut loosened = false;
+        let loose = rebuild(pattern, true, &mut loosened);
+        // The loose regex only answers whether: it needs no captures.
+        let loose = match loosened {
+            true => Some(build(&loose, config.clone().which_captures(WhichCaptures::None))?),
+            false => None,
+        };
+        Ok(Screened { exact: build(&rebuild(pattern, false, &mut false), config)?, loose })
     }
 
     fn is_match(&self, haystack: &[u8]) -> bool {
         self.loose.as_ref().is_none_or(|re| re.is_match(haystack)) && self.exact.is_match(haystack)
     }
 
-    fn find<'h>(&self, haystack: &'h [u8]) -> Option<regex::bytes::Match<'h>> {
+    fn find(&self, haystack: &[u8]) -> Option<regex_automata::Match> {
         if self.loose.as_ref().is_some_and(|re| !re.is_match(haystack)) {
             return None;
         }
@@ -665,50 +656,53 @@ impl Screened {
     }
 }
 
-/// Repetitions whose bounds are further apart than this are left open in
-/// the loose regex; narrow ones (`\d{1,2}`) cost the DFA little.
-const LOOSE_SPAN: u32 = 8;
-
-/// `pattern`, parsed the way the rules are, with its wide counted
-/// repetitions left open above (`{0,200}` becomes `{0,}`); None when there
-/// is nothing to loosen (or the pattern does not parse, which the exact
-/// build then reports).
-fn loosened(pattern: &str) -> Option<Hir> {
-    let hir = regex_syntax::ParserBuilder::new()
+/// Parses a rule pattern: case-insensitive, with ASCII classes.
+///
+/// Byte regexes without Unicode classes: `.`, `\w` and `\s` are ASCII,
+/// which is what junk patterns mean, and the automata stay small (Unicode
+/// `.{0,300}` made matching five times slower). Non-ASCII literals (`©`,
+/// `»`) still match as UTF-8. Each pattern is parsed once and the rule's
+/// regexes are built from the trees: compiling each pattern on its own as
+/// well, only to check it, was a fifth of the start-up.
+fn parse_pattern(pattern: &str) -> std::result::Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
         .case_insensitive(true)
         .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-        .ok()?;
-    let mut changed = false;
-    let loose = loosen(hir, &mut changed);
-    changed.then_some(loose)
+        .map_err(|e| e.to_string())
 }
 
-fn loosen(hir: Hir, changed: &mut bool) -> Hir {
-    match hir.into_kind() {
+/// Repetitions whose bounds are further apart than this are left open in
+/// the loose regex; narrow ones (`\d{1,2}`) cost the DFA little.
+const LOOSE_SPAN: u32 = 8;
+
+/// `hir` without capture groups (the rules only ever ask where a whole
+/// match is, and each pattern numbers its groups from 1), and with `loose`
+/// its wide counted repetitions left open above (`{0,200}` becomes
+/// `{0,}`); `loosened` tells whether there were any.
+fn rebuild(hir: &Hir, loose: bool, loosened: &mut bool) -> Hir {
+    let mut again = |h: &Hir| rebuild(h, loose, loosened);
+    match hir.kind() {
         HirKind::Repetition(rep) => {
+            let sub = Box::new(again(&rep.sub));
             let max = match rep.max {
-                Some(max) if max - rep.min > LOOSE_SPAN => {
-                    *changed = true;
+                Some(max) if loose && max - rep.min > LOOSE_SPAN => {
+                    *loosened = true;
                     None
                 }
                 max => max,
             };
-            let sub = Box::new(loosen(*rep.sub, changed));
-            Hir::repetition(hir::Repetition { max, sub, ..rep })
+            Hir::repetition(hir::Repetition { min: rep.min, max, greedy: rep.greedy, sub })
         }
-        HirKind::Capture(cap) => {
-            let sub = Box::new(loosen(*cap.sub, changed));
-            Hir::capture(hir::Capture { sub, ..cap })
-        }
-        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(|h| loosen(h, changed)).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(|h| loosen(h, changed)).collect()),
+        HirKind::Capture(cap) => again(&cap.sub),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(again).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(again).collect()),
         HirKind::Empty => Hir::empty(),
-        HirKind::Literal(lit) => Hir::literal(lit.0),
-        HirKind::Class(class) => Hir::class(class),
-        HirKind::Look(look) => Hir::look(look),
+        HirKind::Literal(lit) => Hir::literal(lit.0.clone()),
+        HirKind::Class(class) => Hir::class(class.clone()),
+        HirKind::Look(look) => Hir::look(*look),
     }
 }
 
