@@ -11,6 +11,22 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
+/// A hidden temporary file in `dir`, to be renamed into place.
+///
+/// Temporary files are made readable by their owner only; an output is
+/// renamed with its mode, so it is opened as `File::create` would open it
+/// (0666 less the umask): a pipeline's next user can read what doppel wrote.
+fn temp_file_in(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
 /// One output file being written.
 pub struct OutputFile {
     final_path: PathBuf,
@@ -52,11 +68,7 @@ impl OutputSet {
     /// Starts the output `name`; returns its index for [`OutputSet::file`].
     pub fn create(&mut self, name: &str) -> Result<usize> {
         let final_path = self.dir.join(name);
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(|e| Error::io(&final_path, e))?;
+        let tmp = temp_file_in(&self.dir, &format!(".{name}.")).map_err(|e| Error::io(&final_path, e))?;
         self.files.push(OutputFile { final_path, writer: BufWriter::with_capacity(1 << 20, tmp) });
         Ok(self.files.len() - 1)
     }
@@ -115,11 +127,7 @@ impl AtomicFile {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".doppel-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(path, e))?;
+        let tmp = temp_file_in(dir, ".doppel-").map_err(|e| Error::io(path, e))?;
         let buf = BufWriter::with_capacity(1 << 20, tmp);
         let name = path.to_string_lossy();
         let encoder = if name.ends_with(".zst") {
@@ -179,6 +187,26 @@ mod tests {
         assert_eq!(std::fs::read(dir.path().join("a.jsonl")).unwrap(), b"x\n");
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    // Outputs are read by whoever runs the next step: they get the mode a
+    // plain `File::create` gets under the same umask, not the owner-only
+    // mode of a temporary file.
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_mode_of_an_ordinary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        std::fs::File::create(dir.path().join("plain")).unwrap();
+        let mut set = OutputSet::new(dir.path()).unwrap();
+        set.create("a.jsonl").unwrap();
+        set.commit().unwrap();
+        let mut single = AtomicFile::create(&dir.path().join("b.jsonl.gz")).unwrap();
+        single.write_all(b"x").unwrap();
+        single.commit().unwrap();
+        assert_eq!(mode("a.jsonl"), mode("plain"));
+        assert_eq!(mode("b.jsonl.gz"), mode("plain"));
     }
 
     #[test]
