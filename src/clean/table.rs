@@ -216,14 +216,20 @@ impl Cleaner {
         let rules = self.rules();
         let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
         let mut obs = DocObservation { site: site.map(str::to_string), ..Default::default() };
-        let mut buf = Vec::new();
+        let (mut buf, mut normalized) = (Vec::new(), Vec::new());
         let mut seen = HashSet::default();
         for line in text.split('\n') {
             // A line of many more words than a boilerplate line may have is
-            // not normalised at all (most body paragraphs).
+            // not normalised at all (most body paragraphs); nor is one with
+            // more words holding a letter or digit than the limit, as each
+            // of them stays at least one word once normalised.
             if rules.boilerplate.enabled
                 && rules.boilerplate.counts_line(line)
-                && let Some((key, words)) = line_key(line, &mut buf)
+                && alnum_word_starts_upto(line, max_words + 1) <= max_words
+                && let Some((key, words)) = {
+                    crate::shingle::normalize_bytes(line, &mut normalized);
+                    super::masked_key(&normalized, &mut buf)
+                }
                 && words <= max_words
                 && seen.insert(key)
             {
@@ -250,6 +256,18 @@ impl Cleaner {
         }
         obs
     }
+}
+
+/// The words of `line` that start with an ASCII letter or digit (at the
+/// start of the line or after ASCII whitespace), counted up to `limit`.
+///
+/// Normalising keeps each of them as a word of its own, so the count is a
+/// lower bound of the normalised line's words: a line over the limit here
+/// is over it once normalised, and need not be normalised to know it.
+fn alnum_word_starts_upto(line: &str, limit: usize) -> usize {
+    super::count_pairs_upto(line.as_bytes(), limit, |before, b| {
+        super::is_ascii_space(before) & b.is_ascii_alphanumeric()
+    })
 }
 
 #[derive(Debug, Default)]
@@ -379,6 +397,28 @@ impl TableLearner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Learning skips normalising a line on this count: it must count
+        // words as `split_whitespace` does, and never more words than the
+        // normalised line has.
+        #[test]
+        fn alnum_words_are_a_lower_bound_of_normalised_words(
+            line in "[ a-zA-Z0-9.,'`\\-|:\t\u{a0}é’“\u{301}ﬁ]{0,60}",
+            limit in 0usize..14,
+        ) {
+            let expected = line
+                .split([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
+                .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()))
+                .count();
+            prop_assert_eq!(alnum_word_starts_upto(&line, limit), expected.min(limit));
+            let mut normalized = Vec::new();
+            crate::shingle::normalize_bytes(&line, &mut normalized);
+            let normalized_words = normalized.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
+            prop_assert!(expected <= normalized_words, "{expected} > {normalized_words}: {normalized:?}");
+        }
+    }
 
     fn learn(docs: &[(&str, String)]) -> BoilerplateTable {
         let rules = Rules::default();
