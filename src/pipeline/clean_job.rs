@@ -378,14 +378,15 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
         |r| cleaned_out.write_all(r).and_then(|_| cleaned_out.write_all(b"\n")),
         |r| removed_out.write_all(r).and_then(|_| removed_out.write_all(b"\n")),
     )?;
-    finish_summary(&mut pass, &cleaner, learned, &corpus);
-    let total = started.elapsed().as_secs_f64();
-    pass.summary.seconds = CleanSeconds { learn: learn_seconds, clean: clean_started.elapsed().as_secs_f64(), total };
-    pass.summary.bytes_per_second = corpus.total_bytes() as f64 / total.max(1e-9);
     let rejected = outputs.create("rejected.jsonl")?;
     for r in &pass.rejected {
         outputs.file(rejected).write_json_line(r)?;
     }
+    outputs.sync()?;
+    finish_summary(&mut pass, &cleaner, learned, &corpus);
+    let total = started.elapsed().as_secs_f64();
+    pass.summary.seconds = CleanSeconds { learn: learn_seconds, clean: clean_started.elapsed().as_secs_f64(), total };
+    pass.summary.bytes_per_second = corpus.total_bytes() as f64 / total.max(1e-9);
     write_stats(&mut outputs, out_dir, &pass.summary)?;
     outputs.commit()?;
     Ok(pass.summary)

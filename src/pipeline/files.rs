@@ -691,6 +691,7 @@ fn write_outputs(
     for r in upstream.rejected.iter().chain(&pass.rejected) {
         outputs.file(rejected).write_json_line(r)?;
     }
+    outputs.sync()?;
     Ok(started.elapsed())
 }
 
