@@ -121,6 +121,9 @@ def main():
     unknown = set(tools) - set(ALL_TOOLS)
     if unknown:
         ap.error("unknown tools: %s" % ", ".join(sorted(unknown)))
+    # Before the runs, which can take an hour, not after them.
+    if a.truth and not os.path.isfile(a.truth):
+        ap.error("--truth %s: no such file" % a.truth)
     os.makedirs(os.path.join(a.out, "runs"), exist_ok=True)
     nbytes = os.path.getsize(corpus)
     with open(corpus, "rb") as fh:
