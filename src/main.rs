@@ -142,6 +142,11 @@ struct DedupArgs {
     common: CommonArgs,
     #[command(flatten)]
     params: DedupParams,
+    /// Write clusters.jsonl, rejected.jsonl and stats.json only, not
+    /// deduped.jsonl (a kept document is one not listed as a duplicate or
+    /// rejected); a deduped.jsonl of an earlier run in DIR is removed.
+    #[arg(long)]
+    duplicates_only: bool,
 }
 
 #[derive(Args)]
@@ -324,6 +329,7 @@ impl CommonArgs {
         JobOptions {
             dedup,
             memory_limit_bytes: None,
+            duplicates_only: false,
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None },
             skip_bad: self.skip_bad,
             progress: !self.quiet && std::io::stderr().is_terminal(),
@@ -482,13 +488,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Dedup(args) => {
             args.common.init_threads()?;
-            let job = args.params.job(&args.common);
+            let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };
             let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
             if !args.common.quiet {
                 eprintln!(
                     "doppel: read {} documents from {} file(s) ({:.1} MB) in {:.2} s ({:.1} MB/s, {:.0} docs/s); \
                      kept {}, removed {} near-duplicates in {} clusters (threshold {}, {} bands x {} rows), \
-                     rejected {}. Results in {}: deduped.jsonl, clusters.jsonl, rejected.jsonl, stats.json.",
+                     rejected {}. Results in {}: {}clusters.jsonl, rejected.jsonl, stats.json.",
                     s.documents,
                     s.input_files,
                     s.input_bytes as f64 / 1e6,
@@ -503,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     s.parameters.rows,
                     s.rejected,
                     args.common.out.display(),
+                    if args.duplicates_only { "" } else { "deduped.jsonl, " },
                 );
             }
             Ok(())

@@ -51,13 +51,16 @@ impl OutputFile {
 pub struct OutputSet {
     dir: PathBuf,
     files: Vec<OutputFile>,
+    /// Outputs of an earlier run that this one does not write, removed on
+    /// commit so that they are not read as its own.
+    stale: Vec<PathBuf>,
 }
 
 impl OutputSet {
     /// Prepares to write into `dir`, creating it if needed.
     pub fn new(dir: &Path) -> Result<OutputSet> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        Ok(OutputSet { dir: dir.to_path_buf(), files: Vec::new() })
+        Ok(OutputSet { dir: dir.to_path_buf(), files: Vec::new(), stale: Vec::new() })
     }
 
     /// The output directory.
@@ -90,6 +93,11 @@ impl OutputSet {
         }
     }
 
+    /// Removes the output `name` of an earlier run when this one commits.
+    pub fn remove_on_commit(&mut self, name: &str) {
+        self.stale.push(self.dir.join(name));
+    }
+
     /// Flushes every file started so far and waits until the disk holds
     /// it. [`OutputSet::commit`] does this too; a job calls it first so
     /// that the time it takes (seconds for a gigabyte) is counted in the
@@ -113,6 +121,12 @@ impl OutputSet {
         }
         for (tmp, final_path) in ready {
             tmp.persist(&final_path).map_err(|e| Error::io(&final_path, e.error))?;
+        }
+        for path in self.stale {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -64,6 +64,26 @@ fn finds_edited_and_exact_copies_and_keeps_the_first() {
 }
 
 #[test]
+fn duplicates_only_writes_the_same_lists_and_no_second_corpus() {
+    let dir = Dir::new();
+    let (corpus, _) = small_corpus();
+    dir.write("in.jsonl", &corpus);
+    dir.ok(&["dedup", "in.jsonl", "--out", "full", "--quiet"]);
+    // A deduped.jsonl of an earlier run would not match this run's lists.
+    dir.ok(&["dedup", "in.jsonl", "--out", "lists", "--quiet"]);
+    dir.ok(&["dedup", "in.jsonl", "--out", "lists", "--quiet", "--duplicates-only"]);
+    assert!(!dir.path("lists/deduped.jsonl").exists());
+    for name in ["clusters.jsonl", "rejected.jsonl"] {
+        assert_eq!(dir.read(&format!("lists/{name}")), dir.read(&format!("full/{name}")), "{name}");
+    }
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("lists/stats.json")).unwrap();
+    assert_eq!(
+        (stats["documents"].as_u64(), stats["kept"].as_u64(), stats["duplicates"].as_u64()),
+        (Some(6), Some(3), Some(3))
+    );
+}
+
+#[test]
 fn kept_records_are_copied_byte_for_byte() {
     let dir = Dir::new();
     // Odd spacing, key order and escapes must survive untouched.

@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-ALL_TOOLS = ["doppel", "doppel-estimate", "datasketch", "datasketch-bxr", "rensa", "gaoya", "floor"]
+ALL_TOOLS = ["doppel", "doppel-lists", "doppel-estimate", "datasketch", "datasketch-bxr", "rensa", "gaoya", "floor"]
 
 
 def log(msg):
@@ -156,8 +156,12 @@ def main():
         rows.append({"tool": name, "bands_rows": bxr, "wall_s": statistics.median(walls), "wall_runs": walls,
                      "peak_rss_mb": max(rss), "cpu_s": statistics.median(cpus), "flagged": flagged, **counts})
 
-    for name, extra in (("doppel", []), ("doppel-estimate", ["--verify", "estimate", "--cluster", "union"])):
-        if name not in tools or not doppel or (extra and "--verify" not in dedup_help):
+    # doppel-lists writes what the peers give, the lists of duplicates, and
+    # not a deduplicated copy of the corpus as well.
+    doppel_rows = (("doppel", []), ("doppel-lists", ["--duplicates-only"]),
+                   ("doppel-estimate", ["--verify", "estimate", "--cluster", "union"]))
+    for name, extra in doppel_rows:
+        if name not in tools or not doppel or (extra and extra[0] not in dedup_help):
             continue
         d = os.path.join(a.out, "runs", name)
         cmd = [doppel, "dedup", corpus, "--out", d, "--quiet", "--threshold", str(t)] + extra

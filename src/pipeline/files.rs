@@ -43,6 +43,11 @@ pub struct JobOptions {
     /// output is byte-identical with or without a limit. Needs exact
     /// verification: estimate verification keeps every signature in memory.
     pub memory_limit_bytes: Option<u64>,
+    /// Write only the lists (`clusters.jsonl`, `rejected.jsonl` and
+    /// `stats.json`), not `deduped.jsonl`: every document is still
+    /// accounted for, a kept one by not being listed. Spares copying the
+    /// corpus for a user who wants the duplicates, not a second corpus.
+    pub duplicates_only: bool,
 }
 
 /// The parameters a run used, as written to `stats.json`.
@@ -608,7 +613,12 @@ fn write_outputs(
     upstream: &Upstream<'_>,
 ) -> Result<std::time::Duration> {
     let started = Instant::now();
-    let deduped = outputs.create("deduped.jsonl")?;
+    let deduped = if opts.duplicates_only {
+        outputs.remove_on_commit("deduped.jsonl");
+        None
+    } else {
+        Some(outputs.create("deduped.jsonl")?)
+    };
     // Ids are needed only for clustered documents: collect them on the way.
     let mut clustered: Vec<u32> = outcome
         .clusters
@@ -637,7 +647,9 @@ fn write_outputs(
                     None => fallback_id(source, rec.line),
                 }));
             }
-            if !outcome.is_duplicate(DocIndex(doc)) {
+            if let Some(deduped) = deduped
+                && !outcome.is_duplicate(DocIndex(doc))
+            {
                 let out = outputs.file(deduped);
                 match &source.kind {
                     SourceKind::Jsonl => out.write_all(bytes)?,
