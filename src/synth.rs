@@ -548,6 +548,19 @@ pub fn write_corpus(
     opts: SynthOptions,
     pool: SentencePool,
 ) -> crate::Result<SynthSummary> {
+    write_corpus_observed(path, truth, limit, opts, pool, |_| {})
+}
+
+/// [`write_corpus`], calling `observe` with the figures so far after every
+/// document (for a progress bar).
+pub fn write_corpus_observed(
+    path: &std::path::Path,
+    truth: Option<&std::path::Path>,
+    limit: SynthLimit,
+    opts: SynthOptions,
+    pool: SentencePool,
+    mut observe: impl FnMut(&SynthSummary),
+) -> crate::Result<SynthSummary> {
     use std::io::Write;
     let mut out = crate::output::AtomicFile::create(path)?;
     let mut truth_out = truth.map(crate::output::AtomicFile::create).transpose()?;
@@ -570,6 +583,7 @@ pub fn write_corpus(
         summary.documents += 1;
         summary.bytes += line.len() as u64;
         summary.copies += u64::from(doc.copy_of.is_some());
+        observe(&summary);
         if let (Some(t), Some(tp)) = (truth_out.as_mut(), truth) {
             let rec = serde_json::json!({"id": doc.id, "copy_of": doc.copy_of, "kind": doc.kind, "clean": doc.clean});
             line.clear();

@@ -313,3 +313,16 @@ fn memory_limit_spills_band_keys_and_gives_the_same_output() {
         assert!(stderr(&out).contains("--memory-limit needs --verify exact"), "{}", stderr(&out));
     }
 }
+
+#[test]
+fn synth_is_deterministic_and_quiet_when_asked() {
+    let dir = Dir::new();
+    let talkative = dir.ok(&["synth", "--out", "a.jsonl", "--docs", "40", "--seed", "5"]);
+    // Not a terminal: no progress bar, only the summary line.
+    assert_eq!(stderr(&talkative).lines().count(), 1, "{}", stderr(&talkative));
+    assert!(stderr(&talkative).contains("wrote 40 documents"));
+    let quiet = dir.ok(&["synth", "--out", "b.jsonl", "--docs", "40", "--seed", "5", "--quiet"]);
+    assert!(quiet.stderr.is_empty() && quiet.stdout.is_empty());
+    assert_eq!(dir.read("a.jsonl"), dir.read("b.jsonl"));
+    assert_eq!(dir.json_lines("a.jsonl").len(), 40);
+}
