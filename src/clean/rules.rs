@@ -562,8 +562,13 @@ impl CompiledPatternRule {
     fn new(name: &str, rule: &PatternRule) -> std::result::Result<CompiledPatternRule, RuleError> {
         let error = |message: String| RuleError { rule: name.to_string(), message };
         let mut trees = Vec::new();
+        let mut next_group = 1;
         for (i, p) in rule.patterns.iter().chain(&rule.extra_patterns).enumerate() {
-            trees.push(parse_pattern(p).map_err(|e| error(format!("pattern {} `{p}`: {e}", i + 1)))?);
+            let tree = parse_pattern(p).map_err(|e| error(format!("pattern {} `{p}`: {e}", i + 1)))?;
+            // Each pattern numbers its groups from 1; in the alternation
+            // they follow on from the previous pattern's, as in one pattern.
+            trees.push(rebuild(&tree, false, next_group, &mut false));
+            next_group += u32::try_from(tree.properties().explicit_captures_len()).unwrap_or(u32::MAX / 2);
         }
         let (combined, whole) = if trees.is_empty() {
             (None, None)
@@ -635,13 +640,13 @@ impl Screened {
             regex_automata::meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())
         };
         let mut loosened = false;
-        let loose = rebuild(pattern, true, &mut loosened);
+        let loose = rebuild(pattern, true, 1, &mut loosened);
         // The loose regex only answers whether: it needs no captures.
         let loose = match loosened {
             true => Some(build(&loose, config.clone().which_captures(WhichCaptures::None))?),
             false => None,
         };
-        Ok(Screened { exact: build(&rebuild(pattern, false, &mut false), config)?, loose })
+        Ok(Screened { exact: build(pattern, config)?, loose })
     }
 
     fn is_match(&self, haystack: &[u8]) -> bool {
@@ -678,12 +683,18 @@ fn parse_pattern(pattern: &str) -> std::result::Result<Hir, String> {
 /// the loose regex; narrow ones (`\d{1,2}`) cost the DFA little.
 const LOOSE_SPAN: u32 = 8;
 
-/// `hir` without capture groups (the rules only ever ask where a whole
-/// match is, and each pattern numbers its groups from 1), and with `loose`
-/// its wide counted repetitions left open above (`{0,200}` becomes
-/// `{0,}`); `loosened` tells whether there were any.
-fn rebuild(hir: &Hir, loose: bool, loosened: &mut bool) -> Hir {
-    let mut again = |h: &Hir| rebuild(h, loose, loosened);
+/// `hir` rebuilt: with `loose`, its wide counted repetitions left open
+/// above (`{0,200}` becomes `{0,}`, and `loosened` tells whether there were
+/// any) and its capture groups dropped (a loose regex is only asked
+/// whether it matches); without, its groups renumbered from
+/// `first_group` and unnamed.
+///
+/// Groups are kept in an exact regex although nobody reads them: they keep
+/// the patterns of an alternation apart, as in `(?:p1)|(?:p2)`. Without
+/// them, patterns with the same start (`(a?a)` and `(a?b)`) would be merged
+/// into one (`a?[ab]`), which changes where a leftmost-first match ends.
+fn rebuild(hir: &Hir, loose: bool, first_group: u32, loosened: &mut bool) -> Hir {
+    let mut again = |h: &Hir| rebuild(h, loose, first_group, loosened);
     match hir.kind() {
         HirKind::Repetition(rep) => {
             let sub = Box::new(again(&rep.sub));
@@ -696,7 +707,11 @@ fn rebuild(hir: &Hir, loose: bool, loosened: &mut bool) -> Hir {
             };
             Hir::repetition(hir::Repetition { min: rep.min, max, greedy: rep.greedy, sub })
         }
-        HirKind::Capture(cap) => again(&cap.sub),
+        HirKind::Capture(cap) if loose => again(&cap.sub),
+        HirKind::Capture(cap) => {
+            let sub = Box::new(again(&cap.sub));
+            Hir::capture(hir::Capture { index: cap.index + first_group - 1, name: None, sub })
+        }
         HirKind::Concat(subs) => Hir::concat(subs.iter().map(again).collect()),
         HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(again).collect()),
         HirKind::Empty => Hir::empty(),
@@ -779,6 +794,24 @@ mod tests {
         assert!(!prompt.covers_line(&long));
     }
 
+    // A rule's patterns are one alternation, as `(?:p1)|(?:p2)` written out:
+    // patterns with the same start must not be merged into one.
+    #[test]
+    fn patterns_with_groups_match_as_one_written_out_alternation() {
+        for (patterns, written) in [
+            (["(a?a)", "(a?b)"], "(?:(a?a))|(?:(a?b))"),
+            (["(?P<x>a.*?c)", "(?P<x>a.*?b)"], "(?:(?P<x>a.*?c))|(?:(?P<y>a.*?b))"),
+        ] {
+            let compiled = CompiledPatternRule::new("test", &PatternRule::new(100, &patterns)).unwrap();
+            let written =
+                regex::bytes::RegexBuilder::new(written).case_insensitive(true).unicode(false).build().unwrap();
+            for line in ["ab", "abc", "xaab", "b", "aac"] {
+                let expected = written.find(line.as_bytes()).map(|m| (m.start(), m.end()));
+                assert_eq!(compiled.find(line), expected, "{patterns:?} on {line}");
+            }
+        }
+    }
+
     fn junk_line() -> impl Strategy<Value = String> {
         let piece = prop_oneof![
             Just("Photo: Reuters".to_string()),
@@ -803,15 +836,18 @@ mod tests {
         #[test]
         fn the_screen_never_changes_a_match(line in junk_line()) {
             for rule in compiled_rules() {
+                let hay = line.as_bytes();
                 for screened in [&rule.whole, &rule.combined].into_iter().flatten() {
-                    let hay = line.as_bytes();
                     prop_assert_eq!(screened.is_match(hay), screened.exact.is_match(hay), "{}", rule.name);
-                    prop_assert_eq!(
-                        screened.find(hay).map(|m| m.range()),
-                        screened.exact.find(hay).map(|m| m.range()),
-                        "{}", rule.name
-                    );
                 }
+                // Only the alternation is asked where (the whole-line form
+                // is built without even the implicit group).
+                let combined = rule.combined.as_ref().unwrap();
+                prop_assert_eq!(
+                    combined.find(hay).map(|m| m.range()),
+                    combined.exact.find(hay).map(|m| m.range()),
+                    "{}", rule.name
+                );
             }
         }
     }
