@@ -119,14 +119,16 @@ impl OutputSet {
             tmp.as_file().sync_data().map_err(|e| Error::io(&final_path, e))?;
             ready.push((tmp, final_path));
         }
-        for (tmp, final_path) in ready {
-            tmp.persist(&final_path).map_err(|e| Error::io(&final_path, e.error))?;
-        }
+        // Stale outputs go first: a crash between the two steps must not
+        // leave this run's lists beside an earlier run's corpus.
         for path in self.stale {
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
                 _ => {}
             }
+        }
+        for (tmp, final_path) in ready {
+            tmp.persist(&final_path).map_err(|e| Error::io(&final_path, e.error))?;
         }
         Ok(())
     }

@@ -81,6 +81,10 @@ fn duplicates_only_writes_the_same_lists_and_no_second_corpus() {
         (stats["documents"].as_u64(), stats["kept"].as_u64(), stats["duplicates"].as_u64()),
         (Some(6), Some(3), Some(3))
     );
+    // An input is never removed, even where a stale output would be.
+    let kept = dir.read("full/deduped.jsonl");
+    dir.ok(&["dedup", "full/deduped.jsonl", "--out", "full", "--quiet", "--duplicates-only"]);
+    assert_eq!(dir.read("full/deduped.jsonl"), kept);
 }
 
 #[test]

@@ -614,7 +614,13 @@ fn write_outputs(
 ) -> Result<std::time::Duration> {
     let started = Instant::now();
     let deduped = if opts.duplicates_only {
-        outputs.remove_on_commit("deduped.jsonl");
+        // A deduped.jsonl of an earlier run goes, unless it is what this
+        // run read: an input is never removed.
+        let stale = outputs.dir().join("deduped.jsonl");
+        let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if !corpus.sources.iter().any(|s| same(&s.path, &stale)) {
+            outputs.remove_on_commit("deduped.jsonl");
+        }
         None
     } else {
         Some(outputs.create("deduped.jsonl")?)
