@@ -289,7 +289,7 @@ impl Cleaner {
         if !self.rules.boilerplate.enabled || self.table.is_empty() {
             return;
         }
-        let (mut normalized, mut masked) = (Vec::new(), Vec::new());
+        let mut buf = Vec::new();
         for (l, &end_key) in lines.iter_mut().zip(ends).filter(|(l, _)| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
             // A line is normalised only when the ends of its letters are
@@ -297,8 +297,7 @@ impl Cleaner {
             if !self.table.may_hold_line(end_key) || !self.rules.boilerplate.counts_line(line) {
                 continue;
             }
-            crate::shingle::normalize_bytes(line, &mut normalized);
-            if let Some((key, _)) = masked_key(&normalized, &mut masked)
+            if let Some((key, _)) = line_key(line, &mut buf)
                 && let Some(rule) = self.table.lookup(site, key)
             {
                 l.removed_by = Some(rule);
@@ -567,19 +566,16 @@ fn words_of(normalized: &[u8]) -> usize {
 /// Digits are masked, so a line a site repeats with a different count or
 /// time on every page (`312 comments`, `Listen to this article · 4:32`) has
 /// one key.
+/// `buf` is scratch, reused from line to line: the line is normalised and
+/// masked in it, in place.
 pub(crate) fn line_key(line: &str, buf: &mut Vec<u8>) -> Option<(u64, usize)> {
-    let mut normalized = Vec::new();
-    crate::shingle::normalize_bytes(line, &mut normalized);
-    masked_key(&normalized, buf)
-}
-
-/// [`line_key`] of an already normalised line.
-fn masked_key(normalized: &[u8], buf: &mut Vec<u8>) -> Option<(u64, usize)> {
-    if normalized.is_empty() {
+    crate::shingle::normalize_bytes(line, buf);
+    if buf.is_empty() {
         return None;
     }
-    buf.clear();
-    buf.extend(normalized.iter().map(|&b| if b.is_ascii_digit() { b'0' } else { b }));
+    for b in buf.iter_mut().filter(|b| b.is_ascii_digit()) {
+        *b = b'0';
+    }
     Some((xxh3_64(buf), words_of(buf)))
 }
 

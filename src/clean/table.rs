@@ -216,7 +216,7 @@ impl Cleaner {
         let rules = self.rules();
         let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
         let mut obs = DocObservation { site: site.map(str::to_string), ..Default::default() };
-        let (mut buf, mut normalized) = (Vec::new(), Vec::new());
+        let mut buf = Vec::new();
         let mut seen = HashSet::default();
         for line in text.split('\n') {
             // A line of many more words than a boilerplate line may have is
@@ -226,10 +226,7 @@ impl Cleaner {
             if rules.boilerplate.enabled
                 && rules.boilerplate.counts_line(line)
                 && alnum_word_starts_upto(line, max_words + 1) <= max_words
-                && let Some((key, words)) = {
-                    crate::shingle::normalize_bytes(line, &mut normalized);
-                    super::masked_key(&normalized, &mut buf)
-                }
+                && let Some((key, words)) = line_key(line, &mut buf)
                 && words <= max_words
                 && seen.insert(key)
             {
