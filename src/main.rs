@@ -477,19 +477,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 copy_rate: args.copy_rate,
                 junk: !args.no_junk,
                 short: args.short,
+                progress: !args.quiet && std::io::stderr().is_terminal(),
                 ..Default::default()
             };
-            let bar = synth_bar(&limit, !args.quiet && std::io::stderr().is_terminal());
-            let s = doppel::synth::write_corpus_observed(&args.out, args.truth.as_deref(), limit, opts, pool, |s| {
-                // Every 256 documents: a bar update costs more than a document.
-                if s.documents % 256 == 0 {
-                    bar.set_position(match limit {
-                        doppel::synth::SynthLimit::Bytes(_) => s.bytes,
-                        doppel::synth::SynthLimit::Documents(_) => s.documents,
-                    });
-                }
-            })?;
-            bar.finish_and_clear();
+            let s = doppel::synth::write_corpus(&args.out, args.truth.as_deref(), limit, opts, pool)?;
             if !args.quiet {
                 eprintln!(
                     "doppel: wrote {} documents ({} copies, {:.1} MB of JSONL) to {}",
@@ -530,26 +521,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// The progress bar of `synth`: bytes or documents, as the limit is given;
-/// hidden when progress is off.
-fn synth_bar(limit: &doppel::synth::SynthLimit, shown: bool) -> indicatif::ProgressBar {
-    use doppel::synth::SynthLimit;
-    if !shown {
-        return indicatif::ProgressBar::hidden();
-    }
-    let (total, template) = match *limit {
-        SynthLimit::Bytes(n) => (n, "{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"),
-        SynthLimit::Documents(n) => (n, "{prefix:>12} [{bar:30}] {pos}/{len} documents eta {eta}"),
-    };
-    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_prefix("generating");
-    bar
 }
 
 fn main() -> ExitCode {

@@ -32,11 +32,13 @@ pub struct SynthOptions {
     pub sites: usize,
     /// Short documents (one or two paragraphs), for scale tests in documents.
     pub short: bool,
+    /// Draw a progress bar on stderr while writing.
+    pub progress: bool,
 }
 
 impl Default for SynthOptions {
     fn default() -> Self {
-        SynthOptions { seed: 1, copy_rate: 0.3, junk: true, sites: 40, short: false }
+        SynthOptions { seed: 1, copy_rate: 0.3, junk: true, sites: 40, short: false, progress: false }
     }
 }
 
@@ -548,20 +550,12 @@ pub fn write_corpus(
     opts: SynthOptions,
     pool: SentencePool,
 ) -> crate::Result<SynthSummary> {
-    write_corpus_observed(path, truth, limit, opts, pool, |_| {})
-}
-
-/// [`write_corpus`], calling `observe` with the figures so far after every
-/// document (for a progress bar).
-pub fn write_corpus_observed(
-    path: &std::path::Path,
-    truth: Option<&std::path::Path>,
-    limit: SynthLimit,
-    opts: SynthOptions,
-    pool: SentencePool,
-    mut observe: impl FnMut(&SynthSummary),
-) -> crate::Result<SynthSummary> {
     use std::io::Write;
+    let progress = crate::pipeline::Progress { enabled: opts.progress };
+    let bar = match limit {
+        SynthLimit::Bytes(n) => progress.bytes(n, "generating"),
+        SynthLimit::Documents(n) => progress.documents(n, "generating"),
+    };
     let mut out = crate::output::AtomicFile::create(path)?;
     let mut truth_out = truth.map(crate::output::AtomicFile::create).transpose()?;
     let mut g = Generator::new(opts, pool);
@@ -583,7 +577,13 @@ pub fn write_corpus_observed(
         summary.documents += 1;
         summary.bytes += line.len() as u64;
         summary.copies += u64::from(doc.copy_of.is_some());
-        observe(&summary);
+        // Every 256 documents: a bar update costs more than a document.
+        if summary.documents % 256 == 0 {
+            bar.set_position(match limit {
+                SynthLimit::Bytes(_) => summary.bytes,
+                SynthLimit::Documents(_) => summary.documents,
+            });
+        }
         if let (Some(t), Some(tp)) = (truth_out.as_mut(), truth) {
             let rec = serde_json::json!({"id": doc.id, "copy_of": doc.copy_of, "kind": doc.kind, "clean": doc.clean});
             line.clear();
@@ -592,6 +592,7 @@ pub fn write_corpus_observed(
             t.write_all(&line).map_err(|e| crate::Error::io(tp, e))?;
         }
     }
+    bar.finish_and_clear();
     out.commit()?;
     if let Some(t) = truth_out {
         t.commit()?;

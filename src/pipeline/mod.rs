@@ -22,4 +22,5 @@ pub use clean_job::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, RunSumm
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::{DedupSummary, JobOptions, Parameters, StageSeconds, dedup_files};
 pub use floor::{FloorSummary, floor};
+pub(crate) use progress::Progress;
 pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, eval_files, exact_pairs};
