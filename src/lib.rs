@@ -34,6 +34,6 @@ pub use config::{DedupConfig, KeepRule};
 pub use error::{Error, Result};
 pub use input::{FieldNames, Input};
 pub use minhash::{MinHasher, estimate_jaccard};
-pub use pipeline::{Cluster, DedupOutcome, DedupSummary, Deduplicator, Duplicate, JobOptions, dedup_files};
+pub use pipeline::{Cluster, DedupOutcome, DedupSummary, Deduplicator, Duplicate, ExactSets, JobOptions, dedup_files};
 pub use shingle::{Shingling, normalize_into};
 pub use verify::Verify;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use doppel::{ClusterMode, DedupConfig, FieldNames, Input, JobOptions, KeepRule, Shingling, Verify};
+use doppel::{ClusterMode, DedupConfig, ExactSets, FieldNames, Input, JobOptions, KeepRule, Shingling, Verify};
 
 #[derive(Parser)]
 #[command(name = "doppel", version, about = "Find near-duplicate and boilerplate text in large corpora")]
@@ -131,6 +131,12 @@ enum KeepArg {
 enum VerifyArg {
     Exact,
     Estimate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExactSetsArg {
+    Keep,
+    Reread,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -288,11 +294,25 @@ struct DedupParams {
     /// band by band. The output is the same with or without it.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<u64>,
+    /// Where exact verification gets the shingle sets of candidates: `keep`
+    /// logs every document's set while signing, to a temporary file in --out
+    /// (about 1.2x the input; a full disk falls back to `reread`); `reread`
+    /// reads the candidate documents a second time, using disk for their
+    /// sets only. The output is the same either way.
+    #[arg(long, value_enum, default_value = "keep")]
+    exact_sets: ExactSetsArg,
 }
 
 impl DedupParams {
     fn job(&self, common: &CommonArgs) -> JobOptions {
-        JobOptions { memory_limit_bytes: self.memory_limit, ..common.job(self.config()) }
+        JobOptions {
+            memory_limit_bytes: self.memory_limit,
+            exact_sets: match self.exact_sets {
+                ExactSetsArg::Keep => ExactSets::Keep,
+                ExactSetsArg::Reread => ExactSets::Reread,
+            },
+            ..common.job(self.config())
+        }
     }
 
     fn config(&self) -> DedupConfig {
@@ -333,6 +353,7 @@ impl CommonArgs {
             dedup,
             memory_limit_bytes: None,
             duplicates_only: false,
+            exact_sets: ExactSets::default(),
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None },
             skip_bad: self.skip_bad,
             progress: !self.quiet && std::io::stderr().is_terminal(),
@@ -389,6 +410,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let job = args.params.job(&args.common);
             let r = doppel::pipeline::run_files(&args.common.inputs(), &args.common.out, &clean, &job)?;
             if !args.common.quiet {
+                warn(&r.dedup.warnings);
                 let s = &r.dedup;
                 eprintln!(
                     "doppel: read {} documents ({:.1} MB) in {:.2} s ({:.1} MB/s); cleaning removed {:.1}% of the \
@@ -497,6 +519,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };
             let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
             if !args.common.quiet {
+                warn(&s.warnings);
                 eprintln!(
                     "doppel: read {} documents from {} file(s) ({:.1} MB) in {:.2} s ({:.1} MB/s, {:.0} docs/s); \
                      kept {}, removed {} near-duplicates in {} clusters (threshold {}, {} bands x {} rows), \
@@ -520,6 +543,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Prints a run's warnings (also in its stats.json).
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("doppel: warning: {w}");
     }
 }
 

@@ -83,10 +83,32 @@ impl MinHasher {
     /// and a signature of all-empty bins, which matches nothing.
     pub fn sign_into(&self, text: &str, scratch: &mut SignScratch, sig: &mut [u32]) -> usize {
         normalize_bytes(text, &mut scratch.normalized);
-        self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig)
+        self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig, |_| {})
     }
 
-    fn sign_normalized(&self, normalized: &[u8], filled: &mut Vec<bool>, sig: &mut [u32]) -> usize {
+    /// [`MinHasher::sign_into`] that also leaves every shingle hash of
+    /// `text` in `hashes`, in text order with repeats (one per shingle
+    /// counted): the document's exact set, unsorted. Each shingle is hashed
+    /// once for both, so exact verification needs no second look at the text.
+    pub fn sign_with_hashes(
+        &self,
+        text: &str,
+        scratch: &mut SignScratch,
+        sig: &mut [u32],
+        hashes: &mut Vec<u64>,
+    ) -> usize {
+        normalize_bytes(text, &mut scratch.normalized);
+        hashes.clear();
+        self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig, |h| hashes.push(h))
+    }
+
+    fn sign_normalized(
+        &self,
+        normalized: &[u8],
+        filled: &mut Vec<bool>,
+        sig: &mut [u32],
+        mut also: impl FnMut(u64),
+    ) -> usize {
         let k = self.num_perm;
         debug_assert_eq!(sig.len(), k);
         sig.fill(EMPTY_BIN);
@@ -100,6 +122,7 @@ impl MinHasher {
             // in a document most values lower their bin, later few do, and
             // the branch mispredicted either way.
             sig[bin] = sig[bin].min(value);
+            also(h);
         });
         if count == 0 {
             return 0;
@@ -202,6 +225,27 @@ mod tests {
         let a = h.signature("a b c d e f g");
         assert!(!a.contains(&EMPTY_BIN));
         assert_eq!(estimate_jaccard(&a, &h.signature("A B C D E F G")), 1.0);
+    }
+
+    #[test]
+    fn signing_with_the_hashes_gives_the_plain_signature_and_every_shingle() {
+        let h = MinHasher::new(128, Shingling::Words(5), 7);
+        let mut scratch = SignScratch::default();
+        let (mut sig, mut hashes) = (vec![0; 128], Vec::new());
+        // A repeated passage, then a short text and an empty one, through
+        // the same scratch.
+        let long = format!("{0} {0} {1}", words(1, 400).join(" "), words(2, 300).join(" "));
+        for text in [long.as_str(), "Only three words", " ... "] {
+            let n = h.sign_with_hashes(text, &mut scratch, &mut sig, &mut hashes);
+            let mut plain = vec![0; 128];
+            assert_eq!(n, h.sign_into(text, &mut SignScratch::default(), &mut plain));
+            assert_eq!(sig, plain);
+            assert_eq!(hashes.len(), n);
+            let mut set = hashes.clone();
+            set.sort_unstable();
+            set.dedup();
+            assert_eq!(set, crate::shingle::shingle_set(text, Shingling::Words(5), 7));
+        }
     }
 
     proptest! {

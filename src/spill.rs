@@ -29,6 +29,10 @@ impl SpillFile {
 
     /// Appends `bytes`; fails once [`SpillFile::finish`] has been called.
     pub(crate) fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.len + bytes.len() as u64 > tests::disk_room() {
+            return Err(std::io::ErrorKind::StorageFull.into());
+        }
         let writer = self.writer.as_mut().ok_or_else(|| std::io::Error::other("spill file already finished"))?;
         writer.write_all(bytes)?;
         self.len += bytes.len() as u64;
@@ -70,4 +74,24 @@ fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<
         offset += n as u64;
     }
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        static ROOM: Cell<u64> = const { Cell::new(u64::MAX) };
+    }
+
+    /// Bytes a spill file may hold before it reports a full disk (tests
+    /// only; per thread, so tests running at once do not meet).
+    pub(crate) fn disk_room() -> u64 {
+        ROOM.with(Cell::get)
+    }
+
+    /// Makes spill files written on this thread report a full disk past `bytes`.
+    pub(crate) fn set_disk_room(bytes: u64) {
+        ROOM.with(|r| r.set(bytes));
+    }
 }

@@ -266,6 +266,51 @@ fn output_is_identical_for_one_and_two_threads() {
 }
 
 #[test]
+fn sets_logged_while_signing_or_read_again_give_the_same_output() {
+    let dir = Dir::new();
+    let mut lines = Vec::new();
+    for i in 0..300u64 {
+        let base = story(i % 100, 120 + (i % 6) as usize * 25);
+        // Copies, some cut short, so that containment has work to do.
+        let text = match i {
+            0..100 => base,
+            100..200 => edit(&base, 60 + (i % 9) as usize),
+            _ => base[..base.len() * 2 / 3].to_string(),
+        };
+        lines.push(record(&format!("d{i}"), &text));
+    }
+    dir.write("in.jsonl", lines.join("\n"));
+    for (name, extra) in
+        [("plain", &[][..]), ("contain", &["--containment", "0.8"][..]), ("union", &["--cluster", "union"][..])]
+    {
+        let mut first: Option<String> = None;
+        for (sets, threads) in [("keep", "1"), ("keep", "2"), ("reread", "1"), ("reread", "2")] {
+            let out = format!("{name}-{sets}-{threads}");
+            let mut args = vec!["dedup", "in.jsonl", "--out", &out, "-q", "--exact-sets", sets, "--threads", threads];
+            args.extend(extra);
+            dir.ok(&args);
+            let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
+            let source = if sets == "keep" { "sign_pass" } else { "second_read" };
+            assert_eq!(stats["exact_set_source"], source, "{out}");
+            assert_eq!(stats["warnings"], serde_json::json!([]), "{out}");
+            match &first {
+                None => first = Some(out),
+                Some(f) => {
+                    for file in ["deduped.jsonl", "clusters.jsonl", "rejected.jsonl"] {
+                        assert_same_file(&dir.path(&format!("{f}/{file}")), &dir.path(&format!("{out}/{file}")));
+                    }
+                }
+            }
+        }
+        let clusters = dir.json_lines(&format!("{name}-keep-1/clusters.jsonl")).len();
+        assert!(clusters >= 50, "{name}: {clusters} clusters");
+    }
+    // No temporary file is left in an output directory.
+    let left: Vec<_> = std::fs::read_dir(dir.path("plain-keep-2")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 4, "{left:?}");
+}
+
+#[test]
 fn bad_options_are_refused() {
     let dir = Dir::new();
     dir.write("in.jsonl", record("a", "x"));

@@ -7,8 +7,8 @@ use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, stars};
 use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
 use crate::minhash::{MinHasher, SignScratch};
-use crate::shingle::{Shingling, for_each_shingle_hash};
-use crate::verify::{ShingleSets, SimilaritySource, Verify};
+use crate::shingle::{SetScratch, sort_set};
+use crate::verify::{PairSimilarity, ShingleSets, SimilaritySource, Verify};
 
 /// MinHash signatures of a corpus, one per document in input order, with
 /// each document's text length in characters and shingle count.
@@ -209,6 +209,7 @@ pub struct Deduplicator {
     signatures: Signatures,
     sets: ShingleSets,
     scratch: SignScratch,
+    set_scratch: SetScratch,
     sig: Vec<u32>,
     set: Vec<u64>,
 }
@@ -225,6 +226,7 @@ impl Deduplicator {
             config,
             sets: ShingleSets::new(),
             scratch: SignScratch::default(),
+            set_scratch: SetScratch::default(),
             set: Vec::new(),
         })
     }
@@ -236,10 +238,16 @@ impl Deduplicator {
 
     /// Signs and adds one text; returns its index.
     pub fn add(&mut self, text: &str) -> DocIndex {
-        let shingles = self.hasher.sign_into(text, &mut self.scratch, &mut self.sig);
+        let exact = self.config.verify == Verify::Exact;
+        let shingles = if exact {
+            let n = self.hasher.sign_with_hashes(text, &mut self.scratch, &mut self.sig, &mut self.set);
+            sort_set(&mut self.set, &mut self.set_scratch);
+            n
+        } else {
+            self.hasher.sign_into(text, &mut self.scratch, &mut self.sig)
+        };
         let doc = self.signatures.push(&self.sig, text.chars().count(), shingles);
-        if self.config.verify == Verify::Exact {
-            exact_set(&self.scratch, self.config.shingling, self.config.seed, &mut self.set);
+        if exact {
             self.sets.push(doc.0, &self.set);
         }
         doc
@@ -249,18 +257,20 @@ impl Deduplicator {
     pub fn add_all<S: AsRef<str> + Sync>(&mut self, texts: &[S]) {
         let k = self.config.num_perm;
         let exact = self.config.verify == Verify::Exact;
-        let (shingling, seed) = (self.config.shingling, self.config.seed);
         let mut sigs = vec![0u32; texts.len() * k];
         let signed: Vec<(usize, usize, Vec<u64>)> = sigs
             .par_chunks_mut(k)
             .zip(texts.par_iter())
-            .map_init(SignScratch::default, |scratch, (sig, text)| {
+            .map_init(<(SignScratch, SetScratch)>::default, |(scratch, set_scratch), (sig, text)| {
                 let text = text.as_ref();
-                let shingles = self.hasher.sign_into(text, scratch, sig);
                 let mut set = Vec::new();
-                if exact {
-                    exact_set(scratch, shingling, seed, &mut set);
-                }
+                let shingles = if exact {
+                    let n = self.hasher.sign_with_hashes(text, scratch, sig, &mut set);
+                    sort_set(&mut set, set_scratch);
+                    n
+                } else {
+                    self.hasher.sign_into(text, scratch, sig)
+                };
                 (text.chars().count(), shingles, set)
             })
             .collect();
@@ -286,15 +296,6 @@ impl Deduplicator {
         };
         cluster_candidates(&self.config, &self.signatures, &candidates, source)
     }
-}
-
-/// The exact shingle set of the text last signed with `scratch`, reusing its
-/// normalised text.
-pub(crate) fn exact_set(scratch: &SignScratch, shingling: Shingling, seed: u64, out: &mut Vec<u64>) {
-    out.clear();
-    for_each_shingle_hash(scratch.normalized(), shingling, seed, |h| out.push(h));
-    out.sort_unstable();
-    out.dedup();
 }
 
 /// Candidate pairs from LSH, sorted and without repeats. Documents with no
@@ -348,16 +349,29 @@ pub(crate) fn cluster_candidates(
     candidates: &[u64],
     source: SimilaritySource<'_>,
 ) -> DedupOutcome {
-    let confirmed: Vec<u64> = candidates
-        .par_iter()
-        .copied()
-        .filter(|&p| {
-            let (a, b) = unpack_pair(p);
-            source.similarity(sigs, a, b).matches(config)
+    // Candidates are sorted, so the pairs of one smaller document stand
+    // together: its set is read once for all of them.
+    let confirmed: Vec<(u64, PairSimilarity)> = candidates
+        .par_chunk_by(|&p, &q| p >> 32 == q >> 32)
+        .flat_map_iter(|run| {
+            let a = unpack_pair(run[0]).0;
+            let mut found = Vec::new();
+            source.similarities_to(sigs, a, run.iter().map(|&p| unpack_pair(p).1), |b, s| {
+                if s.matches(config) {
+                    found.push((crate::lsh::pack_pair(a, b), s));
+                }
+            });
+            found
         })
         .collect();
+    // The similarity of a confirmed pair, kept so that clusters made of
+    // confirmed edges need no second read of their sets.
+    let confirmed_similarity = |a: u32, b: u32| -> Option<PairSimilarity> {
+        let key = crate::lsh::pack_pair(a, b);
+        confirmed.binary_search_by_key(&key, |&(p, _)| p).ok().map(|i| confirmed[i].1)
+    };
     let mut uf = UnionFind::new(sigs.len());
-    for &p in &confirmed {
+    for &(p, _) in &confirmed {
         let (a, b) = unpack_pair(p);
         uf.union(a, b);
     }
@@ -367,7 +381,7 @@ pub(crate) fn cluster_candidates(
         .par_iter()
         .map(|group| {
             let duplicate = |kept: u32, d: u32| {
-                let s = source.similarity(sigs, kept, d);
+                let s = confirmed_similarity(kept, d).unwrap_or_else(|| source.similarity(sigs, kept, d));
                 Duplicate { doc: DocIndex(d), jaccard: s.jaccard, containment: s.containment }
             };
             match config.cluster {
@@ -379,7 +393,7 @@ pub(crate) fn cluster_candidates(
                 ClusterMode::Star => {
                     // Confirmed edges are known to match; other pairs of the
                     // group are checked on demand.
-                    let edge = |a: u32, b: u32| confirmed.binary_search(&crate::lsh::pack_pair(a, b)).is_ok();
+                    let edge = |a: u32, b: u32| confirmed_similarity(a, b).is_some();
                     stars(group, config.keep, chars, |c, d| edge(c, d) || source.similarity(sigs, c, d).matches(config))
                         .into_iter()
                         .map(|(kept, members)| Cluster {

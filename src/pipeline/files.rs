@@ -1,10 +1,11 @@
 //! The `doppel dedup` job: inputs on disk to outputs on disk.
 //!
 //! Pass 1 reads the corpus in batches on a reader thread while rayon parses
-//! and signs each batch; only signatures and text lengths are kept. LSH then
-//! yields candidate pairs. With exact verification, pass 2 reads the corpus
-//! again and builds exact shingle sets for candidate documents only, which
-//! confirm the pairs. The last pass copies each kept record to
+//! and signs each batch; only signatures and text lengths are kept in
+//! memory. With exact verification each document's exact shingle set is
+//! made from the same hashes and logged to an unnamed temporary file (see
+//! [`ExactSets`]). LSH then yields candidate pairs, confirmed on the logged
+//! sets of their documents. The last pass copies each kept record to
 //! `deduped.jsonl` byte for byte, collecting the ids of clustered documents
 //! for `clusters.jsonl`. Texts are never all in memory at once.
 
@@ -24,7 +25,7 @@ use crate::input::{Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fa
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
 use crate::shingle::Shingling;
-use crate::verify::{SimilaritySource, SpilledSets, Verify};
+use crate::verify::{SetLog, SimilaritySource, SpilledSets, Verify};
 use crate::{Error, Result};
 
 /// Options of a file-to-file job.
@@ -48,6 +49,25 @@ pub struct JobOptions {
     /// accounted for, a kept one by not being listed. Spares copying the
     /// corpus for a user who wants the duplicates, not a second corpus.
     pub duplicates_only: bool,
+    /// Where exact verification gets the shingle sets of candidates.
+    pub exact_sets: ExactSets,
+}
+
+/// Where exact verification gets the shingle sets of candidate documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExactSets {
+    /// Log every document's set during the sign pass, from the hashes that
+    /// sign it, to an unnamed temporary file in the output directory (8
+    /// bytes a distinct shingle: about 1.2x a news corpus). No second read
+    /// of the corpus. Should the disk fill up, the log is dropped and the
+    /// job falls back to [`ExactSets::Reread`], saying so in its warnings.
+    #[default]
+    Keep,
+    /// Read the corpus a second time and build the sets of candidate
+    /// documents only: disk for their sets alone, at the cost of reading,
+    /// parsing and hashing them again.
+    Reread,
 }
 
 /// The parameters a run used, as written to `stats.json`.
@@ -122,7 +142,8 @@ pub struct StageSeconds {
     pub read_and_sign: f64,
     /// LSH banding into candidate pairs.
     pub lsh: f64,
-    /// Second pass: exact shingle sets of candidate documents.
+    /// Exact shingle sets of candidate documents: indexing the sets logged
+    /// in the sign pass, or the second read of the corpus that builds them.
     pub exact_sets: f64,
     /// Confirmation and clustering.
     pub cluster: f64,
@@ -155,6 +176,12 @@ pub struct DedupSummary {
     pub candidate_documents: u64,
     /// Bytes of exact shingle sets spilled to disk for verification.
     pub exact_set_bytes: u64,
+    /// Where the exact sets came from: `sign_pass`, `second_read`, or
+    /// `none` (estimate verification).
+    pub exact_set_source: &'static str,
+    /// What the user should know about how the run went that is not an
+    /// error (e.g. a full disk that turned off the set log).
+    pub warnings: Vec<String>,
     /// Sorted runs of band keys spilled to disk under `--memory-limit` (0: all in memory).
     pub band_runs: u64,
     /// Bytes of band keys spilled to disk.
@@ -274,7 +301,7 @@ pub(crate) fn for_each_batch_into<T: Send, R: Send>(
 }
 
 enum Outcome {
-    Doc { chars: usize, shingles: usize },
+    Doc { chars: usize, shingles: usize, set: Vec<u64> },
     Bad(String),
 }
 
@@ -297,6 +324,15 @@ struct SignPass {
     signatures: Signatures,
     rejected: Vec<Rejected>,
     empty: u64,
+    // Every document's exact set, when they were logged.
+    sets: Option<SetLog>,
+    warnings: Vec<String>,
+}
+
+/// True for the write errors that mean the disk has no room, after which
+/// the set log is given up rather than the run.
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
 fn sign_pass(
@@ -318,46 +354,108 @@ fn sign_pass(
     if let Some(limit) = opts.memory_limit_bytes {
         signatures.limit_band_memory(limit, spill_dir);
     }
-    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0 };
+    let log = match (opts.dedup.verify, opts.exact_sets) {
+        (Verify::Exact, ExactSets::Keep) => Some(SetLog::create(spill_dir).map_err(|e| Error::io(spill_dir, e))?),
+        _ => None,
+    };
+    // Cleared when the log is given up, so that workers stop building sets.
+    let logging = std::sync::atomic::AtomicBool::new(log.is_some());
+    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, warnings: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut sigs = Vec::new();
-    for_each_batch(corpus, &counter, |batch| {
-        sigs.clear();
-        sigs.resize(batch.records.len() * k, 0u32);
-        let outcomes: Vec<Outcome> = sigs
-            .par_chunks_mut(k)
-            .zip(batch.records.par_iter())
-            .map_init(SignScratch::default, |scratch, (sig, rec)| {
-                let kind = &corpus.sources[rec.source as usize].kind;
-                match record_text(kind, batch.bytes(rec), &opts.fields) {
-                    Ok(text) => {
-                        let shingles = hasher.sign_into(&text, scratch, sig);
-                        Outcome::Doc { chars: text.chars().count(), shingles }
+    // Sets are written on a thread of their own, a batch behind, so that
+    // the workers never wait for the disk.
+    let (log, warning) = for_each_batch_into(
+        corpus,
+        &counter,
+        |batch| {
+            sigs.clear();
+            sigs.resize(batch.records.len() * k, 0u32);
+            let with_sets = logging.load(Ordering::Relaxed);
+            let outcomes: Vec<Outcome> = sigs
+                .par_chunks_mut(k)
+                .zip(batch.records.par_iter())
+                .map_init(SignScratch::default, |scratch, (sig, rec)| {
+                    let kind = &corpus.sources[rec.source as usize].kind;
+                    match record_text(kind, batch.bytes(rec), &opts.fields) {
+                        Ok(text) => {
+                            let mut set = Vec::new();
+                            let shingles = if with_sets {
+                                // About one shingle per 6 bytes of news text.
+                                set.reserve(text.len() / 5 + 1);
+                                hasher.sign_with_hashes(&text, scratch, sig, &mut set)
+                            } else {
+                                hasher.sign_into(&text, scratch, sig)
+                            };
+                            Outcome::Doc { chars: text.chars().count(), shingles, set }
+                        }
+                        Err(reason) => Outcome::Bad(reason),
                     }
-                    Err(reason) => Outcome::Bad(reason),
+                })
+                .collect();
+            let mut sets = Vec::with_capacity(if with_sets { outcomes.len() } else { 0 });
+            for ((outcome, rec), sig) in outcomes.into_iter().zip(&batch.records).zip(sigs.chunks(k)) {
+                match outcome {
+                    Outcome::Doc { chars, shingles, set } => {
+                        pass.signatures.push(sig, chars, shingles);
+                        pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
+                        pass.empty += u64::from(shingles == 0);
+                        if with_sets {
+                            sets.push(set);
+                        }
+                    }
+                    Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
                 }
-            })
-            .collect();
-        for ((outcome, rec), sig) in outcomes.into_iter().zip(&batch.records).zip(sigs.chunks(k)) {
-            match outcome {
-                Outcome::Doc { chars, shingles } => {
-                    pass.signatures.push(sig, chars, shingles);
-                    pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
-                    pass.empty += u64::from(shingles == 0);
-                }
-                Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
             }
-        }
-        if let Some(f) = batch.failure {
-            rejects.failure(f)?;
-        }
-        bar.set_position(counter.load(Ordering::Relaxed));
-        bar.set_message(format!("{} docs", pass.signatures.len()));
-        Ok(())
-    })?;
+            if let Some(f) = batch.failure {
+                rejects.failure(f)?;
+            }
+            bar.set_position(counter.load(Ordering::Relaxed));
+            bar.set_message(format!("{} docs", pass.signatures.len()));
+            Ok(sets)
+        },
+        |batches| log_batches(log, batches, &logging, spill_dir),
+    )?;
+    // A batch signed before the log was given up may have sent no sets: the
+    // log is complete or absent.
+    pass.sets = log.filter(|l| l.documents() == pass.signatures.len());
+    pass.warnings.extend(warning);
     bar.finish_and_clear();
     pass.rejected = rejects.list;
     Ok(pass)
+}
+
+/// Appends each batch's sets to `log`. A full disk gives the log up (which
+/// frees its disk at once: the file has no name), clears `logging` so that
+/// the workers stop building sets, and says so in the warning returned;
+/// any other write error ends the run.
+fn log_batches(
+    mut log: Option<SetLog>,
+    batches: impl IntoIterator<Item = Vec<Vec<u64>>>,
+    logging: &std::sync::atomic::AtomicBool,
+    spill_dir: &Path,
+) -> Result<(Option<SetLog>, Option<String>)> {
+    let mut warning = None;
+    for sets in batches {
+        let Some(l) = log.as_mut() else { continue };
+        for set in &sets {
+            if let Err(e) = l.append(set) {
+                if !is_disk_full(&e) {
+                    return Err(Error::io(spill_dir, e));
+                }
+                warning = Some(format!(
+                    "the disk in {} filled up while logging exact shingle sets ({e}); \
+                     they were built by reading the candidate documents again instead \
+                     (--exact-sets reread does this from the start)",
+                    spill_dir.display()
+                ));
+                logging.store(false, Ordering::Relaxed);
+                log = None;
+                break;
+            }
+        }
+    }
+    Ok((log, warning))
 }
 
 /// Runs `doppel dedup`: reads `inputs`, writes `deduped.jsonl`,
@@ -431,9 +529,13 @@ pub(crate) fn dedup_corpus(
     pass.signatures.release_band_keys();
     let (band_runs, band_spill_bytes) = (band_runs as u64, band_spill_bytes);
     let docs = candidate_docs(&candidates);
-    let sets = match config.verify {
-        Verify::Exact => Some(exact_sets(corpus, opts, &pass, &docs, progress, &spill_dir)?),
-        Verify::Estimate => None,
+    let (sets, exact_set_source) = match (config.verify, pass.sets.take()) {
+        (Verify::Exact, Some(log)) => {
+            let sets = log.into_sets(&docs, |d| pass.signatures.shingles(d)).map_err(|e| Error::io(&spill_dir, e))?;
+            (Some(sets), "sign_pass")
+        }
+        (Verify::Exact, None) => (Some(exact_sets(corpus, opts, &pass, &docs, progress, &spill_dir)?), "second_read"),
+        (Verify::Estimate, _) => (None, "none"),
     };
     let sets_at = Instant::now();
 
@@ -467,6 +569,8 @@ pub(crate) fn dedup_corpus(
         confirmed_pairs: outcome.confirmed_pairs,
         candidate_documents: docs.len() as u64,
         exact_set_bytes,
+        exact_set_source,
+        warnings: pass.warnings,
         band_runs,
         band_spill_bytes,
         parameters: Parameters::of(config),
@@ -560,8 +664,8 @@ fn exact_sets(
     let bar = progress.bytes(corpus.total_bytes(), "verifying");
     let mut walk = DocWalk::new(corpus, pass);
     let mut next = 0usize;
-    // Sets are built and encoded on the workers and written on a thread of
-    // their own, a batch behind, so the workers never wait for the disk.
+    // Sets are built on the workers and written on a thread of their own, a
+    // batch behind, so the workers never wait for the disk.
     let sets = for_each_batch_into(
         corpus,
         &counter,
@@ -583,15 +687,15 @@ fn exact_sets(
                     let kind = &corpus.sources[rec.source as usize].kind;
                     let text = record_text(kind, batch.bytes(rec), &opts.fields)
                         .map_err(|_| changed(corpus, rec.source, "a record readable in the first pass is not"))?;
-                    Ok((d, SpilledSets::encode(&crate::shingle::shingle_set(&text, config.shingling, config.seed))))
+                    Ok((d, crate::shingle::shingle_set(&text, config.shingling, config.seed)))
                 })
                 .collect::<Result<Vec<_>>>()?;
             bar.set_position(counter.load(Ordering::Relaxed));
             Ok(encoded)
         },
         |batches| {
-            for (doc, encoded) in batches.into_iter().flatten() {
-                sets.push_encoded(doc, &encoded).map_err(|e| Error::io(dir, e))?;
+            for (doc, set) in batches.into_iter().flatten() {
+                sets.push(doc, &set).map_err(|e| Error::io(dir, e))?;
             }
             sets.finish().map_err(|e| Error::io(dir, e))?;
             Ok(sets)
@@ -764,6 +868,30 @@ mod tests {
             next_line += n as u64;
         }
         assert_eq!(next_line, lines as u64 + 1);
+    }
+
+    #[test]
+    fn a_full_disk_gives_the_set_log_up_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let logging = std::sync::atomic::AtomicBool::new(true);
+        let batches = || vec![vec![vec![1u64, 2, 3], vec![4]], vec![vec![5, 6]], vec![vec![7]]];
+        // Room for everything: the log holds every document.
+        let log = SetLog::create(dir.path()).unwrap();
+        let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
+        assert_eq!(log.map(|l| l.documents()), Some(4));
+        assert!(warning.is_none() && logging.load(Ordering::Relaxed));
+        // Room for the first batch only: the log goes, the workers are told,
+        // the warning names the directory, and the run goes on.
+        crate::spill::tests::set_disk_room(4 * 8);
+        let log = SetLog::create(dir.path()).unwrap();
+        let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
+        crate::spill::tests::set_disk_room(u64::MAX);
+        assert!(log.is_none());
+        assert!(!logging.load(Ordering::Relaxed));
+        let warning = warning.unwrap();
+        assert!(warning.contains("filled up") && warning.contains(&dir.path().display().to_string()), "{warning}");
+        // Nothing is left on disk.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
