@@ -56,6 +56,27 @@ impl SpillFile {
     pub(crate) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
         read_at(&self.file, buf, offset)
     }
+
+    /// The whole file from its start, buffered; the file must be finished.
+    pub(crate) fn reader(&self) -> impl std::io::BufRead + '_ {
+        std::io::BufReader::with_capacity(1 << 16, SpillReader { spill: self, offset: 0 })
+    }
+}
+
+/// Sequential reads by positioned reads, so that readers share no cursor.
+struct SpillReader<'a> {
+    spill: &'a SpillFile,
+    offset: u64,
+}
+
+impl std::io::Read for SpillReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.spill.len - self.offset;
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        self.spill.read_exact_at(&mut buf[..n], self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(unix)]

@@ -88,6 +88,37 @@ fn duplicates_only_writes_the_same_lists_and_no_second_corpus() {
 }
 
 #[test]
+fn duplicates_only_names_every_kind_of_id_as_the_full_run_does() {
+    let dir = Dir::new();
+    let a = story(1, 150);
+    let b = story(2, 150);
+    // String, number, null and missing ids, a bad record between them (so
+    // that document and line numbers part), two JSONL inputs and text files.
+    let first = [
+        serde_json::json!({"id": "s-1", "text": a}).to_string(),
+        serde_json::json!({"id": 7, "text": edit(&a, 40)}).to_string(),
+        "{not json".to_string(),
+        serde_json::json!({"id": null, "text": edit(&a, 50)}).to_string(),
+        serde_json::json!({"text": b}).to_string(),
+    ];
+    dir.write("in/a.jsonl", first.join("\n"));
+    dir.write("in/b.jsonl", serde_json::json!({"text": edit(&b, 45)}).to_string());
+    dir.write("in/c/copy.txt", edit(&a, 60));
+    dir.write("in/c/other.txt", edit(&b, 55));
+    for (out, extra) in [("full", None), ("lists", Some("--duplicates-only"))] {
+        let mut args = vec!["dedup", "in", "--out", out, "-q", "--skip-bad"];
+        args.extend(extra);
+        dir.ok(&args);
+    }
+    assert_eq!(dir.read("lists/clusters.jsonl"), dir.read("full/clusters.jsonl"));
+    assert_eq!(dir.read("lists/rejected.jsonl"), dir.read("full/rejected.jsonl"));
+    let clusters = dir.read("lists/clusters.jsonl");
+    for id in ["\"s-1\"", ":7,", "a.jsonl:4", "a.jsonl:5", "b.jsonl:1", "\"c/copy.txt\"", "\"c/other.txt\""] {
+        assert!(clusters.contains(id), "{id} missing from {clusters}");
+    }
+}
+
+#[test]
 fn kept_records_are_copied_byte_for_byte() {
     let dir = Dir::new();
     // Odd spacing, key order and escapes must survive untouched.

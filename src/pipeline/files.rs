@@ -301,8 +301,22 @@ pub(crate) fn for_each_batch_into<T: Send, R: Send>(
 }
 
 enum Outcome {
-    Doc { chars: usize, shingles: usize, set: Vec<u64> },
+    Doc { chars: usize, shingles: usize, set: Vec<u64>, id: Option<String> },
     Bad(String),
+}
+
+/// The text of a raw record and its own id as raw JSON (a text file's
+/// relative path, or a JSONL record's id field if it has one), or why the
+/// record cannot be used.
+fn record_text_and_id<'a>(
+    kind: &SourceKind,
+    bytes: &'a [u8],
+    fields: &FieldNames,
+) -> std::result::Result<(std::borrow::Cow<'a, str>, Option<String>), String> {
+    match kind {
+        SourceKind::Text { id } => Ok((record_text(kind, bytes, fields)?, Some(crate::input::json_string(id)))),
+        SourceKind::Jsonl => parse_record(bytes, fields).map(|f| (f.text, f.id.map(|r| r.get().to_owned()))),
+    }
 }
 
 /// The text of a raw record, or why it cannot be used.
@@ -326,7 +340,65 @@ struct SignPass {
     empty: u64,
     // Every document's exact set, when they were logged.
     sets: Option<SetLog>,
+    // Every document's id, a line each, when only the lists are written:
+    // they are then written without reading the corpus again.
+    ids: Option<IdLog>,
     warnings: Vec<String>,
+}
+
+/// The raw JSON id of every document, one a line in document order (JSON
+/// has no raw line breaks), in an unnamed temporary file: a few bytes a
+/// document on disk, none in memory. A record without an id gets a line
+/// of [`IdLog::FALLBACK`] and its `FILE:LINE` id, so that a caller that
+/// knows an earlier origin of the document (`doppel run`) can name that
+/// instead.
+struct IdLog {
+    file: crate::spill::SpillFile,
+}
+
+impl IdLog {
+    const FALLBACK: u8 = b'!';
+
+    /// The line of one document.
+    fn line(source: &crate::input::Source, line: u64, id: Option<String>, out: &mut Vec<u8>) {
+        match id {
+            Some(id) => out.extend_from_slice(id.as_bytes()),
+            None => {
+                out.push(IdLog::FALLBACK);
+                out.extend_from_slice(fallback_id(source, line).as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+
+    /// The ids of `docs` (sorted document indices), in that order.
+    fn ids_of(&self, docs: &[u32], upstream: &Upstream<'_>) -> std::io::Result<Vec<String>> {
+        use std::io::BufRead;
+        let mut ids = Vec::with_capacity(docs.len());
+        let mut reader = self.file.reader();
+        let mut line = Vec::new();
+        for doc in 0u32.. {
+            let Some(&want) = docs.get(ids.len()) else { break };
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                return Err(std::io::Error::other("internal: the id log ends before the documents signed"));
+            }
+            if doc != want {
+                continue;
+            }
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let id = match (text.strip_prefix(&[IdLog::FALLBACK]), upstream.origins) {
+                (Some(_), Some((original, origins))) => {
+                    let (src, line) = origins[doc as usize];
+                    fallback_id(&original.sources[src as usize], line)
+                }
+                (Some(own), None) => String::from_utf8_lossy(own).into_owned(),
+                (None, _) => String::from_utf8_lossy(text).into_owned(),
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
 }
 
 /// True for the write errors that mean the disk has no room, after which
@@ -360,12 +432,17 @@ fn sign_pass(
     };
     // Cleared when the log is given up, so that workers stop building sets.
     let logging = std::sync::atomic::AtomicBool::new(log.is_some());
-    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, warnings: Vec::new() };
+    let ids = match opts.duplicates_only {
+        true => Some(IdLog { file: crate::spill::SpillFile::create(spill_dir).map_err(|e| Error::io(spill_dir, e))? }),
+        false => None,
+    };
+    let with_ids = ids.is_some();
+    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut sigs = Vec::new();
     // Sets are written on a thread of their own, a batch behind, so that
     // the workers never wait for the disk.
-    let (log, warning) = for_each_batch_into(
+    let ((log, warning), ids) = for_each_batch_into(
         corpus,
         &counter,
         |batch| {
@@ -377,8 +454,12 @@ fn sign_pass(
                 .zip(batch.records.par_iter())
                 .map_init(SignScratch::default, |scratch, (sig, rec)| {
                     let kind = &corpus.sources[rec.source as usize].kind;
-                    match record_text(kind, batch.bytes(rec), &opts.fields) {
-                        Ok(text) => {
+                    let read = match with_ids {
+                        true => record_text_and_id(kind, batch.bytes(rec), &opts.fields),
+                        false => record_text(kind, batch.bytes(rec), &opts.fields).map(|t| (t, None)),
+                    };
+                    match read {
+                        Ok((text, id)) => {
                             let mut set = Vec::new();
                             let shingles = if with_sets {
                                 // About one shingle per 6 bytes of news text.
@@ -387,16 +468,20 @@ fn sign_pass(
                             } else {
                                 hasher.sign_into(&text, scratch, sig)
                             };
-                            Outcome::Doc { chars: text.chars().count(), shingles, set }
+                            Outcome::Doc { chars: text.chars().count(), shingles, set, id }
                         }
                         Err(reason) => Outcome::Bad(reason),
                     }
                 })
                 .collect();
             let mut sets = Vec::with_capacity(if with_sets { outcomes.len() } else { 0 });
+            let mut id_lines = Vec::new();
             for ((outcome, rec), sig) in outcomes.into_iter().zip(&batch.records).zip(sigs.chunks(k)) {
                 match outcome {
-                    Outcome::Doc { chars, shingles, set } => {
+                    Outcome::Doc { chars, shingles, set, id } => {
+                        if with_ids {
+                            IdLog::line(&corpus.sources[rec.source as usize], rec.line, id, &mut id_lines);
+                        }
                         pass.signatures.push(sig, chars, shingles);
                         pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
                         pass.empty += u64::from(shingles == 0);
@@ -412,10 +497,31 @@ fn sign_pass(
             }
             bar.set_position(counter.load(Ordering::Relaxed));
             bar.set_message(format!("{} docs", pass.signatures.len()));
-            Ok(sets)
+            Ok((sets, id_lines))
         },
-        |batches| log_batches(log, batches, &logging, spill_dir),
+        |batches| {
+            let mut ids = ids;
+            let sets = batches.into_iter().map(|(sets, id_lines): (Vec<Vec<u64>>, Vec<u8>)| {
+                if let Some(log) = ids.as_mut() {
+                    // The id log is a few bytes a document: a full disk
+                    // here is an error like any other.
+                    log.file.append(&id_lines)?;
+                }
+                Ok(sets)
+            });
+            let mut failed = None;
+            let logged =
+                log_batches(log, sets.map_while(|r| r.map_err(|e| failed = Some(e)).ok()), &logging, spill_dir)?;
+            if let Some(e) = failed {
+                return Err(Error::io(spill_dir, e));
+            }
+            if let Some(log) = ids.as_mut() {
+                log.file.finish().map_err(|e| Error::io(spill_dir, e))?;
+            }
+            Ok((logged, ids))
+        },
     )?;
+    pass.ids = ids;
     // A batch signed before the log was given up may have sent no sets: the
     // log is complete or absent.
     pass.sets = log.filter(|l| l.documents() == pass.signatures.len());
@@ -736,7 +842,38 @@ fn write_outputs(
         .flat_map(|c| std::iter::once(c.kept.0).chain(c.duplicates.iter().map(|d| d.doc.0)))
         .collect();
     clustered.sort_unstable();
-    let mut ids: Vec<String> = Vec::with_capacity(clustered.len());
+    let ids = match (deduped, &pass.ids) {
+        // Only the lists: the ids were logged while signing, and the
+        // corpus is not read again.
+        (None, Some(log)) => log.ids_of(&clustered, upstream).map_err(|e| Error::io(outputs.dir(), e))?,
+        _ => {
+            let mut ids = Vec::with_capacity(clustered.len());
+            copy_kept_and_collect_ids(
+                corpus, opts, pass, outcome, outputs, progress, upstream, deduped, &clustered, &mut ids,
+            )?;
+            ids
+        }
+    };
+    write_lists(opts, pass, outcome, outputs, upstream, &clustered, &ids)?;
+    outputs.sync()?;
+    Ok(started.elapsed())
+}
+
+/// The pass that copies the kept records to `deduped` (when it is asked
+/// for) and collects the ids of the `clustered` documents on the way.
+#[allow(clippy::too_many_arguments)]
+fn copy_kept_and_collect_ids(
+    corpus: &Corpus,
+    opts: &JobOptions,
+    pass: &SignPass,
+    outcome: &DedupOutcome,
+    outputs: &mut OutputSet,
+    progress: Progress,
+    upstream: &Upstream<'_>,
+    deduped: Option<usize>,
+    clustered: &[u32],
+    ids: &mut Vec<String>,
+) -> Result<()> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "writing");
     let mut walk = DocWalk::new(corpus, pass);
@@ -780,7 +917,19 @@ fn write_outputs(
     })?;
     walk.finish()?;
     bar.finish_and_clear();
+    Ok(())
+}
 
+/// `clusters.jsonl` and `rejected.jsonl`, given the ids of the clustered documents.
+fn write_lists(
+    opts: &JobOptions,
+    pass: &SignPass,
+    outcome: &DedupOutcome,
+    outputs: &mut OutputSet,
+    upstream: &Upstream<'_>,
+    clustered: &[u32],
+    ids: &[String],
+) -> Result<()> {
     let clusters = outputs.create("clusters.jsonl")?;
     let id_of = |d: DocIndex| -> &str {
         // Every clustered document had its id collected above.
@@ -813,8 +962,7 @@ fn write_outputs(
     for r in upstream.rejected.iter().chain(&pass.rejected) {
         outputs.file(rejected).write_json_line(r)?;
     }
-    outputs.sync()?;
-    Ok(started.elapsed())
+    Ok(())
 }
 
 #[derive(Serialize)]
