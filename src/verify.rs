@@ -82,6 +82,9 @@ pub struct SpilledSets {
     // Where each stored set starts in the file, in values (u64), and its length.
     starts: Vec<u64>,
     lens: Vec<u32>,
+    // Each stored list's number of distinct hashes plus one, once counted
+    // (0: not yet); a document meets many pairs, its count is made once.
+    distinct: Vec<std::sync::atomic::AtomicU32>,
     file: SpillFile,
     // The first read error; similarity lookups cannot return one.
     error: std::sync::Mutex<Option<std::io::Error>>,
@@ -94,7 +97,14 @@ impl SpilledSets {
     }
 
     fn over(file: SpillFile) -> SpilledSets {
-        SpilledSets { docs: Vec::new(), starts: Vec::new(), lens: Vec::new(), file, error: Default::default() }
+        SpilledSets {
+            docs: Vec::new(),
+            starts: Vec::new(),
+            lens: Vec::new(),
+            distinct: Vec::new(),
+            file,
+            error: Default::default(),
+        }
     }
 
     /// Appends the hashes of document `doc` (a sorted set, or any list of
@@ -111,7 +121,29 @@ impl SpilledSets {
 
     /// Flushes the writes; call once, before reading.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        self.file.finish()
+        self.file.finish()?;
+        self.index_done();
+        Ok(())
+    }
+
+    fn index_done(&mut self) {
+        self.distinct = (0..self.docs.len()).map(|_| Default::default()).collect();
+    }
+
+    /// The number of distinct hashes of `doc`, whose list is in `list`,
+    /// counted with `scratch` the first time it is asked for.
+    fn distinct_count(&self, doc: u32, list: &[u64], scratch: &mut HashList) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Ok(i) = self.docs.binary_search(&doc) else { return 0 };
+        match self.distinct[i].load(Relaxed) {
+            0 => {
+                scratch.fill(list);
+                // Counts fit: a list's length is a u32.
+                self.distinct[i].store(scratch.len() as u32 + 1, Relaxed);
+                scratch.len()
+            }
+            n => n as usize - 1,
+        }
     }
 
     /// The set of `doc`, read from the file (`None` if not stored or unreadable).
@@ -225,6 +257,7 @@ impl SetLog {
         if next != docs.len() || start != total {
             return Err(std::io::Error::other("internal: the set log does not match the documents signed"));
         }
+        sets.index_done();
         Ok(sets)
     }
 }
@@ -246,6 +279,12 @@ pub struct HashList {
     // 0 marks an empty slot, so a real hash of 0 is kept aside.
     has_zero: bool,
     len: usize,
+    // For counting what another list shares: the round in which each slot
+    // (and the zero hash) was last met, so that a hash repeated in the other
+    // list counts once.
+    met: Vec<u32>,
+    met_zero: u32,
+    round: u32,
 }
 
 impl HashList {
@@ -259,6 +298,8 @@ impl HashList {
         self.mask = capacity - 1;
         self.has_zero = false;
         self.len = 0;
+        self.met.clear();
+        self.round = 0;
     }
 
     /// The table of `hashes` (repeats and any order allowed).
@@ -295,14 +336,46 @@ impl HashList {
         if h == 0 {
             return self.has_zero;
         }
+        self.slot_of(h).is_some()
+    }
+
+    fn slot_of(&self, h: u64) -> Option<usize> {
         let mut i = h as usize & self.mask;
         loop {
             match self.slots[i] {
-                0 => return false,
-                v if v == h => return true,
+                0 => return None,
+                v if v == h => return Some(i),
                 _ => i = (i + 1) & self.mask,
             }
         }
+    }
+
+    /// How many distinct hashes of `other` (repeats and any order allowed)
+    /// are held: one probe a hash, no table of `other`.
+    fn shared_with(&mut self, other: &[u64]) -> usize {
+        if self.met.len() != self.slots.len() || self.round == u32::MAX {
+            self.met.clear();
+            self.met.resize(self.slots.len(), 0);
+            self.met_zero = 0;
+            self.round = 0;
+        }
+        self.round += 1;
+        let round = self.round;
+        let mut shared = 0usize;
+        for &h in other {
+            if h == 0 {
+                if self.has_zero && self.met_zero != round {
+                    self.met_zero = round;
+                    shared += 1;
+                }
+            } else if let Some(i) = self.slot_of(h)
+                && self.met[i] != round
+            {
+                self.met[i] = round;
+                shared += 1;
+            }
+        }
+        shared
     }
 
     /// Distinct hashes held.
@@ -414,7 +487,9 @@ impl SimilaritySource<'_> {
                 }
                 for b in others {
                     if have_a && sets.get_into(b, &mut buf) {
-                        each(b, table.similarity(&buf, &mut scratch));
+                        let b_len = sets.distinct_count(b, &buf, &mut scratch);
+                        let shared = table.shared_with(&buf);
+                        each(b, PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64));
                     } else {
                         each(b, NOTHING);
                     }
@@ -518,7 +593,14 @@ mod tests {
             let (mut table, mut scratch) = (HashList::default(), HashList::default());
             table.fill(&a);
             proptest::prop_assert_eq!(table.len(), set(&a).len());
-            proptest::prop_assert_eq!(table.similarity(&b, &mut scratch), PairSimilarity::exact(&set(&a), &set(&b)));
+            let exact = PairSimilarity::exact(&set(&a), &set(&b));
+            proptest::prop_assert_eq!(table.similarity(&b, &mut scratch), exact);
+            // The probe-only count, twice, so that a second round does not
+            // see the first one's marks.
+            for _ in 0..2 {
+                let shared = table.shared_with(&b);
+                proptest::prop_assert_eq!(PairSimilarity::from_sizes(table.len() as f64, set(&b).len() as f64, shared as f64), exact);
+            }
         }
     }
 

@@ -350,28 +350,29 @@ pub(crate) fn cluster_candidates(
     source: SimilaritySource<'_>,
 ) -> DedupOutcome {
     // Candidates are sorted, so the pairs of one smaller document stand
-    // together: its set is read once for all of them.
-    let confirmed: Vec<(u64, PairSimilarity)> = candidates
+    // together: its set is read once for all of them. Every candidate's
+    // similarity is kept (24 bytes a candidate pair), matched or not:
+    // clustering asks again about pairs inside a group, and a pair already
+    // judged needs no second read of its sets.
+    let judged: Vec<(u64, PairSimilarity)> = candidates
         .par_chunk_by(|&p, &q| p >> 32 == q >> 32)
         .flat_map_iter(|run| {
             let a = unpack_pair(run[0]).0;
-            let mut found = Vec::new();
+            let mut all = Vec::with_capacity(run.len());
             source.similarities_to(sigs, a, run.iter().map(|&p| unpack_pair(p).1), |b, s| {
-                if s.matches(config) {
-                    found.push((crate::lsh::pack_pair(a, b), s));
-                }
+                all.push((crate::lsh::pack_pair(a, b), s));
             });
-            found
+            all
         })
         .collect();
-    // The similarity of a confirmed pair, kept so that clusters made of
-    // confirmed edges need no second read of their sets.
-    let confirmed_similarity = |a: u32, b: u32| -> Option<PairSimilarity> {
+    let known = |a: u32, b: u32| -> Option<PairSimilarity> {
         let key = crate::lsh::pack_pair(a, b);
-        confirmed.binary_search_by_key(&key, |&(p, _)| p).ok().map(|i| confirmed[i].1)
+        judged.binary_search_by_key(&key, |&(p, _)| p).ok().map(|i| judged[i].1)
     };
+    let similarity = |a: u32, b: u32| known(a, b).unwrap_or_else(|| source.similarity(sigs, a, b));
+    let confirmed: Vec<u64> = judged.iter().filter(|(_, s)| s.matches(config)).map(|&(p, _)| p).collect();
     let mut uf = UnionFind::new(sigs.len());
-    for &(p, _) in &confirmed {
+    for &p in &confirmed {
         let (a, b) = unpack_pair(p);
         uf.union(a, b);
     }
@@ -381,7 +382,7 @@ pub(crate) fn cluster_candidates(
         .par_iter()
         .map(|group| {
             let duplicate = |kept: u32, d: u32| {
-                let s = confirmed_similarity(kept, d).unwrap_or_else(|| source.similarity(sigs, kept, d));
+                let s = similarity(kept, d);
                 Duplicate { doc: DocIndex(d), jaccard: s.jaccard, containment: s.containment }
             };
             match config.cluster {
@@ -391,10 +392,9 @@ pub(crate) fn cluster_candidates(
                     vec![Cluster { kept: DocIndex(kept), duplicates }]
                 }
                 ClusterMode::Star => {
-                    // Confirmed edges are known to match; other pairs of the
-                    // group are checked on demand.
-                    let edge = |a: u32, b: u32| confirmed_similarity(a, b).is_some();
-                    stars(group, config.keep, chars, |c, d| edge(c, d) || source.similarity(sigs, c, d).matches(config))
+                    // Candidate pairs were judged above; other pairs of the
+                    // group (which LSH did not pair) are checked on demand.
+                    stars(group, config.keep, chars, |c, d| similarity(c, d).matches(config))
                         .into_iter()
                         .map(|(kept, members)| Cluster {
                             kept: DocIndex(kept),
