@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-ALL_TOOLS = ["doppel", "doppel-lists", "doppel-estimate", "datasketch", "datasketch-bxr", "rensa", "gaoya", "floor"]
+ALL_TOOLS = ["doppel", "doppel-lists", "doppel-union", "doppel-estimate", "datasketch", "datasketch-bxr", "rensa", "gaoya", "floor"]
 
 
 def log(msg):
@@ -157,8 +157,12 @@ def main():
                      "peak_rss_mb": max(rss), "cpu_s": statistics.median(cpus), "flagged": flagged, **counts})
 
     # doppel-lists writes what the peers give, the lists of duplicates, and
-    # not a deduplicated copy of the corpus as well.
+    # not a deduplicated copy of the corpus as well. doppel-union flags what
+    # the peers flag, every document with a confirmed partner (union-find),
+    # where doppel's default star clusters list a document only if it
+    # matches its cluster's kept document.
     doppel_rows = (("doppel", []), ("doppel-lists", ["--duplicates-only"]),
+                   ("doppel-union", ["--duplicates-only", "--cluster", "union"]),
                    ("doppel-estimate", ["--verify", "estimate", "--cluster", "union"]))
     for name, extra in doppel_rows:
         if name not in tools or not doppel or (extra and extra[0] not in dedup_help):
