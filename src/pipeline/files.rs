@@ -659,7 +659,8 @@ pub(crate) fn dedup_corpus(
     }
     drop(sets);
 
-    let writing = write_outputs(corpus, opts, &pass, &outcome, outputs, progress, &upstream)?;
+    let job = Finished { corpus, opts, pass: &pass, outcome: &outcome, progress, upstream: &upstream };
+    let writing = write_outputs(&job, outputs)?;
     let rejected = (pass.rejected.len() + upstream.rejected.len()) as u64;
     let documents = pass.signatures.len() as u64 + rejected;
     let duplicates = outcome.num_duplicates() as u64;
@@ -812,16 +813,19 @@ fn exact_sets(
     Ok(sets)
 }
 
-/// Second pass: kept records, cluster ids, rejects.
-fn write_outputs(
-    corpus: &Corpus,
-    opts: &JobOptions,
-    pass: &SignPass,
-    outcome: &DedupOutcome,
-    outputs: &mut OutputSet,
+/// What the write pass reads: the job and everything the passes before it found.
+struct Finished<'a> {
+    corpus: &'a Corpus,
+    opts: &'a JobOptions,
+    pass: &'a SignPass,
+    outcome: &'a DedupOutcome,
     progress: Progress,
-    upstream: &Upstream<'_>,
-) -> Result<std::time::Duration> {
+    upstream: &'a Upstream<'a>,
+}
+
+/// Second pass: kept records, cluster ids, rejects.
+fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::time::Duration> {
+    let Finished { corpus, opts, pass, outcome, upstream, .. } = *job;
     let started = Instant::now();
     let deduped = if opts.duplicates_only {
         // A deduped.jsonl of an earlier run goes, unless it is what this
@@ -848,32 +852,25 @@ fn write_outputs(
         (None, Some(log)) => log.ids_of(&clustered, upstream).map_err(|e| Error::io(outputs.dir(), e))?,
         _ => {
             let mut ids = Vec::with_capacity(clustered.len());
-            copy_kept_and_collect_ids(
-                corpus, opts, pass, outcome, outputs, progress, upstream, deduped, &clustered, &mut ids,
-            )?;
+            copy_kept_and_collect_ids(job, outputs, deduped, &clustered, &mut ids)?;
             ids
         }
     };
-    write_lists(opts, pass, outcome, outputs, upstream, &clustered, &ids)?;
+    write_lists(job, outputs, &clustered, &ids)?;
     outputs.sync()?;
     Ok(started.elapsed())
 }
 
 /// The pass that copies the kept records to `deduped` (when it is asked
 /// for) and collects the ids of the `clustered` documents on the way.
-#[allow(clippy::too_many_arguments)]
 fn copy_kept_and_collect_ids(
-    corpus: &Corpus,
-    opts: &JobOptions,
-    pass: &SignPass,
-    outcome: &DedupOutcome,
+    job: &Finished<'_>,
     outputs: &mut OutputSet,
-    progress: Progress,
-    upstream: &Upstream<'_>,
     deduped: Option<usize>,
     clustered: &[u32],
     ids: &mut Vec<String>,
 ) -> Result<()> {
+    let Finished { corpus, opts, pass, outcome, progress, upstream } = *job;
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "writing");
     let mut walk = DocWalk::new(corpus, pass);
@@ -921,15 +918,8 @@ fn copy_kept_and_collect_ids(
 }
 
 /// `clusters.jsonl` and `rejected.jsonl`, given the ids of the clustered documents.
-fn write_lists(
-    opts: &JobOptions,
-    pass: &SignPass,
-    outcome: &DedupOutcome,
-    outputs: &mut OutputSet,
-    upstream: &Upstream<'_>,
-    clustered: &[u32],
-    ids: &[String],
-) -> Result<()> {
+fn write_lists(job: &Finished<'_>, outputs: &mut OutputSet, clustered: &[u32], ids: &[String]) -> Result<()> {
+    let Finished { opts, pass, outcome, upstream, .. } = *job;
     let clusters = outputs.create("clusters.jsonl")?;
     let id_of = |d: DocIndex| -> &str {
         // Every clustered document had its id collected above.
