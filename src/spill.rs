@@ -41,6 +41,10 @@ impl SpillFile {
 
     /// Flushes the writes; call once, before reading.
     pub(crate) fn finish(&mut self) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.writer.is_some() && tests::take_failing_flush() {
+            return Err(std::io::ErrorKind::StorageFull.into());
+        }
         if let Some(mut w) = self.writer.take() {
             w.flush()?;
         }
@@ -103,6 +107,17 @@ pub(crate) mod tests {
 
     thread_local! {
         static ROOM: Cell<u64> = const { Cell::new(u64::MAX) };
+        static FAIL_FLUSH: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes the next final flush of a spill file on this thread report a
+    /// full disk: the buffered tail is what meets it in real life.
+    pub(crate) fn fail_next_flush() {
+        FAIL_FLUSH.with(|f| f.set(true));
+    }
+
+    pub(crate) fn take_failing_flush() -> bool {
+        FAIL_FLUSH.with(|f| f.replace(false))
     }
 
     /// Bytes a spill file may hold before it reports a full disk (tests

@@ -351,26 +351,25 @@ pub(crate) fn cluster_candidates(
 ) -> DedupOutcome {
     // Candidates are sorted, so the pairs of one smaller document stand
     // together: its set is read once for all of them. Every candidate's
-    // similarity is kept (24 bytes a candidate pair), matched or not:
-    // clustering asks again about pairs inside a group, and a pair already
-    // judged needs no second read of its sets.
-    let judged: Vec<(u64, PairSimilarity)> = candidates
+    // similarity is kept, matched or not, in candidate order (16 bytes a
+    // candidate pair): clustering asks again about pairs inside a group,
+    // and a pair already judged needs no second read of its sets.
+    let judged: Vec<PairSimilarity> = candidates
         .par_chunk_by(|&p, &q| p >> 32 == q >> 32)
         .flat_map_iter(|run| {
             let a = unpack_pair(run[0]).0;
             let mut all = Vec::with_capacity(run.len());
-            source.similarities_to(sigs, a, run.iter().map(|&p| unpack_pair(p).1), |b, s| {
-                all.push((crate::lsh::pack_pair(a, b), s));
-            });
+            source.similarities_to(sigs, a, run.iter().map(|&p| unpack_pair(p).1), |_, s| all.push(s));
             all
         })
         .collect();
+    debug_assert_eq!(judged.len(), candidates.len());
     let known = |a: u32, b: u32| -> Option<PairSimilarity> {
-        let key = crate::lsh::pack_pair(a, b);
-        judged.binary_search_by_key(&key, |&(p, _)| p).ok().map(|i| judged[i].1)
+        candidates.binary_search(&crate::lsh::pack_pair(a, b)).ok().map(|i| judged[i])
     };
     let similarity = |a: u32, b: u32| known(a, b).unwrap_or_else(|| source.similarity(sigs, a, b));
-    let confirmed: Vec<u64> = judged.iter().filter(|(_, s)| s.matches(config)).map(|&(p, _)| p).collect();
+    let confirmed: Vec<u64> =
+        candidates.iter().zip(&judged).filter(|(_, s)| s.matches(config)).map(|(&p, _)| p).collect();
     let mut uf = UnionFind::new(sigs.len());
     for &p in &confirmed {
         let (a, b) = unpack_pair(p);

@@ -57,11 +57,14 @@ pub struct JobOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExactSets {
-    /// Log every document's set during the sign pass, from the hashes that
-    /// sign it, to an unnamed temporary file in the output directory (8
-    /// bytes a distinct shingle: about 1.2x a news corpus). No second read
-    /// of the corpus. Should the disk fill up, the log is dropped and the
-    /// job falls back to [`ExactSets::Reread`], saying so in its warnings.
+    /// Log every document's shingle hashes during the sign pass, the ones
+    /// that sign it, to an unnamed temporary file in the output directory
+    /// (8 bytes a shingle: about 1.2x a news corpus with word 5-grams, and
+    /// about 8x with character n-grams). No second read of the corpus.
+    /// Should the disk fill up while the log is written, the log is dropped
+    /// and the job falls back to [`ExactSets::Reread`], saying so in its
+    /// warnings; a disk that fills up under another temporary file (band
+    /// runs under a memory limit, the id log) ends the run with an error.
     #[default]
     Keep,
     /// Read the corpus a second time and build the sets of candidate
@@ -404,7 +407,9 @@ impl IdLog {
 /// True for the write errors that mean the disk has no room, after which
 /// the set log is given up rather than the run.
 fn is_disk_full(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+    use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+    // A file system's size limit for one file (FAT32's 4 GiB) is no room too.
+    matches!(e.kind(), StorageFull | QuotaExceeded | FileTooLarge)
 }
 
 fn sign_pass(
@@ -524,7 +529,19 @@ fn sign_pass(
     pass.ids = ids;
     // A batch signed before the log was given up may have sent no sets: the
     // log is complete or absent.
-    pass.sets = log.filter(|l| l.documents() == pass.signatures.len());
+    if let Some(l) = &log
+        && l.documents() != pass.signatures.len()
+    {
+        return Err(Error::io(
+            spill_dir,
+            std::io::Error::other(format!(
+                "internal: {} sets logged for {} documents signed",
+                l.documents(),
+                pass.signatures.len()
+            )),
+        ));
+    }
+    pass.sets = log;
     pass.warnings.extend(warning);
     bar.finish_and_clear();
     pass.rejected = rejects.list;
@@ -542,24 +559,32 @@ fn log_batches(
     spill_dir: &Path,
 ) -> Result<(Option<SetLog>, Option<String>)> {
     let mut warning = None;
+    let mut give_up = |e: std::io::Error, log: &mut Option<SetLog>| {
+        if !is_disk_full(&e) {
+            return Err(Error::io(spill_dir, e));
+        }
+        warning = Some(format!(
+            "the disk in {} filled up while logging exact shingle sets ({e}); \
+             they were built by reading the candidate documents again instead \
+             (--exact-sets reread does this from the start)",
+            spill_dir.display()
+        ));
+        logging.store(false, Ordering::Relaxed);
+        *log = None;
+        Ok(())
+    };
     for sets in batches {
         let Some(l) = log.as_mut() else { continue };
         for set in &sets {
             if let Err(e) = l.append(set) {
-                if !is_disk_full(&e) {
-                    return Err(Error::io(spill_dir, e));
-                }
-                warning = Some(format!(
-                    "the disk in {} filled up while logging exact shingle sets ({e}); \
-                     they were built by reading the candidate documents again instead \
-                     (--exact-sets reread does this from the start)",
-                    spill_dir.display()
-                ));
-                logging.store(false, Ordering::Relaxed);
-                log = None;
+                give_up(e, &mut log)?;
                 break;
             }
         }
+    }
+    // The buffered tail is written here, and may be what meets a full disk.
+    if let Some(Err(e)) = log.as_mut().map(SetLog::finish) {
+        give_up(e, &mut log)?;
     }
     Ok((log, warning))
 }
@@ -1030,6 +1055,12 @@ mod tests {
         assert!(warning.contains("filled up") && warning.contains(&dir.path().display().to_string()), "{warning}");
         // Nothing is left on disk.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Room for every append, but not for the buffered tail: the same.
+        logging.store(true, Ordering::Relaxed);
+        crate::spill::tests::fail_next_flush();
+        let log = SetLog::create(dir.path()).unwrap();
+        let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
+        assert!(log.is_none() && warning.is_some() && !logging.load(Ordering::Relaxed));
     }
 
     #[test]
