@@ -6,9 +6,9 @@
 //! pair's shingles has odds of about 1 in 10^13), or on containment: the
 //! share of the smaller set found in the larger, which is what a truncated
 //! syndicated copy has in common with the full article. The hashes come
-//! from a [`SetLog`] the sign pass wrote, or from a second read of the
+//! from a log the sign pass wrote, or from a second read of the
 //! candidate documents ([`SpilledSets::push`]); shared hashes are counted
-//! with a [`HashList`] table, so no set is sorted. With estimate
+//! with a small hash table, so no set is sorted. With estimate
 //! verification the MinHash estimates are used instead, and the texts are
 //! looked at once.
 
@@ -221,7 +221,7 @@ fn len_u32(len: usize) -> std::io::Result<u32> {
 /// 1.2x the size of a news corpus) and saves the second read, parse and
 /// hash.
 #[derive(Debug)]
-pub struct SetLog {
+pub(crate) struct SetLog {
     file: SpillFile,
     documents: usize,
 }
@@ -251,6 +251,7 @@ impl SetLog {
     }
 
     /// Bytes written to the file.
+    #[cfg(test)]
     pub fn file_bytes(&self) -> u64 {
         self.file.len()
     }
@@ -297,7 +298,7 @@ impl SetLog {
 /// result: the values are exactly those of [`PairSimilarity::exact`] on the
 /// sorted sets.
 #[derive(Debug, Default, Clone)]
-pub struct HashList {
+pub(crate) struct HashList {
     slots: Vec<u64>,
     // log2 of the capacity, for slots from the top bits of the mixed hash.
     bits: u32,
@@ -426,14 +427,11 @@ impl HashList {
         self.len
     }
 
-    /// True when no hash is held.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Similarity of the hashes held with `other` (repeats and any order
-    /// allowed), using `scratch` to count `other`'s distinct hashes.
-    pub fn similarity(&mut self, other: &[u64], scratch: &mut HashList) -> PairSimilarity {
+    /// allowed), using `scratch` to count `other`'s distinct hashes: the
+    /// tests' reference for the cached counts the pipeline uses.
+    #[cfg(test)]
+    fn similarity(&mut self, other: &[u64], scratch: &mut HashList) -> PairSimilarity {
         scratch.fill(other);
         let shared = self.shared_with(other);
         PairSimilarity::from_sizes(self.len as f64, scratch.len as f64, shared as f64)
