@@ -701,7 +701,10 @@ impl ByteScreens {
     fn new(trees: &[Hir]) -> std::result::Result<Option<ByteScreens>, String> {
         let needs: Vec<Option<u8>> = trees
             .iter()
-            .map(|t| (0..=255u8).find(|&b| !is_common_byte(b) && required_bytes(t)[usize::from(b)]))
+            .map(|t| {
+                let required = required_bytes(t);
+                (0..=255u8).find(|&b| !is_common_byte(b) && required[usize::from(b)])
+            })
             .collect();
         if needs.iter().all(Option::is_none) {
             return Ok(None);
