@@ -506,24 +506,19 @@ fn sign_pass(
         },
         |batches| {
             let mut ids = ids;
-            let sets = batches.into_iter().map(|(sets, id_lines): (Vec<Vec<u64>>, Vec<u8>)| {
+            let mut sets = SetLogging { log, warning: None, logging: &logging, spill_dir };
+            for (batch_sets, id_lines) in batches {
                 if let Some(log) = ids.as_mut() {
                     // The id log is a few bytes a document: a full disk
                     // here is an error like any other.
-                    log.file.append(&id_lines)?;
+                    log.file.append(&id_lines).map_err(|e| Error::io(spill_dir, e))?;
                 }
-                Ok(sets)
-            });
-            let mut failed = None;
-            let logged =
-                log_batches(log, sets.map_while(|r| r.map_err(|e| failed = Some(e)).ok()), &logging, spill_dir)?;
-            if let Some(e) = failed {
-                return Err(Error::io(spill_dir, e));
+                sets.add(&batch_sets)?;
             }
             if let Some(log) = ids.as_mut() {
                 log.file.finish().map_err(|e| Error::io(spill_dir, e))?;
             }
-            Ok((logged, ids))
+            Ok((sets.finish()?, ids))
         },
     )?;
     pass.ids = ids;
@@ -548,45 +543,68 @@ fn sign_pass(
     Ok(pass)
 }
 
-/// Appends each batch's sets to `log`. A full disk gives the log up (which
-/// frees its disk at once: the file has no name), clears `logging` so that
-/// the workers stop building sets, and says so in the warning returned;
-/// any other write error ends the run.
+/// The set log as the sign pass's writer thread keeps it. A full disk
+/// gives the log up (which frees its disk at once: the file has no name),
+/// clears `logging` so that the workers stop building sets, and says so in
+/// the warning; any other write error ends the run.
+struct SetLogging<'a> {
+    log: Option<SetLog>,
+    warning: Option<String>,
+    logging: &'a std::sync::atomic::AtomicBool,
+    spill_dir: &'a Path,
+}
+
+impl SetLogging<'_> {
+    /// Appends one batch's sets, in document order.
+    fn add(&mut self, sets: &[Vec<u64>]) -> Result<()> {
+        let Some(log) = self.log.as_mut() else { return Ok(()) };
+        for set in sets {
+            if let Err(e) = log.append(set) {
+                return self.give_up(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The log, complete, or `None` if it was given up; and the warning.
+    fn finish(mut self) -> Result<(Option<SetLog>, Option<String>)> {
+        // The buffered tail is written here, and may be what meets a full disk.
+        if let Some(Err(e)) = self.log.as_mut().map(SetLog::finish) {
+            self.give_up(e)?;
+        }
+        Ok((self.log, self.warning))
+    }
+
+    fn give_up(&mut self, e: std::io::Error) -> Result<()> {
+        if !is_disk_full(&e) {
+            return Err(Error::io(self.spill_dir, e));
+        }
+        self.warning = Some(format!(
+            "the disk in {} filled up while logging exact shingle sets ({e}); \
+             they were built by reading the candidate documents again instead \
+             (--exact-sets reread does this from the start)",
+            self.spill_dir.display()
+        ));
+        self.logging.store(false, Ordering::Relaxed);
+        self.log = None;
+        Ok(())
+    }
+}
+
+/// Appends each batch's sets to `log`, as the sign pass's writer does (see
+/// [`SetLogging`]).
+#[cfg(test)]
 fn log_batches(
-    mut log: Option<SetLog>,
+    log: Option<SetLog>,
     batches: impl IntoIterator<Item = Vec<Vec<u64>>>,
     logging: &std::sync::atomic::AtomicBool,
     spill_dir: &Path,
 ) -> Result<(Option<SetLog>, Option<String>)> {
-    let mut warning = None;
-    let mut give_up = |e: std::io::Error, log: &mut Option<SetLog>| {
-        if !is_disk_full(&e) {
-            return Err(Error::io(spill_dir, e));
-        }
-        warning = Some(format!(
-            "the disk in {} filled up while logging exact shingle sets ({e}); \
-             they were built by reading the candidate documents again instead \
-             (--exact-sets reread does this from the start)",
-            spill_dir.display()
-        ));
-        logging.store(false, Ordering::Relaxed);
-        *log = None;
-        Ok(())
-    };
-    for sets in batches {
-        let Some(l) = log.as_mut() else { continue };
-        for set in &sets {
-            if let Err(e) = l.append(set) {
-                give_up(e, &mut log)?;
-                break;
-            }
-        }
+    let mut sets = SetLogging { log, warning: None, logging, spill_dir };
+    for batch in batches {
+        sets.add(&batch)?;
     }
-    // The buffered tail is written here, and may be what meets a full disk.
-    if let Some(Err(e)) = log.as_mut().map(SetLog::finish) {
-        give_up(e, &mut log)?;
-    }
-    Ok((log, warning))
+    sets.finish()
 }
 
 /// Runs `doppel dedup`: reads `inputs`, writes `deduped.jsonl`,
