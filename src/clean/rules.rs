@@ -477,13 +477,13 @@ impl Rules {
             (crate::clean::AUTHOR, &self.author),
         ];
         for (name, rule) in named {
-            pattern_rules.push(CompiledPatternRule::new(name, rule)?);
+            pattern_rules.push(LineRule::new(name, rule)?);
         }
         for c in &self.custom {
             if c.name.is_empty() {
                 return Err(RuleError { rule: "custom".into(), message: "a custom rule needs a name".into() });
             }
-            pattern_rules.push(CompiledPatternRule::new(&c.name, &c.rule)?);
+            pattern_rules.push(LineRule::new(&c.name, &c.rule)?);
         }
         for (name, value) in [("boilerplate.site_min_share", self.boilerplate.site_min_share)] {
             if !(0.0..=1.0).contains(&value) {
@@ -560,30 +560,40 @@ pub struct CompiledPatternRule {
     pub has_keywords: bool,
 }
 
+/// A rule's patterns, parsed and numbered as one alternation's parts.
+fn parse_trees(name: &str, rule: &PatternRule) -> std::result::Result<Vec<Hir>, RuleError> {
+    let mut trees = Vec::new();
+    let mut next_group = 1;
+    for (i, p) in rule.patterns.iter().chain(&rule.extra_patterns).enumerate() {
+        let tree = parse_pattern(p)
+            .map_err(|e| RuleError { rule: name.to_string(), message: format!("pattern {} `{p}`: {e}", i + 1) })?;
+        // Each pattern numbers its groups from 1; in the alternation
+        // they follow on from the previous pattern's, as in one pattern.
+        trees.push(rebuild(&tree, false, next_group, &mut false));
+        next_group += u32::try_from(tree.properties().explicit_captures_len()).unwrap_or(u32::MAX / 2);
+    }
+    Ok(trees)
+}
+
+/// The alternation of `trees` anchored to the whole line.
+fn whole_line(alternation: Hir) -> std::result::Result<Screened, String> {
+    // Spaces around a whole line's match; the parser cannot fail on them.
+    let whole = Hir::concat(vec![parse_pattern(r"^\s*")?, alternation, parse_pattern(r"\s*$")?]);
+    // Whole-line matches are only asked whether, never where.
+    Screened::new(&whole, WhichCaptures::None)
+}
+
 impl CompiledPatternRule {
     fn new(name: &str, rule: &PatternRule) -> std::result::Result<CompiledPatternRule, RuleError> {
         let error = |message: String| RuleError { rule: name.to_string(), message };
-        let mut trees = Vec::new();
-        let mut next_group = 1;
-        for (i, p) in rule.patterns.iter().chain(&rule.extra_patterns).enumerate() {
-            let tree = parse_pattern(p).map_err(|e| error(format!("pattern {} `{p}`: {e}", i + 1)))?;
-            // Each pattern numbers its groups from 1; in the alternation
-            // they follow on from the previous pattern's, as in one pattern.
-            trees.push(rebuild(&tree, false, next_group, &mut false));
-            next_group += u32::try_from(tree.properties().explicit_captures_len()).unwrap_or(u32::MAX / 2);
-        }
+        let trees = parse_trees(name, rule)?;
         let screens = ByteScreens::new(&trees).map_err(error)?;
         let (combined, whole) = if trees.is_empty() {
             (None, None)
         } else {
-            // Spaces around a whole line's match; the parser cannot fail on them.
-            let edge = |p: &str| parse_pattern(p).map_err(error);
             let alternation = Hir::alternation(trees);
             let combined = Screened::new(&alternation, WhichCaptures::Implicit).map_err(error)?;
-            let whole = Hir::concat(vec![edge(r"^\s*")?, alternation, edge(r"\s*$")?]);
-            // Whole-line matches are only asked whether, never where.
-            let whole = Screened::new(&whole, WhichCaptures::None).map_err(error)?;
-            (Some(combined), Some(whole))
+            (Some(combined), Some(whole_line(alternation).map_err(error)?))
         };
         Ok(CompiledPatternRule {
             name: name.to_string(),
@@ -615,6 +625,50 @@ impl CompiledPatternRule {
         };
         // A byte-level match must still cut on character boundaries.
         (line.is_char_boundary(m.start()) && line.is_char_boundary(m.end())).then_some((m.start(), m.end()))
+    }
+}
+
+/// A whole-line rule, compiled: it only answers whether a line is junk
+/// from end to end, so it builds only the whole-line regex. Building the
+/// searches for partial matches too, which nothing asks these rules for,
+/// was half of the rules' start-up.
+#[derive(Debug, Clone)]
+pub struct LineRule {
+    /// The rule's name.
+    pub name: String,
+    /// False when the rule is off.
+    pub enabled: bool,
+    /// Longer lines are skipped.
+    pub max_line_bytes: usize,
+    /// The alternation anchored to the whole line.
+    whole: Option<Screened>,
+    /// Whether the rule runs only on lines holding one of its keywords.
+    pub has_keywords: bool,
+}
+
+impl LineRule {
+    fn new(name: &str, rule: &PatternRule) -> std::result::Result<LineRule, RuleError> {
+        let trees = parse_trees(name, rule)?;
+        let whole = match trees.is_empty() {
+            true => None,
+            false => Some(
+                whole_line(Hir::alternation(trees)).map_err(|message| RuleError { rule: name.to_string(), message })?,
+            ),
+        };
+        Ok(LineRule {
+            name: name.to_string(),
+            enabled: rule.enabled,
+            max_line_bytes: rule.max_line_bytes,
+            whole,
+            has_keywords: !rule.keywords.is_empty(),
+        })
+    }
+
+    /// True when some pattern matches all of `line` but surrounding spaces.
+    pub fn covers_line(&self, line: &str) -> bool {
+        self.enabled
+            && line.len() <= self.max_line_bytes
+            && self.whole.as_ref().is_some_and(|re| re.is_match(line.as_bytes()))
     }
 }
 
@@ -883,7 +937,7 @@ pub struct CompiledRules {
     /// Glued credit patterns (any line).
     pub image_credit: CompiledPatternRule,
     /// Whole-line rules in order: caption, prompt, read_more, copyright, tags, author, custom.
-    pub line_rules: Vec<CompiledPatternRule>,
+    pub line_rules: Vec<LineRule>,
     /// Stray tokens from the rules (lower case).
     pub stray_tokens: Vec<String>,
 }
@@ -893,22 +947,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The rules that search for partial matches (header, image_credit).
     fn compiled_rules() -> &'static [CompiledPatternRule] {
         static RULES: std::sync::OnceLock<Vec<CompiledPatternRule>> = std::sync::OnceLock::new();
         RULES.get_or_init(|| {
             let c = Rules::default().compile().unwrap();
-            let mut all = vec![c.header, c.image_credit];
-            all.extend(c.line_rules);
-            all
+            vec![c.header, c.image_credit]
         })
+    }
+
+    fn line_rules() -> &'static [LineRule] {
+        static RULES: std::sync::OnceLock<Vec<LineRule>> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| Rules::default().compile().unwrap().line_rules)
     }
 
     #[test]
     fn wide_bounds_get_a_loose_screen_and_it_defers_to_the_exact_pattern() {
-        let rules = compiled_rules();
+        let rules = line_rules();
         // The screen is what keeps the cleaner fast: losing it silently
         // (a loose pattern that fails to build) would not change a result.
         for rule in rules {
+            assert!(rule.whole.as_ref().unwrap().loose.is_some(), "rule {} lost its screen", rule.name);
+        }
+        for rule in compiled_rules() {
             assert!(rule.whole.as_ref().unwrap().loose.is_some(), "rule {} lost its screen", rule.name);
         }
         let prompt = rules.iter().find(|r| r.name == crate::clean::PROMPT).unwrap();
@@ -961,6 +1022,11 @@ mod tests {
         // The screen only spares work: every answer is the exact pattern's.
         #[test]
         fn the_screen_never_changes_a_match(line in junk_line()) {
+            for rule in line_rules() {
+                let screened = rule.whole.as_ref().unwrap();
+                let hay = line.as_bytes();
+                prop_assert_eq!(screened.is_match(hay), screened.exact.is_match(hay), "{}", rule.name);
+            }
             for rule in compiled_rules() {
                 let hay = line.as_bytes();
                 for screened in [&rule.whole, &rule.combined].into_iter().flatten() {
