@@ -119,6 +119,17 @@ struct LineDecision<'r> {
     cuts: Vec<(usize, usize, &'r str)>,
 }
 
+/// What the header rule makes of one line (see [`Cleaner::decide_header`]).
+#[derive(Debug, Clone, Copy)]
+struct HeaderFacts {
+    /// A body line: it ends the header zone.
+    content: bool,
+    /// The whole line is header.
+    covered: bool,
+    /// Where a header prefix cut from the line's start ends, if any.
+    prefix_end: Option<usize>,
+}
+
 /// What [`Cleaner::decide_repeats`] keeps of a line between rounds: where
 /// the line ends without its stray token, and that bare line's
 /// [`line_ends_key`].
@@ -222,13 +233,14 @@ impl Cleaner {
             .collect();
         self.decide_boilerplate(text, site, &ends, &mut lines);
         let mut repeat_keys = vec![None; lines.len()];
+        let mut header_facts = vec![None; lines.len()];
         // Where the header ends and which paragraphs are adjacent both
         // depend on what is already removed: run to a fixpoint, so that
         // cleaning the cleaned text finds nothing more. Removals only grow,
         // so this ends.
         loop {
             let before = lines.iter().filter(|l| l.removed_by.is_some()).count();
-            self.decide_header(text, site, &mut lines);
+            self.decide_header(text, site, &mut header_facts, &mut lines);
             self.decide_repeats(text, &ends, &mut repeat_keys, &mut lines);
             if lines.iter().filter(|l| l.removed_by.is_some()).count() == before {
                 break;
@@ -238,22 +250,42 @@ impl Cleaner {
         build(text, &lines)
     }
 
-    fn decide_header<'r>(&'r self, text: &str, site: Option<&str>, lines: &mut [LineDecision<'r>]) {
+    /// What the header rule makes of a line; the same in every round of
+    /// the fixpoint, so each line is asked once.
+    fn header_facts(&self, line: &str, site: Option<&str>) -> HeaderFacts {
+        let covered = self.compiled.header.covers_line(line);
+        HeaderFacts {
+            content: is_body_line(self.as_cleaned(line, site)),
+            covered,
+            prefix_end: match covered {
+                true => None,
+                false => self.compiled.header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
+            },
+        }
+    }
+
+    fn decide_header<'r>(
+        &'r self,
+        text: &str,
+        site: Option<&str>,
+        facts: &mut [Option<HeaderFacts>],
+        lines: &mut [LineDecision<'r>],
+    ) {
         // The header zone: kept lines up to and including the first one of
         // six or more words (usually the headline).
-        for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
+        for (l, facts) in lines.iter_mut().zip(facts.iter_mut()).filter(|(l, _)| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            let content = is_body_line(self.as_cleaned(line, site));
-            if self.compiled.header.covers_line(line) {
+            let f = *facts.get_or_insert_with(|| self.header_facts(line, site));
+            if f.covered {
                 l.removed_by = Some(HEADER);
                 continue;
             }
-            if let Some((0, e)) = self.compiled.header.find(line)
+            if let Some(e) = f.prefix_end
                 && !l.cuts.iter().any(|c| c.2 == HEADER)
             {
                 l.cuts.push((l.start, l.start + e, HEADER));
             }
-            if content {
+            if f.content {
                 break;
             }
         }
