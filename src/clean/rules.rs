@@ -497,10 +497,18 @@ impl Rules {
                 .into_iter()
                 .chain(self.custom.iter().map(|c| &c.rule))
                 .collect();
-        for (i, rule) in rules_with_keywords.iter().enumerate() {
+        // Rules past the screened ones run on every line: their keywords are not looked for.
+        for (i, rule) in rules_with_keywords.iter().enumerate().take(MAX_SCREENED_RULES) {
             for k in &rule.keywords {
-                words.push(k.clone());
+                words.push(k.as_bytes().to_vec());
                 keyword_rule.push(i);
+            }
+        }
+        // The wide patterns' literals ride in the same scan, marked apart.
+        for (i, rule) in pattern_rules.iter().enumerate().take(MAX_SCREENED_RULES) {
+            for literal in rule.wide_literals.iter().flatten() {
+                words.push(literal.clone());
+                keyword_rule.push(MAX_SCREENED_RULES + i);
             }
         }
         // A DFA: a few dozen keywords make a small one, and it scans about
@@ -640,35 +648,56 @@ pub struct LineRule {
     pub enabled: bool,
     /// Longer lines are skipped.
     pub max_line_bytes: usize,
-    /// The alternation anchored to the whole line.
-    whole: Option<Screened>,
+    /// The patterns that start with words, anchored to the whole line:
+    /// on most lines their search dies within a few bytes.
+    anchored: Option<Screened>,
+    /// The patterns that start with a wide span (see [`starts_wide`]),
+    /// anchored to the whole line: searched only on a line that holds one of
+    /// `wide_literals`, when those are known.
+    wide: Option<Screened>,
+    /// A set of strings one of which every match of a wide pattern holds
+    /// (see [`required_literals`]); `None` when some wide pattern has none.
+    wide_literals: Option<Vec<Vec<u8>>>,
     /// Whether the rule runs only on lines holding one of its keywords.
     pub has_keywords: bool,
 }
 
 impl LineRule {
     fn new(name: &str, rule: &PatternRule) -> std::result::Result<LineRule, RuleError> {
-        let trees = parse_trees(name, rule)?;
-        let whole = match trees.is_empty() {
+        let error = |message: String| RuleError { rule: name.to_string(), message };
+        let (wide, anchored): (Vec<Hir>, Vec<Hir>) = parse_trees(name, rule)?.into_iter().partition(starts_wide);
+        let wide_literals = match wide.is_empty() {
             true => None,
-            false => Some(
-                whole_line(Hir::alternation(trees)).map_err(|message| RuleError { rule: name.to_string(), message })?,
-            ),
+            false => wide.iter().map(required_literals).collect::<Option<Vec<_>>>().map(|sets| sets.concat()),
+        };
+        let build = |trees: Vec<Hir>| match trees.is_empty() {
+            true => Ok(None),
+            false => whole_line(Hir::alternation(trees)).map(Some).map_err(error),
         };
         Ok(LineRule {
             name: name.to_string(),
             enabled: rule.enabled,
             max_line_bytes: rule.max_line_bytes,
-            whole,
+            anchored: build(anchored)?,
+            wide: build(wide)?,
+            wide_literals,
             has_keywords: !rule.keywords.is_empty(),
         })
     }
 
     /// True when some pattern matches all of `line` but surrounding spaces.
     pub fn covers_line(&self, line: &str) -> bool {
+        self.covers_line_screened(line, true)
+    }
+
+    /// [`LineRule::covers_line`], told whether `line` holds one of the wide
+    /// patterns' literals (or `true` when that was not looked for).
+    fn covers_line_screened(&self, line: &str, holds_wide_literal: bool) -> bool {
+        let is_match = |re: &Option<Screened>| re.as_ref().is_some_and(|re| re.is_match(line.as_bytes()));
         self.enabled
             && line.len() <= self.max_line_bytes
-            && self.whole.as_ref().is_some_and(|re| re.is_match(line.as_bytes()))
+            && (is_match(&self.anchored)
+                || ((holds_wide_literal || self.wide_literals.is_none()) && is_match(&self.wide)))
     }
 }
 
@@ -841,6 +870,148 @@ fn required_bytes(hir: &Hir) -> [bool; 256] {
     set
 }
 
+/// A set of strings one of which every match of `hir` holds, in lower case
+/// (to be searched ASCII case-insensitively), or `None` when no short set
+/// can be told from the tree: the longest run of fixed characters in a
+/// concatenation, or each branch's set for an alternation.
+///
+/// `^.{0,200}\b(?:we use|this site uses) cookies\b.{0,250}$` holds
+/// ` cookies`; its rule's keywords (`cookie`, but also `share`, `send`,
+/// `update`...) are in most short paragraphs, and each of those lines made
+/// the rule's whole-line regex walk its `.{0,200}` to the line's end.
+fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    // Literals are short words at worst; more than this and the set screens little.
+    const MAX_LITERALS: usize = 64;
+    let score = |set: &[Vec<u8>]| set.iter().map(|l| literal_rarity(l)).min().unwrap_or(0);
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
+        HirKind::Class(_) => fixed_byte(hir).map(|b| vec![vec![b]]),
+        HirKind::Capture(cap) => required_literals(&cap.sub),
+        HirKind::Repetition(rep) if rep.min > 0 => required_literals(&rep.sub),
+        HirKind::Concat(subs) => {
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut consider = |set: Vec<Vec<u8>>| {
+                if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
+                    best = Some(set);
+                }
+            };
+            let mut run = Vec::new();
+            for sub in subs {
+                match (sub.kind(), fixed_byte(sub)) {
+                    (HirKind::Literal(lit), _) => run.extend(lit.0.to_ascii_lowercase()),
+                    (_, Some(b)) => run.push(b),
+                    _ => {
+                        if !run.is_empty() {
+                            consider(vec![std::mem::take(&mut run)]);
+                        }
+                        if let Some(set) = required_literals(sub) {
+                            consider(set);
+                        }
+                    }
+                }
+            }
+            if !run.is_empty() {
+                consider(vec![run]);
+            }
+            best
+        }
+        HirKind::Alternation(subs) => {
+            let mut all = Vec::new();
+            for sub in subs {
+                all.extend(required_literals(sub)?);
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Empty | HirKind::Look(_) | HirKind::Repetition(_) => None,
+    }
+}
+
+/// How rarely a literal turns up in prose, roughly: letters and digits
+/// count 2 a byte, spaces and sentence punctuation 1, other punctuation
+/// (`(`, `/`, `©`'s bytes) more. `(` screens lines better than `ap`.
+fn literal_rarity(literal: &[u8]) -> usize {
+    literal
+        .iter()
+        .map(|&b| match b {
+            _ if b.is_ascii_alphanumeric() => 2,
+            _ if is_common_byte(b) => 1,
+            _ if b.is_ascii() => 8,
+            _ => 4,
+        })
+        .sum()
+}
+
+/// Whether `hir` may start with a wide span of almost any byte, once a
+/// line's leading spaces are skipped (`^.{0,200}...`, `^[^.!?]{0,160}...`):
+/// such a pattern keeps a whole-line search alive to the line's end, where
+/// one that starts with words dies within a few bytes.
+fn starts_wide(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Concat(subs) => subs.iter().find(|sub| !is_skippable_start(sub)).is_some_and(starts_wide),
+        HirKind::Capture(cap) => starts_wide(&cap.sub),
+        HirKind::Alternation(subs) => subs.iter().any(starts_wide),
+        HirKind::Repetition(rep) => match rep.sub.kind() {
+            HirKind::Class(hir::Class::Bytes(class)) => {
+                class.ranges().iter().map(|r| usize::from(r.end() - r.start()) + 1).sum::<usize>() >= 128
+            }
+            HirKind::Class(hir::Class::Unicode(class)) => {
+                class.ranges().iter().map(|r| u32::from(r.end()) - u32::from(r.start()) + 1).sum::<u32>() >= 128
+            }
+            _ => starts_wide(&rep.sub),
+        },
+        _ => false,
+    }
+}
+
+/// An anchor or optional spaces at a pattern's start.
+fn is_skippable_start(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(_) => true,
+        HirKind::Repetition(rep) if rep.min == 0 => match rep.sub.kind() {
+            HirKind::Class(hir::Class::Bytes(class)) => {
+                class.ranges().iter().all(|r| (r.start()..=r.end()).all(|b| b.is_ascii_whitespace() || b == 0x0B))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The one byte a class matches, ASCII case folded (`[Cc]` is `c`), if it
+/// matches one.
+fn fixed_byte(hir: &Hir) -> Option<u8> {
+    let bytes: Vec<u8> = match hir.kind() {
+        HirKind::Class(hir::Class::Bytes(class)) => {
+            let mut bytes = Vec::new();
+            for r in class.ranges() {
+                if usize::from(r.end() - r.start()) > 2 {
+                    return None;
+                }
+                bytes.extend(r.start()..=r.end());
+            }
+            bytes
+        }
+        HirKind::Class(hir::Class::Unicode(class)) => {
+            let mut bytes = Vec::new();
+            for r in class.ranges() {
+                if !r.end().is_ascii() || u32::from(r.end()) - u32::from(r.start()) > 2 {
+                    return None;
+                }
+                bytes.extend((r.start() as u8)..=(r.end() as u8));
+            }
+            bytes
+        }
+        _ => return None,
+    };
+    let folded = bytes[0].to_ascii_lowercase();
+    bytes.iter().all(|b| b.to_ascii_lowercase() == folded).then_some(folded)
+}
+
 /// Parses a rule pattern: case-insensitive, with ASCII classes.
 ///
 /// Byte regexes without Unicode classes: `.`, `\w` and `\s` are ASCII,
@@ -909,19 +1080,25 @@ impl CompiledRules {
         if line.len() > self.longest_line_bytes {
             return None;
         }
-        // One pass finds which keyword-filtered rules may apply.
-        let mut hit = [false; 64];
+        // One pass finds which rules may apply (their keywords) and which
+        // rules' wide patterns may (their literals).
+        let mut hit = [false; 2 * MAX_SCREENED_RULES];
         for m in self.keywords.find_overlapping_iter(line) {
-            hit[self.keyword_rule[m.pattern().as_usize()].min(63)] = true;
+            hit[self.keyword_rule[m.pattern().as_usize()]] = true;
         }
+        let screened = |i: usize| i >= MAX_SCREENED_RULES;
         self.line_rules
             .iter()
             .enumerate()
-            .filter(|(i, rule)| !rule.has_keywords || *i >= 63 || hit[*i])
-            .find(|(_, rule)| rule.covers_line(line))
+            .filter(|(i, rule)| !rule.has_keywords || screened(*i) || hit[*i])
+            .find(|(i, rule)| rule.covers_line_screened(line, screened(*i) || hit[MAX_SCREENED_RULES + i]))
             .map(|(_, rule)| rule.name.as_str())
     }
 }
+
+/// Rules past this many are asked about every line, without the keyword
+/// scan's help.
+const MAX_SCREENED_RULES: usize = 63;
 
 /// All rules, compiled.
 #[derive(Debug, Clone)]
@@ -967,7 +1144,9 @@ mod tests {
         // The screen is what keeps the cleaner fast: losing it silently
         // (a loose pattern that fails to build) would not change a result.
         for rule in rules {
-            assert!(rule.whole.as_ref().unwrap().loose.is_some(), "rule {} lost its screen", rule.name);
+            for group in [&rule.anchored, &rule.wide].into_iter().flatten() {
+                assert!(group.loose.is_some(), "rule {} lost its screen", rule.name);
+            }
         }
         for rule in compiled_rules() {
             assert!(rule.whole.as_ref().unwrap().loose.is_some(), "rule {} lost its screen", rule.name);
@@ -977,8 +1156,29 @@ mod tests {
         // The cookie pattern allows 200 bytes before its words: the loose
         // screen matches this line, the exact pattern must not.
         let long = format!("{} and this site uses cookies.", "word ".repeat(60));
-        assert!(prompt.whole.as_ref().unwrap().loose.as_ref().unwrap().is_match(long.as_bytes()));
+        assert!(prompt.wide.as_ref().unwrap().loose.as_ref().unwrap().is_match(long.as_bytes()));
         assert!(!prompt.covers_line(&long));
+    }
+
+    #[test]
+    fn wide_patterns_are_told_apart_and_each_has_literals() {
+        let r = Rules::default();
+        let wide = |p: &str| starts_wide(&parse_pattern(p).unwrap());
+        assert!(wide(r"^.{0,200}\b(?:we use|this (?:web)?site uses|uses) cookies\b.{0,250}$"));
+        assert!(wide(r"^\s*[^.!?]{0,100}\bvia getty images\s*$"));
+        assert!(!wide(r"^\s*(?:read more|related)\s*:\s*.{0,250}$"));
+        assert!(!wide(r"^(?-i:[A-Z])(?:[\w.'-]|’)+ (?:is|was) an? editor$"));
+        // Every built-in wide pattern can be screened by its literals.
+        for rule in line_rules() {
+            assert_eq!(rule.wide.is_some(), rule.wide_literals.is_some(), "{}", rule.name);
+        }
+        let prompt = line_rules().iter().find(|l| l.name == crate::clean::PROMPT).unwrap();
+        let literals = prompt.wide_literals.as_ref().unwrap();
+        assert!(literals.contains(&b" cookies".to_vec()), "{literals:?}");
+        // `(` screens a caption ending in its credit better than `ap`.
+        let caption = &r.caption.patterns[6];
+        let set = required_literals(&parse_pattern(caption).unwrap()).unwrap();
+        assert_eq!(set, vec![b"(".to_vec()], "{caption}");
     }
 
     // A rule's patterns are one alternation, as `(?:p1)|(?:p2)` written out:
@@ -1018,14 +1218,18 @@ mod tests {
         proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
     }
 
+    /// A rule's name, line limit and patterns as one written-out regex.
+    type WrittenRule = (String, usize, regex::bytes::Regex);
+
     proptest! {
         // The screen only spares work: every answer is the exact pattern's.
         #[test]
         fn the_screen_never_changes_a_match(line in junk_line()) {
             for rule in line_rules() {
-                let screened = rule.whole.as_ref().unwrap();
                 let hay = line.as_bytes();
-                prop_assert_eq!(screened.is_match(hay), screened.exact.is_match(hay), "{}", rule.name);
+                for screened in [&rule.anchored, &rule.wide].into_iter().flatten() {
+                    prop_assert_eq!(screened.is_match(hay), screened.exact.is_match(hay), "{}", rule.name);
+                }
             }
             for rule in compiled_rules() {
                 let hay = line.as_bytes();
@@ -1048,6 +1252,63 @@ mod tests {
                     );
                 }
             }
+        }
+
+        // Every match holds one of the literals required_literals finds, so
+        // the scan that looks for them never hides a junk line.
+        #[test]
+        fn required_literals_are_in_every_match(line in junk_line()) {
+            let r = Rules::default();
+            for rule in [&r.caption, &r.prompt, &r.read_more, &r.copyright, &r.tags, &r.author, &r.header, &r.image_credit] {
+                for p in &rule.patterns {
+                    let Some(set) = required_literals(&parse_pattern(p).unwrap()) else { continue };
+                    let re = regex::bytes::RegexBuilder::new(p).case_insensitive(true).unicode(false).build().unwrap();
+                    if let Some(m) = re.find(line.as_bytes()) {
+                        let found = m.as_bytes().to_ascii_lowercase();
+                        prop_assert!(
+                            set.iter().any(|l| found.windows(l.len().max(1)).any(|w| w == l.as_slice())),
+                            "{p} matched {found:?}, holding none of {set:?}"
+                        );
+                    }
+                }
+            }
+        }
+
+        // The keyword and literal scan only spares work: the rule a line is
+        // cut by is the first whose patterns cover it.
+        #[test]
+        fn the_scan_never_changes_which_rule_cuts_a_line(line in junk_line()) {
+            static COMPILED: std::sync::OnceLock<(CompiledRules, Vec<WrittenRule>)> = std::sync::OnceLock::new();
+            let (compiled, written) = COMPILED.get_or_init(|| {
+                let r = Rules::default();
+                // Each rule written out as one whole-line regex, apart from
+                // the split and the screens.
+                let written = [
+                    (crate::clean::CAPTION, &r.caption),
+                    (crate::clean::PROMPT, &r.prompt),
+                    (crate::clean::READ_MORE, &r.read_more),
+                    (crate::clean::COPYRIGHT, &r.copyright),
+                    (crate::clean::TAGS, &r.tags),
+                    (crate::clean::AUTHOR, &r.author),
+                ]
+                .map(|(name, rule)| {
+                    let alternation = rule.patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+                    let re = regex::bytes::RegexBuilder::new(&format!(r"^\s*(?:{alternation})\s*$"))
+                        .case_insensitive(true)
+                        .unicode(false)
+                        .size_limit(100 << 20)
+                        .build()
+                        .unwrap();
+                    (name.to_string(), rule.max_line_bytes, re)
+                })
+                .to_vec();
+                (r.compile().unwrap(), written)
+            });
+            let expected = written
+                .iter()
+                .find(|(_, max, re)| line.len() <= *max && re.is_match(line.as_bytes()))
+                .map(|(name, _, _)| name.as_str());
+            prop_assert_eq!(compiled.whole_line_rule(&line), expected);
         }
 
         // Patterns alone and the rest, starting at the same place or not,
