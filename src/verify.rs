@@ -170,6 +170,13 @@ impl SpilledSets {
         true
     }
 
+    /// The number of distinct hashes of `doc`, if it was counted already.
+    fn known_distinct_count(&self, doc: u32) -> Option<usize> {
+        let i = self.docs.binary_search(&doc).ok()?;
+        let n = self.distinct[i].load(std::sync::atomic::Ordering::Relaxed);
+        (n > 0).then(|| n as usize - 1)
+    }
+
     /// The first read error, if any read failed.
     pub fn take_error(&self) -> Option<std::io::Error> {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
@@ -422,6 +429,41 @@ impl HashList {
         shared
     }
 
+    /// [`HashList::shared_with`], given up (`None`) as soon as fewer than
+    /// `needed` could be shared: once more entries of `other` have missed
+    /// than it has beyond `needed`. Entries count with their repeats, so
+    /// the bound only errs towards going on.
+    fn shared_at_least(&mut self, other: &[u64], needed: usize) -> Option<usize> {
+        let spare = other.len().checked_sub(needed)?;
+        if self.met.len() != self.slots.len() || self.round == u32::MAX {
+            self.met.clear();
+            self.met.resize(self.slots.len(), 0);
+            self.met_zero = 0;
+            self.round = 0;
+        }
+        self.round += 1;
+        let round = self.round;
+        let mut shared = 0usize;
+        for (seen, &h) in other.iter().enumerate() {
+            if h == 0 {
+                if self.has_zero && self.met_zero != round {
+                    self.met_zero = round;
+                    shared += 1;
+                }
+            } else if let Some(i) = self.slot_of(h)
+                && self.met[i] != round
+            {
+                self.met[i] = round;
+                shared += 1;
+            }
+            // Checked every 64 entries: misses so far are seen + 1 - shared.
+            if seen % 64 == 63 && seen + 1 - shared > spare {
+                return None;
+            }
+        }
+        Some(shared)
+    }
+
     /// Distinct hashes held.
     pub fn len(&self) -> usize {
         self.len
@@ -501,6 +543,51 @@ impl SimilaritySource<'_> {
         }
     }
 
+    /// Calls `each(b, judgement)` for every `b` of `others`: the similarity
+    /// of `a` and `b`, or `None` for a pair that does not match `config`
+    /// and whose similarity was not worked out to the end. Reading back a
+    /// pair's hashes stops once too few are left to reach the threshold,
+    /// and a pair whose sizes alone rule it out is not read at all: on a
+    /// dense corpus most candidate pairs fall short.
+    pub(crate) fn judge_to(
+        &self,
+        sigs: &Signatures,
+        a: u32,
+        others: impl Iterator<Item = u32>,
+        config: &DedupConfig,
+        mut each: impl FnMut(u32, Option<PairSimilarity>),
+    ) {
+        match self {
+            SimilaritySource::Spilled(sets) => {
+                let mut buf = Vec::new();
+                let (mut table, mut scratch) = (HashList::default(), HashList::default());
+                if !sets.get_into(a, &mut buf) {
+                    // A read error is kept by the store and ends the run.
+                    others.for_each(|b| each(b, None));
+                    return;
+                }
+                table.fill(&buf);
+                for b in others {
+                    let judged = (|| {
+                        // Sizes first, when `b`'s distinct count is known.
+                        if let Some(b_len) = sets.known_distinct_count(b) {
+                            fewest_shared_to_match(table.len(), b_len, config)?;
+                        }
+                        if !sets.get_into(b, &mut buf) {
+                            return None;
+                        }
+                        let b_len = sets.distinct_count(b, &buf, &mut scratch);
+                        let needed = fewest_shared_to_match(table.len(), b_len, config)?;
+                        let shared = table.shared_at_least(&buf, needed)?;
+                        Some(PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64))
+                    })();
+                    each(b, judged);
+                }
+            }
+            _ => others.for_each(|b| each(b, Some(self.similarity(sigs, a, b)))),
+        }
+    }
+
     /// Calls `each(b, similarity of a and b)` for every `b` of `others`.
     /// The same values as [`SimilaritySource::similarity`], but a spilled
     /// set of `a` is read once, not once a pair, and reads reuse one buffer.
@@ -534,6 +621,22 @@ impl SimilaritySource<'_> {
             _ => others.for_each(|b| each(b, self.similarity(sigs, a, b))),
         }
     }
+}
+
+/// The fewest shared hashes with which sets of `a` and `b` distinct hashes
+/// match under `config`, or `None` when no overlap would do: the similarity
+/// only grows with the overlap, so a binary search finds it.
+fn fewest_shared_to_match(a: usize, b: usize, config: &DedupConfig) -> Option<usize> {
+    let matches = |i: usize| PairSimilarity::from_sizes(a as f64, b as f64, i as f64).matches(config);
+    let (mut lo, mut hi) = (0, a.min(b));
+    if !matches(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if matches(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    Some(lo)
 }
 
 fn estimate(sigs: &Signatures, a: u32, b: u32) -> PairSimilarity {
@@ -623,6 +726,38 @@ mod tests {
     }
 
     proptest::proptest! {
+        // Judging gives up on a pair only when it cannot match, and what it
+        // finds otherwise is the full count.
+        #[test]
+        fn a_count_given_up_early_could_not_have_reached_the_need(
+            a in proptest::collection::vec(0u64..300, 0..300),
+            b in proptest::collection::vec(0u64..300, 0..300),
+            needed in 0usize..320,
+        ) {
+            let mut table = HashList::default();
+            table.fill(&a);
+            let full = table.shared_with(&b);
+            match table.shared_at_least(&b, needed) {
+                Some(shared) => proptest::prop_assert_eq!(shared, full),
+                None => proptest::prop_assert!(full < needed, "gave up at {full} shared, {needed} needed"),
+            }
+        }
+
+        #[test]
+        fn the_fewest_shared_to_match_is_where_matching_starts(
+            a in 1usize..400,
+            b in 1usize..400,
+            threshold in 0.05f64..1.0,
+            containment in proptest::option::of(0.05f64..1.0),
+        ) {
+            let config = DedupConfig { jaccard_threshold: threshold, containment, ..DedupConfig::default() };
+            let fewest = fewest_shared_to_match(a, b, &config);
+            for shared in 0..=a.min(b) {
+                let matches = PairSimilarity::from_sizes(a as f64, b as f64, shared as f64).matches(&config);
+                proptest::prop_assert_eq!(matches, fewest.is_some_and(|f| shared >= f), "{} shared", shared);
+            }
+        }
+
         // The table's counts against sorting and merging, with repeats, the
         // hash 0 (the table's empty mark), and lists sharing most values.
         #[test]

@@ -166,7 +166,10 @@ pub struct DedupOutcome {
     pub clusters: Vec<Cluster>,
     /// Pairs that shared at least one LSH band.
     pub candidate_pairs: u64,
-    /// Candidate pairs confirmed as near-duplicates.
+    /// Candidate pairs whose similarity was worked out: those whose
+    /// documents were not yet joined by pairs confirmed before them.
+    pub judged_pairs: u64,
+    /// Judged pairs confirmed as near-duplicates.
     pub confirmed_pairs: u64,
     duplicate: Vec<bool>,
 }
@@ -342,6 +345,11 @@ pub(crate) fn candidate_docs(candidates: &[u64]) -> Vec<u32> {
     docs
 }
 
+/// Candidate pairs judged between two looks at the groups formed so far:
+/// small enough that most pairs inside a dense group find it joined, large
+/// enough to keep both cores busy.
+const JUDGE_CHUNK_PAIRS: usize = 4096;
+
 /// Confirms candidates, groups them, and forms clusters (see [`ClusterMode`]).
 pub(crate) fn cluster_candidates(
     config: &DedupConfig,
@@ -350,31 +358,59 @@ pub(crate) fn cluster_candidates(
     source: SimilaritySource<'_>,
 ) -> DedupOutcome {
     // Candidates are sorted, so the pairs of one smaller document stand
-    // together: its set is read once for all of them. Every candidate's
-    // similarity is kept, matched or not, in candidate order (16 bytes a
-    // candidate pair): clustering asks again about pairs inside a group,
-    // and a pair already judged needs no second read of its sets.
-    let judged: Vec<PairSimilarity> = candidates
-        .par_chunk_by(|&p, &q| p >> 32 == q >> 32)
-        .flat_map_iter(|run| {
-            let a = unpack_pair(run[0]).0;
-            let mut all = Vec::with_capacity(run.len());
-            source.similarities_to(sigs, a, run.iter().map(|&p| unpack_pair(p).1), |_, s| all.push(s));
-            all
-        })
-        .collect();
-    debug_assert_eq!(judged.len(), candidates.len());
+    // together: its set is read once for all of them. Every judged
+    // candidate's similarity is kept, matched or not, in candidate order
+    // (16 bytes a candidate pair): clustering asks again about pairs inside
+    // a group, and a pair already judged needs no second read of its sets.
+    //
+    // A pair whose documents are already joined by confirmed pairs is not
+    // judged: the groups come out the same, and clustering asks about the
+    // pairs it needs. On a dense corpus (a story and ten copies make 55
+    // candidate pairs, of which 10 join them) that is most of the reads.
+    // Pairs are taken a chunk at a time, judged in parallel against the
+    // groups the earlier chunks made, so what is skipped does not depend on
+    // the number of threads.
+    const UNJUDGED: PairSimilarity = PairSimilarity { jaccard: f64::NAN, containment: f64::NAN };
+    let mut judged = vec![UNJUDGED; candidates.len()];
+    let mut uf = UnionFind::new(sigs.len());
+    let (mut judged_pairs, mut confirmed_pairs) = (0u64, 0u64);
+    for (chunk_index, chunk) in candidates.chunks(JUDGE_CHUNK_PAIRS).enumerate() {
+        let open: Vec<usize> = (0..chunk.len())
+            .filter(|&i| {
+                let (a, b) = unpack_pair(chunk[i]);
+                uf.find(a) != uf.find(b)
+            })
+            .collect();
+        // A pair that falls short may not get its similarity worked out to
+        // the end (see `judge_to`); it stays unjudged for clustering.
+        let results: Vec<(usize, Option<PairSimilarity>)> = open
+            .par_chunk_by(|&i, &j| chunk[i] >> 32 == chunk[j] >> 32)
+            .flat_map_iter(|run| {
+                let a = unpack_pair(chunk[run[0]]).0;
+                let mut all = Vec::with_capacity(run.len());
+                let mut next = run.iter();
+                source.judge_to(sigs, a, run.iter().map(|&i| unpack_pair(chunk[i]).1), config, |_, s| {
+                    all.extend(next.next().map(|&i| (i, s)));
+                });
+                all
+            })
+            .collect();
+        judged_pairs += results.len() as u64;
+        for (i, s) in results {
+            let Some(s) = s else { continue };
+            judged[chunk_index * JUDGE_CHUNK_PAIRS + i] = s;
+            if s.matches(config) {
+                let (a, b) = unpack_pair(chunk[i]);
+                uf.union(a, b);
+                confirmed_pairs += 1;
+            }
+        }
+    }
     let known = |a: u32, b: u32| -> Option<PairSimilarity> {
-        candidates.binary_search(&crate::lsh::pack_pair(a, b)).ok().map(|i| judged[i])
+        let i = candidates.binary_search(&crate::lsh::pack_pair(a, b)).ok()?;
+        (!judged[i].jaccard.is_nan()).then_some(judged[i])
     };
     let similarity = |a: u32, b: u32| known(a, b).unwrap_or_else(|| source.similarity(sigs, a, b));
-    let confirmed: Vec<u64> =
-        candidates.iter().zip(&judged).filter(|(_, s)| s.matches(config)).map(|(&p, _)| p).collect();
-    let mut uf = UnionFind::new(sigs.len());
-    for &p in &confirmed {
-        let (a, b) = unpack_pair(p);
-        uf.union(a, b);
-    }
     let groups = uf.groups();
     let chars = |d: u32| sigs.chars(d);
     let per_group: Vec<Vec<Cluster>> = groups
@@ -413,12 +449,7 @@ pub(crate) fn cluster_candidates(
             duplicate[d.doc.0 as usize] = true;
         }
     }
-    DedupOutcome {
-        clusters,
-        candidate_pairs: candidates.len() as u64,
-        confirmed_pairs: confirmed.len() as u64,
-        duplicate,
-    }
+    DedupOutcome { clusters, candidate_pairs: candidates.len() as u64, judged_pairs, confirmed_pairs, duplicate }
 }
 
 #[cfg(test)]

@@ -173,7 +173,10 @@ pub struct DedupSummary {
     pub empty_documents: u64,
     /// Pairs that shared an LSH band.
     pub candidate_pairs: u64,
-    /// Candidate pairs confirmed as near-duplicates.
+    /// Candidate pairs judged: those whose documents pairs confirmed before
+    /// them had not joined already (the rest need no judging).
+    pub judged_pairs: u64,
+    /// Judged pairs confirmed as near-duplicates.
     pub confirmed_pairs: u64,
     /// Documents in at least one candidate pair.
     pub candidate_documents: u64,
@@ -716,6 +719,7 @@ pub(crate) fn dedup_corpus(
         clusters: outcome.clusters.len() as u64,
         empty_documents: pass.empty,
         candidate_pairs: outcome.candidate_pairs,
+        judged_pairs: outcome.judged_pairs,
         confirmed_pairs: outcome.confirmed_pairs,
         candidate_documents: docs.len() as u64,
         exact_set_bytes,
