@@ -83,8 +83,8 @@ def peer_result(path):
     return r["flagged"], (r["bands"], r["rows"]), pair_counts(r)
 
 
-def optimal_bands_rows(t, num_perm=128, fn_weight=0.95):
-    """doppel's default (bands, rows) (src/config.rs), used when doppel did not run."""
+def optimal_bands_rows(t, num_perm=128, fn_weight=0.99):
+    """doppel's default (bands, rows) (src/config.rs, whose fn_weight is 0.99), used when doppel did not run."""
     def integral(f, lo, hi, panels=200):
         h = (hi - lo) / panels
         return h / 3 * sum((1 if k in (0, panels) else 4 if k % 2 else 2) * f(lo + k * h)
