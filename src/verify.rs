@@ -404,29 +404,8 @@ impl HashList {
     /// How many distinct hashes of `other` (repeats and any order allowed)
     /// are held: one probe a hash, no table of `other`.
     fn shared_with(&mut self, other: &[u64]) -> usize {
-        if self.met.len() != self.slots.len() || self.round == u32::MAX {
-            self.met.clear();
-            self.met.resize(self.slots.len(), 0);
-            self.met_zero = 0;
-            self.round = 0;
-        }
-        self.round += 1;
-        let round = self.round;
-        let mut shared = 0usize;
-        for &h in other {
-            if h == 0 {
-                if self.has_zero && self.met_zero != round {
-                    self.met_zero = round;
-                    shared += 1;
-                }
-            } else if let Some(i) = self.slot_of(h)
-                && self.met[i] != round
-            {
-                self.met[i] = round;
-                shared += 1;
-            }
-        }
-        shared
+        // Needing none, the count is never given up.
+        self.shared_at_least(other, 0).unwrap_or(0)
     }
 
     /// [`HashList::shared_with`], given up (`None`) as soon as fewer than

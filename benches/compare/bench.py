@@ -73,7 +73,9 @@ def doppel_result(out_dir):
 
 
 def pair_counts(d):
-    return {k: d.get(k) for k in ("candidate_pairs", "confirmed_pairs")}
+    # doppel skips candidates that confirmed pairs already joined: its
+    # confirmed_pairs counts among judged_pairs, not among all candidates.
+    return {k: d.get(k) for k in ("candidate_pairs", "judged_pairs", "confirmed_pairs")}
 
 
 def peer_result(path):

@@ -490,6 +490,13 @@ impl Rules {
                 return Err(RuleError { rule: name.into(), message: format!("must be between 0 and 1, got {value}") });
             }
         }
+        // Distinct sites are counted up to this many a line (see table.rs).
+        if self.boilerplate.corpus_min_sites > 8 {
+            return Err(RuleError {
+                rule: "boilerplate.corpus_min_sites".into(),
+                message: format!("at most 8 sites are counted a line, got {}", self.boilerplate.corpus_min_sites),
+            });
+        }
         let mut words = Vec::new();
         let mut keyword_rule = Vec::new();
         let rules_with_keywords: Vec<&PatternRule> =
@@ -564,8 +571,6 @@ pub struct CompiledPatternRule {
     /// The alternation anchored to the whole line: matches when any pattern
     /// covers the line, whichever pattern would match first elsewhere.
     whole: Option<Screened>,
-    /// Whether the rule runs only on lines holding one of its keywords.
-    pub has_keywords: bool,
 }
 
 /// A rule's patterns, parsed and numbered as one alternation's parts.
@@ -610,7 +615,6 @@ impl CompiledPatternRule {
             combined,
             screens,
             whole,
-            has_keywords: !rule.keywords.is_empty(),
         })
     }
 
@@ -637,9 +641,9 @@ impl CompiledPatternRule {
 }
 
 /// A whole-line rule, compiled: it only answers whether a line is junk
-/// from end to end, so it builds only the whole-line regex. Building the
-/// searches for partial matches too, which nothing asks these rules for,
-/// was half of the rules' start-up.
+/// from end to end, so it builds only whole-line regexes (two: see its
+/// fields). Building the searches for partial matches too, which nothing
+/// asks these rules for, was half of the rules' start-up.
 #[derive(Debug, Clone)]
 pub struct LineRule {
     /// The rule's name.
@@ -1008,7 +1012,8 @@ fn fixed_byte(hir: &Hir) -> Option<u8> {
         }
         _ => return None,
     };
-    let folded = bytes[0].to_ascii_lowercase();
+    // A class that matches nothing (`[a&&b]`) has no bytes at all.
+    let folded = bytes.first()?.to_ascii_lowercase();
     bytes.iter().all(|b| b.to_ascii_lowercase() == folded).then_some(folded)
 }
 
@@ -1086,12 +1091,12 @@ impl CompiledRules {
         for m in self.keywords.find_overlapping_iter(line) {
             hit[self.keyword_rule[m.pattern().as_usize()]] = true;
         }
-        let screened = |i: usize| i >= MAX_SCREENED_RULES;
+        let unscreened = |i: usize| i >= MAX_SCREENED_RULES;
         self.line_rules
             .iter()
             .enumerate()
-            .filter(|(i, rule)| !rule.has_keywords || screened(*i) || hit[*i])
-            .find(|(i, rule)| rule.covers_line_screened(line, screened(*i) || hit[MAX_SCREENED_RULES + i]))
+            .filter(|(i, rule)| !rule.has_keywords || unscreened(*i) || hit[*i])
+            .find(|(i, rule)| rule.covers_line_screened(line, unscreened(*i) || hit[MAX_SCREENED_RULES + i]))
             .map(|(_, rule)| rule.name.as_str())
     }
 }
@@ -1103,9 +1108,12 @@ const MAX_SCREENED_RULES: usize = 63;
 /// All rules, compiled.
 #[derive(Debug, Clone)]
 pub struct CompiledRules {
-    /// Every whole-line rule's keywords in one automaton.
+    /// Every whole-line rule's keywords, and its wide patterns' literals,
+    /// in one automaton.
     keywords: aho_corasick::AhoCorasick,
-    /// For each keyword, the rule it belongs to (index into `line_rules`).
+    /// For each automaton pattern, what a hit marks: rule `i`'s keywords
+    /// (`i`, an index into `line_rules`) or its wide literals
+    /// (`MAX_SCREENED_RULES + i`).
     keyword_rule: Vec<usize>,
     /// The longest line any enabled whole-line rule looks at.
     longest_line_bytes: usize,
@@ -1373,5 +1381,35 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("rule `ads`"), "{e}");
+        let e = Rules::from_json(r#"{"boilerplate": {"corpus_min_sites": 9}}"#).unwrap_err();
+        assert!(e.contains("boilerplate.corpus_min_sites"), "{e}");
+    }
+
+    #[test]
+    fn a_wide_pattern_with_a_class_that_matches_nothing_compiles() {
+        let rules = Rules::from_json(
+            r#"{"custom": [{"name": "odd", "enabled": true, "max_line_bytes": 400, "patterns": ["^.{0,200}[a&&b]x"]}]}"#,
+        )
+        .unwrap();
+        let compiled = rules.compile().unwrap();
+        assert_eq!(compiled.whole_line_rule("an ordinary line"), None);
+    }
+
+    // Rules past the 63 the keyword scan marks run on every line, keywords or not.
+    #[test]
+    fn rules_past_the_screened_ones_still_cut() {
+        let custom: Vec<String> = (0..70)
+            .map(|i| {
+                format!(
+                    r#"{{"name": "r{i}", "enabled": true, "max_line_bytes": 400, "keywords": ["zq{i}zq"], "patterns": ["^.{{0,50}}zq{i}zq$"]}}"#
+                )
+            })
+            .collect();
+        let rules = Rules::from_json(&format!(r#"{{"custom": [{}]}}"#, custom.join(","))).unwrap();
+        let compiled = rules.compile().unwrap();
+        for i in [0, 62, 63, 69] {
+            assert_eq!(compiled.whole_line_rule(&format!("a line ending in zq{i}zq")), Some(format!("r{i}").as_str()));
+        }
+        assert_eq!(compiled.whole_line_rule("a line ending in nothing"), None);
     }
 }

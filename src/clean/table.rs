@@ -288,7 +288,8 @@ struct SiteKeys {
 }
 
 impl SiteKeys {
-    /// Enough to tell a line on `corpus_min_sites` sites (3 by default).
+    /// Enough to tell a line on `corpus_min_sites` sites (3 by default;
+    /// the rules refuse more than this).
     const MAX: usize = 8;
 
     fn add(&mut self, key: u64) {

@@ -166,8 +166,9 @@ pub struct DedupOutcome {
     pub clusters: Vec<Cluster>,
     /// Pairs that shared at least one LSH band.
     pub candidate_pairs: u64,
-    /// Candidate pairs whose similarity was worked out: those whose
-    /// documents were not yet joined by pairs confirmed before them.
+    /// Candidate pairs judged: those whose documents pairs confirmed before
+    /// them had not joined already. A judged pair that fell short may not
+    /// have had its similarity worked out to the end.
     pub judged_pairs: u64,
     /// Judged pairs confirmed as near-duplicates.
     pub confirmed_pairs: u64,
@@ -371,6 +372,8 @@ pub(crate) fn cluster_candidates(
     // groups the earlier chunks made, so what is skipped does not depend on
     // the number of threads.
     const UNJUDGED: PairSimilarity = PairSimilarity { jaccard: f64::NAN, containment: f64::NAN };
+    // Given up as falling short: known not to match, value not worked out.
+    const SHORT: PairSimilarity = PairSimilarity { jaccard: -1.0, containment: -1.0 };
     let mut judged = vec![UNJUDGED; candidates.len()];
     let mut uf = UnionFind::new(sigs.len());
     let (mut judged_pairs, mut confirmed_pairs) = (0u64, 0u64);
@@ -397,7 +400,7 @@ pub(crate) fn cluster_candidates(
             .collect();
         judged_pairs += results.len() as u64;
         for (i, s) in results {
-            let Some(s) = s else { continue };
+            let s = s.unwrap_or(SHORT);
             judged[chunk_index * JUDGE_CHUNK_PAIRS + i] = s;
             if s.matches(config) {
                 let (a, b) = unpack_pair(chunk[i]);
@@ -406,11 +409,19 @@ pub(crate) fn cluster_candidates(
             }
         }
     }
-    let known = |a: u32, b: u32| -> Option<PairSimilarity> {
+    let judged_as = |a: u32, b: u32| -> Option<PairSimilarity> {
         let i = candidates.binary_search(&crate::lsh::pack_pair(a, b)).ok()?;
         (!judged[i].jaccard.is_nan()).then_some(judged[i])
     };
-    let similarity = |a: u32, b: u32| known(a, b).unwrap_or_else(|| source.similarity(sigs, a, b));
+    // The value, for a pair that is reported: worked out if it was not.
+    let similarity =
+        |a: u32, b: u32| judged_as(a, b).filter(|s| *s != SHORT).unwrap_or_else(|| source.similarity(sigs, a, b));
+    // Whether a pair matches: a pair given up as short is known not to.
+    let matches = |a: u32, b: u32| match judged_as(a, b) {
+        Some(s) if s == SHORT => false,
+        Some(s) => s.matches(config),
+        None => source.similarity(sigs, a, b).matches(config),
+    };
     let groups = uf.groups();
     let chars = |d: u32| sigs.chars(d);
     let per_group: Vec<Vec<Cluster>> = groups
@@ -427,9 +438,10 @@ pub(crate) fn cluster_candidates(
                     vec![Cluster { kept: DocIndex(kept), duplicates }]
                 }
                 ClusterMode::Star => {
-                    // Candidate pairs were judged above; other pairs of the
-                    // group (which LSH did not pair) are checked on demand.
-                    stars(group, config.keep, chars, |c, d| similarity(c, d).matches(config))
+                    // Pairs judged above are answered from there; the others
+                    // of the group (not paired by LSH, or skipped as already
+                    // joined) are checked on demand.
+                    stars(group, config.keep, chars, matches)
                         .into_iter()
                         .map(|(kept, members)| Cluster {
                             kept: DocIndex(kept),
