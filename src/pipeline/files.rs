@@ -407,6 +407,45 @@ impl IdLog {
     }
 }
 
+/// The set log's expected size: 8 bytes a shingle, about one word shingle
+/// per 6 bytes of input (1.2 GB for 1 GB of news) and one character
+/// shingle a byte.
+fn estimated_set_log_bytes(decoded_bytes: u64, shingling: Shingling) -> u64 {
+    match shingling {
+        Shingling::Words(_) => decoded_bytes / 6 * 8,
+        Shingling::Chars(_) => decoded_bytes.saturating_mul(8),
+    }
+}
+
+/// Whether `available` bytes hold the set log and, beside it, the outputs.
+fn set_log_fits(available: u64, log_bytes: u64, output_bytes: u64) -> bool {
+    log_bytes.saturating_add(output_bytes) <= available
+}
+
+/// Why the set log is not kept in `dir`, when its free space would not hold
+/// the log and the outputs: the sets are then built by a second read from
+/// the start, rather than after the disk has filled. `None` when there is
+/// room, or the free space cannot be told (the fallback on a full disk
+/// still stands).
+fn set_log_room_warning(corpus: &Corpus, opts: &JobOptions, dir: &Path) -> Option<String> {
+    let available = fs4::available_space(dir).ok()?;
+    let decoded = corpus.estimated_decoded_bytes();
+    let log = estimated_set_log_bytes(decoded, opts.dedup.shingling);
+    // deduped.jsonl is at most the input; the lists alone are small.
+    let outputs = if opts.duplicates_only { 0 } else { decoded };
+    let mb = |b: u64| b.div_ceil(1 << 20);
+    (!set_log_fits(available, log, outputs)).then(|| {
+        format!(
+            "{} has {} MiB free, and logging exact shingle sets would take about {} MiB (the outputs about {} MiB); \
+             they are built by reading the candidate documents again instead (as --exact-sets reread does)",
+            dir.display(),
+            mb(available),
+            mb(log),
+            mb(outputs)
+        )
+    })
+}
+
 /// True for the write errors that mean the disk has no room, after which
 /// the set log is given up rather than the run.
 fn is_disk_full(e: &std::io::Error) -> bool {
@@ -434,8 +473,15 @@ fn sign_pass(
     if let Some(limit) = opts.memory_limit_bytes {
         signatures.limit_band_memory(limit, spill_dir);
     }
+    let mut warnings = Vec::new();
     let log = match (opts.dedup.verify, opts.exact_sets) {
-        (Verify::Exact, ExactSets::Keep) => Some(SetLog::create(spill_dir).map_err(|e| Error::io(spill_dir, e))?),
+        (Verify::Exact, ExactSets::Keep) => match set_log_room_warning(corpus, opts, spill_dir) {
+            None => Some(SetLog::create(spill_dir).map_err(|e| Error::io(spill_dir, e))?),
+            Some(warning) => {
+                warnings.push(warning);
+                None
+            }
+        },
         _ => None,
     };
     // Cleared when the log is given up, so that workers stop building sets.
@@ -445,7 +491,7 @@ fn sign_pass(
         false => None,
     };
     let with_ids = ids.is_some();
-    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings: Vec::new() };
+    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut sigs = Vec::new();
     // Sets are written on a thread of their own, a batch behind, so that
@@ -1032,6 +1078,32 @@ mod tests {
         let path = dir.join("in.jsonl");
         std::fs::write(&path, line.repeat(lines)).unwrap();
         (Corpus::open(&[Input::Path(path)], dir).unwrap(), lines)
+    }
+
+    #[test]
+    fn the_set_log_is_kept_only_where_it_and_the_outputs_fit() {
+        let gb = 1u64 << 30;
+        let log = estimated_set_log_bytes(gb, Shingling::Words(5));
+        assert!(log > gb && log < 2 * gb, "{log}");
+        assert_eq!(estimated_set_log_bytes(gb, Shingling::Chars(5)), 8 * gb);
+        assert!(set_log_fits(3 * gb, log, gb));
+        assert!(!set_log_fits(2 * gb, log, gb));
+        assert!(set_log_fits(2 * gb, log, 0));
+        assert!(!set_log_fits(u64::MAX - 1, u64::MAX, 1));
+    }
+
+    #[test]
+    fn compressed_inputs_count_as_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.jsonl");
+        std::fs::write(&plain, "{\"text\": \"one two three\"}\n".repeat(100)).unwrap();
+        let gz = dir.path().join("b.jsonl.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, &std::fs::read(&plain).unwrap()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let corpus = Corpus::open(&[Input::Path(plain.clone()), Input::Path(gz.clone())], dir.path()).unwrap();
+        let (plain_size, gz_size) = (std::fs::metadata(&plain).unwrap().len(), std::fs::metadata(&gz).unwrap().len());
+        assert_eq!(corpus.estimated_decoded_bytes(), plain_size + 4 * gz_size);
     }
 
     #[test]
