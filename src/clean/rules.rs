@@ -465,18 +465,23 @@ impl Rules {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Compiles every pattern; the error names the rule and the pattern.
-    pub fn compile(&self) -> std::result::Result<CompiledRules, RuleError> {
-        let mut pattern_rules = Vec::new();
-        let named: Vec<(&str, &PatternRule)> = vec![
+    /// The built-in whole-line rules by name, in the order they are tried
+    /// (custom rules follow them).
+    fn builtin_line_rules(&self) -> [(&'static str, &PatternRule); 6] {
+        [
             (crate::clean::CAPTION, &self.caption),
             (crate::clean::PROMPT, &self.prompt),
             (crate::clean::READ_MORE, &self.read_more),
             (crate::clean::COPYRIGHT, &self.copyright),
             (crate::clean::TAGS, &self.tags),
             (crate::clean::AUTHOR, &self.author),
-        ];
-        for (name, rule) in named {
+        ]
+    }
+
+    /// Compiles every pattern; the error names the rule and the pattern.
+    pub fn compile(&self) -> std::result::Result<CompiledRules, RuleError> {
+        let mut pattern_rules = Vec::new();
+        for (name, rule) in self.builtin_line_rules() {
             pattern_rules.push(LineRule::new(name, rule)?);
         }
         for c in &self.custom {
@@ -499,11 +504,12 @@ impl Rules {
         }
         let mut words = Vec::new();
         let mut keyword_rule = Vec::new();
-        let rules_with_keywords: Vec<&PatternRule> =
-            [&self.caption, &self.prompt, &self.read_more, &self.copyright, &self.tags, &self.author]
-                .into_iter()
-                .chain(self.custom.iter().map(|c| &c.rule))
-                .collect();
+        let rules_with_keywords: Vec<&PatternRule> = self
+            .builtin_line_rules()
+            .into_iter()
+            .map(|(_, rule)| rule)
+            .chain(self.custom.iter().map(|c| &c.rule))
+            .collect();
         // Rules past the screened ones run on every line: their keywords are not looked for.
         for (i, rule) in rules_with_keywords.iter().enumerate().take(MAX_SCREENED_RULES) {
             for k in &rule.keywords {
@@ -1267,7 +1273,8 @@ mod tests {
         #[test]
         fn required_literals_are_in_every_match(line in junk_line()) {
             let r = Rules::default();
-            for rule in [&r.caption, &r.prompt, &r.read_more, &r.copyright, &r.tags, &r.author, &r.header, &r.image_credit] {
+            let line_rules = r.builtin_line_rules().map(|(_, rule)| rule);
+            for rule in line_rules.into_iter().chain([&r.header, &r.image_credit]) {
                 for p in &rule.patterns {
                     let Some(set) = required_literals(&parse_pattern(p).unwrap()) else { continue };
                     let re = regex::bytes::RegexBuilder::new(p).case_insensitive(true).unicode(false).build().unwrap();
@@ -1291,15 +1298,9 @@ mod tests {
                 let r = Rules::default();
                 // Each rule written out as one whole-line regex, apart from
                 // the split and the screens.
-                let written = [
-                    (crate::clean::CAPTION, &r.caption),
-                    (crate::clean::PROMPT, &r.prompt),
-                    (crate::clean::READ_MORE, &r.read_more),
-                    (crate::clean::COPYRIGHT, &r.copyright),
-                    (crate::clean::TAGS, &r.tags),
-                    (crate::clean::AUTHOR, &r.author),
-                ]
-                .map(|(name, rule)| {
+                let written = r
+                    .builtin_line_rules()
+                    .map(|(name, rule)| {
                     let alternation = rule.patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
                     let re = regex::bytes::RegexBuilder::new(&format!(r"^\s*(?:{alternation})\s*$"))
                         .case_insensitive(true)
