@@ -500,6 +500,37 @@ mod tests {
         })
     }
 
+    // More candidates than several chunks of judging: skipping the pairs
+    // already joined must give the groups of judging every pair, on any
+    // number of threads.
+    #[test]
+    fn judging_in_chunks_gives_the_groups_of_judging_every_pair() {
+        let docs = chains(7, 16, 100, 1);
+        let config = DedupConfig { cluster: ClusterMode::Union, ..DedupConfig::default() };
+        let (one, dedup) = run(&config, &docs, 1);
+        let (two, _) = run(&config, &docs, 2);
+        assert_eq!(one, two);
+        let candidates = candidate_pairs(&dedup.config, &dedup.signatures);
+        assert!(candidates.len() > 2 * JUDGE_CHUNK_PAIRS, "{} candidates", candidates.len());
+        let mut uf = UnionFind::new(docs.len());
+        for &p in &candidates {
+            let (a, b) = unpack_pair(p);
+            if PairSimilarity::exact(dedup.sets.get(a).unwrap(), dedup.sets.get(b).unwrap()).matches(&config) {
+                uf.union(a, b);
+            }
+        }
+        let mut got: Vec<Vec<u32>> = one
+            .iter()
+            .map(|c| {
+                let mut group: Vec<u32> = c.duplicates.iter().map(|d| d.doc.0).chain([c.kept.0]).collect();
+                group.sort_unstable();
+                group
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, uf.groups());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
