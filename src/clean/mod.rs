@@ -457,15 +457,7 @@ pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> 
         return None;
     }
     let trimmed = line.trim_end();
-    // The rightmost separator, in one backward pass: each starts with a
-    // space, so at most one of them starts at any byte.
-    let bytes = trimmed.as_bytes();
-    let (at, sep) = memchr::memrchr_iter(b' ', bytes).find_map(|i| {
-        [" | ", " :: ", " — ", " – ", " - "]
-            .into_iter()
-            .find(|sep| bytes[i..].starts_with(sep.as_bytes()))
-            .map(|sep| (i, sep))
-    })?;
+    let (at, sep) = rightmost_separator(trimmed.as_bytes())?;
     let tail = &trimmed[at + sep.len()..];
     let head = &trimmed[..at];
     if words_upto(tail, 6) > 5 || words_upto(head, 3) < 3 {
@@ -473,6 +465,33 @@ pub(crate) fn glued_tail(line: &str, buf: &mut Vec<u8>) -> Option<(usize, u64)> 
     }
     let (key, _) = line_key(tail, buf)?;
     Some((at, key))
+}
+
+/// The separators a glued tail may follow.
+const TAIL_SEPARATORS: [&str; 5] = [" | ", " :: ", " — ", " – ", " - "];
+
+/// The rightmost of [`TAIL_SEPARATORS`] in `bytes` and where it starts.
+///
+/// Each separator is a space and then `|`, `:`, `-` or the lead byte of a
+/// dash (0xE2), so only those bytes are visited, from the right, two vector
+/// searches merged: visiting every space, as this first did, cost a few
+/// hundred instructions a headline in both passes. At most one separator
+/// starts at any byte, so the first found is the rightmost.
+fn rightmost_separator(bytes: &[u8]) -> Option<(usize, &'static str)> {
+    let mut ascii = memchr::memrchr3_iter(b'|', b':', b'-', bytes).peekable();
+    let mut dashes = memchr::memrchr_iter(0xE2, bytes).peekable();
+    loop {
+        let j = match (ascii.peek(), dashes.peek()) {
+            (None, None) => return None,
+            (Some(&a), Some(&d)) if d > a => dashes.next(),
+            (Some(_), _) => ascii.next(),
+            (None, Some(_)) => dashes.next(),
+        }?;
+        let Some(i) = j.checked_sub(1) else { continue };
+        if let Some(sep) = TAIL_SEPARATORS.into_iter().find(|sep| bytes[i..].starts_with(sep.as_bytes())) {
+            return Some((i, sep));
+        }
+    }
 }
 
 /// The key of a line's letters at both ends, digits masked (see
@@ -686,6 +705,21 @@ pub fn restore(cleaned: &str, cuts: &[Cut]) -> String {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        // The separator search visits only the bytes a separator holds: it
+        // finds what visiting every space from the right finds.
+        #[test]
+        fn the_rightmost_separator_is_found_as_from_every_space(
+            line in "[ a|:\\-—–x]{0,40}",
+        ) {
+            let bytes = line.as_bytes();
+            let from_spaces = memchr::memrchr_iter(b' ', bytes).find_map(|i| {
+                super::TAIL_SEPARATORS.into_iter().find(|sep| bytes[i..].starts_with(sep.as_bytes())).map(|sep| (i, sep))
+            });
+            proptest::prop_assert_eq!(super::rightmost_separator(bytes), from_spaces);
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
