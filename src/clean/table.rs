@@ -221,7 +221,7 @@ impl Cleaner {
         let mut obs = DocObservation { site: site.map(str::to_string), ..Default::default() };
         let mut buf = Vec::new();
         let mut seen = HashSet::default();
-        for line in text.split('\n') {
+        for (_, line) in super::newline_pieces(text) {
             // A line of many more words than a boilerplate line may have is
             // not normalised at all (most body paragraphs); nor is one with
             // more words holding a letter or digit than the limit, as each
