@@ -290,9 +290,7 @@ fn output_is_identical_for_one_and_two_threads() {
     dir.write("in.jsonl", lines.join("\n"));
     dir.ok(&["dedup", "in.jsonl", "--out", "t1", "-q", "--threads", "1"]);
     dir.ok(&["dedup", "in.jsonl", "--out", "t2", "-q", "--threads", "2"]);
-    for f in ["deduped.jsonl", "clusters.jsonl", "rejected.jsonl"] {
-        assert_same_file(&dir.path(&format!("t1/{f}")), &dir.path(&format!("t2/{f}")));
-    }
+    dir.assert_same_dedup_outputs("t1", "t2");
     assert!(!dir.read("t1/clusters.jsonl").is_empty());
 }
 
@@ -326,11 +324,7 @@ fn sets_logged_while_signing_or_read_again_give_the_same_output() {
             assert_eq!(stats["warnings"], serde_json::json!([]), "{out}");
             match &first {
                 None => first = Some(out),
-                Some(f) => {
-                    for file in ["deduped.jsonl", "clusters.jsonl", "rejected.jsonl"] {
-                        assert_same_file(&dir.path(&format!("{f}/{file}")), &dir.path(&format!("{out}/{file}")));
-                    }
-                }
+                Some(f) => dir.assert_same_dedup_outputs(f, &out),
             }
         }
         let clusters = dir.json_lines(&format!("{name}-keep-1/clusters.jsonl")).len();
@@ -374,9 +368,7 @@ fn memory_limit_spills_band_keys_and_gives_the_same_output() {
     dir.ok(&["dedup", "in.jsonl", "--out", "whole", "-q"]);
     for (out, limit, threads) in [("one", "1", "1"), ("tiny", "2KB", "2"), ("small", "10KiB", "1")] {
         dir.ok(&["dedup", "in.jsonl", "--out", out, "-q", "--memory-limit", limit, "--threads", threads]);
-        for f in ["deduped.jsonl", "clusters.jsonl", "rejected.jsonl"] {
-            assert_same_file(&dir.path(&format!("whole/{f}")), &dir.path(&format!("{out}/{f}")));
-        }
+        dir.assert_same_dedup_outputs("whole", out);
         let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
         assert!(stats["band_runs"].as_u64().unwrap() > 1, "{out}: {stats}");
     }

@@ -23,6 +23,14 @@ impl Dir {
         self.tmp.path().join(rel)
     }
 
+    /// Asserts that two `dedup` output directories hold the same
+    /// `deduped.jsonl`, `clusters.jsonl` and `rejected.jsonl`.
+    pub(crate) fn assert_same_dedup_outputs(&self, a: &str, b: &str) {
+        for f in ["deduped.jsonl", "clusters.jsonl", "rejected.jsonl"] {
+            assert_same_file(&self.path(&format!("{a}/{f}")), &self.path(&format!("{b}/{f}")));
+        }
+    }
+
     pub(crate) fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path(rel);
         if let Some(parent) = p.parent() {
