@@ -74,7 +74,8 @@ impl ShingleSets {
 
 /// Shingle hashes of candidate documents in an unnamed temporary file, so that memory
 /// holds only an index (20 bytes a stored document) however many candidate
-/// documents there are. Sets are read back with positioned reads, from the
+/// documents there are; or, taken over from a [`SetLog`] small enough to be
+/// held in memory, in memory. Sets are read back with positioned reads, from the
 /// page cache in practice, by any number of threads at once.
 ///
 /// The file holds the sets in native byte order: it lives only as long as
@@ -88,7 +89,7 @@ pub struct SpilledSets {
     // Each stored list's number of distinct hashes plus one, once counted
     // (0: not yet); a document meets many pairs, its count is made once.
     distinct: Vec<std::sync::atomic::AtomicU32>,
-    file: SpillFile,
+    lists: Lists,
     // The first read error; similarity lookups cannot return one.
     error: std::sync::Mutex<Option<std::io::Error>>,
 }
@@ -105,7 +106,7 @@ impl SpilledSets {
             starts: Vec::new(),
             lens: Vec::new(),
             distinct: Vec::new(),
-            file,
+            lists: Lists::File(file),
             error: Default::default(),
         }
     }
@@ -114,8 +115,11 @@ impl SpilledSets {
     /// its shingle hashes); documents must come in increasing order.
     pub fn push(&mut self, doc: u32, hashes: &[u64]) -> std::io::Result<()> {
         debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
-        let start = self.file.len() / 8;
-        self.file.append(bytemuck::cast_slice(hashes))?;
+        let Lists::File(file) = &mut self.lists else {
+            return Err(std::io::Error::other("internal: sets pushed to a store held in memory"));
+        };
+        let start = file.len() / 8;
+        file.append(bytemuck::cast_slice(hashes))?;
         self.docs.push(doc);
         self.starts.push(start);
         self.lens.push(len_u32(hashes.len())?);
@@ -124,7 +128,9 @@ impl SpilledSets {
 
     /// Flushes the writes; call once, before reading.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        self.file.finish()?;
+        if let Lists::File(file) = &mut self.lists {
+            file.finish()?;
+        }
         self.index_done();
         Ok(())
     }
@@ -159,15 +165,30 @@ impl SpilledSets {
     /// Reads the set of `doc` into `set`, reusing its buffer; false if the
     /// set is not stored or cannot be read.
     pub fn get_into(&self, doc: u32, set: &mut Vec<u64>) -> bool {
-        let Ok(i) = self.docs.binary_search(&doc) else { return false };
-        set.clear();
-        set.resize(self.lens[i] as usize, 0);
-        if let Err(e) = self.file.read_exact_at(bytemuck::cast_slice_mut(set), self.starts[i] * 8) {
+        self.with_list(doc, set, |list| list.to_vec()).map(|list| *set = list).is_some()
+    }
+
+    /// Calls `f` with the list of `doc`: a slice of the lists held in
+    /// memory, or `buf` filled from the file. `None` if the list is not
+    /// stored or cannot be read (the error is kept).
+    fn with_list<R>(&self, doc: u32, buf: &mut Vec<u64>, f: impl FnOnce(&[u64]) -> R) -> Option<R> {
+        let i = self.docs.binary_search(&doc).ok()?;
+        let (start, len) = (self.starts[i], self.lens[i] as usize);
+        let file = match &self.lists {
+            Lists::Memory(lists) => {
+                let start = start as usize;
+                return Some(f(&lists[start..start + len]));
+            }
+            Lists::File(file) => file,
+        };
+        buf.clear();
+        buf.resize(len, 0);
+        if let Err(e) = file.read_exact_at(bytemuck::cast_slice_mut(buf), start * 8) {
             let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert(e);
-            return false;
+            return None;
         }
-        true
+        Some(f(buf))
     }
 
     /// The number of distinct hashes of `doc`, if it was counted already.
@@ -192,14 +213,25 @@ impl SpilledSets {
         self.docs.is_empty()
     }
 
-    /// Bytes written to the file.
+    /// Bytes written to the file (0 when the lists are held in memory).
     pub fn file_bytes(&self) -> u64 {
-        self.file.len()
+        match &self.lists {
+            Lists::File(file) => file.len(),
+            Lists::Memory(_) => 0,
+        }
     }
 
-    /// Heap bytes held (the index only).
+    /// Bytes of lists held in memory (0 when they are in a file).
+    pub fn memory_bytes(&self) -> u64 {
+        match &self.lists {
+            Lists::File(_) => 0,
+            Lists::Memory(lists) => lists.len() as u64 * 8,
+        }
+    }
+
+    /// Heap bytes held: the index, and the lists when they are in memory.
     pub fn heap_bytes(&self) -> usize {
-        self.docs.len() * 20
+        self.docs.len() * 20 + self.memory_bytes() as usize
     }
 }
 
@@ -217,10 +249,20 @@ fn len_u32(len: usize) -> std::io::Result<u32> {
     u32::try_from(len).map_err(|_| std::io::Error::other("a document has more than 2^32 shingles"))
 }
 
+/// Where a store's lists are: back to back in document order, `starts`
+/// indexing them.
+#[derive(Debug)]
+enum Lists {
+    File(SpillFile),
+    Memory(Vec<u64>),
+}
+
 /// Every document's shingle hashes, in document order, as the sign pass
 /// emits them (text order, repeats kept: sorting is left to no one, see
-/// [`HashList`]), in an unnamed temporary file. Memory holds nothing per
-/// document: the lengths are the shingle counts the signatures keep anyway.
+/// [`HashList`]), in memory while it is small (see [`SetLog::create`]) and
+/// otherwise in an unnamed temporary file. Memory holds nothing per
+/// document beyond that: the lengths are the shingle counts the signatures
+/// keep anyway.
 /// Once LSH has named the candidates, [`SetLog::into_sets`] indexes just
 /// those, and verification reads their hashes without reading the corpus
 /// again. Against a second pass that re-reads and re-hashes the candidate
@@ -229,20 +271,52 @@ fn len_u32(len: usize) -> std::io::Result<u32> {
 /// hash.
 #[derive(Debug)]
 pub(crate) struct SetLog {
-    file: SpillFile,
+    // The hashes logged, while they fit in `memory_budget_values`; then
+    // moved to `file`, where the rest follow.
+    memory: Vec<u64>,
+    memory_budget_values: usize,
+    file: Option<SpillFile>,
+    dir: std::path::PathBuf,
     documents: usize,
 }
 
 impl SetLog {
-    /// An empty log backed by an unnamed temporary file in `dir`.
-    pub fn create(dir: &std::path::Path) -> std::io::Result<SetLog> {
-        Ok(SetLog { file: SpillFile::create(dir)?, documents: 0 })
+    /// An empty log that holds up to `memory_budget_bytes` of hashes in
+    /// memory and moves them to an unnamed temporary file in `dir` once
+    /// they would pass it (with a budget of 0, the file is made at once).
+    ///
+    /// Held in memory, the log is neither written nor read back: on a
+    /// corpus dense with near-copies each candidate's list is read once a
+    /// pair it is in, each read a system call and a copy out of the page
+    /// cache: clustering 150 MB of news with 40,000 planted copies took
+    /// 0.59 s that way and 0.41 s from memory (medians of 5).
+    pub fn create(dir: &std::path::Path, memory_budget_bytes: u64) -> std::io::Result<SetLog> {
+        let file = match memory_budget_bytes {
+            0 => Some(SpillFile::create(dir)?),
+            _ => None,
+        };
+        Ok(SetLog {
+            memory: Vec::new(),
+            memory_budget_values: usize::try_from(memory_budget_bytes / 8).unwrap_or(usize::MAX),
+            file,
+            dir: dir.to_path_buf(),
+            documents: 0,
+        })
     }
 
     /// Appends the hashes of the next document.
     pub fn append(&mut self, hashes: &[u64]) -> std::io::Result<()> {
         len_u32(hashes.len())?;
-        self.file.append(bytemuck::cast_slice(hashes))?;
+        if self.file.is_none() && self.memory.len() + hashes.len() > self.memory_budget_values {
+            let mut file = SpillFile::create(&self.dir)?;
+            file.append(bytemuck::cast_slice(&self.memory))?;
+            self.memory = Vec::new();
+            self.file = Some(file);
+        }
+        match &mut self.file {
+            Some(file) => file.append(bytemuck::cast_slice(hashes))?,
+            None => self.memory.extend_from_slice(hashes),
+        }
         self.documents += 1;
         Ok(())
     }
@@ -254,22 +328,32 @@ impl SetLog {
 
     /// Writes what is buffered; the error a full disk may give only here.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        self.file.finish()
+        self.file.as_mut().map_or(Ok(()), SpillFile::finish)
     }
 
     /// Bytes written to the file.
     #[cfg(test)]
     pub fn file_bytes(&self) -> u64 {
-        self.file.len()
+        self.file.as_ref().map_or(0, SpillFile::len)
     }
 
     /// A store of the hashes of `docs` (sorted document indices, each below
     /// [`SetLog::documents`]); `len(doc)` must give the number of hashes
-    /// appended for each document. The others stay in the file, unread.
+    /// appended for each document. The others stay where they are, unread.
     pub fn into_sets(mut self, docs: &[u32], len: impl Fn(u32) -> u32) -> std::io::Result<SpilledSets> {
-        self.file.finish()?;
-        let total = self.file.len() / 8;
-        let mut sets = SpilledSets::over(self.file);
+        self.finish()?;
+        let (total, lists) = match self.file {
+            Some(file) => (file.len() / 8, Lists::File(file)),
+            None => (self.memory.len() as u64, Lists::Memory(self.memory)),
+        };
+        let mut sets = SpilledSets {
+            docs: Vec::new(),
+            starts: Vec::new(),
+            lens: Vec::new(),
+            distinct: Vec::new(),
+            lists,
+            error: Default::default(),
+        };
         let (mut start, mut next) = (0u64, 0usize);
         for doc in 0..self.documents as u32 {
             let n = len(doc);
@@ -540,26 +624,25 @@ impl SimilaritySource<'_> {
             SimilaritySource::Spilled(sets) => {
                 let mut buf = Vec::new();
                 let (mut table, mut scratch) = (HashList::default(), HashList::default());
-                if !sets.get_into(a, &mut buf) {
+                if sets.with_list(a, &mut buf, |list| table.fill(list)).is_none() {
                     // A read error is kept by the store and ends the run.
                     others.for_each(|b| each(b, None));
                     return;
                 }
-                table.fill(&buf);
                 for b in others {
-                    let judged = (|| {
-                        // Sizes first, when `b`'s distinct count is known.
-                        if let Some(b_len) = sets.known_distinct_count(b) {
-                            fewest_shared_to_match(table.len(), b_len, config)?;
-                        }
-                        if !sets.get_into(b, &mut buf) {
-                            return None;
-                        }
-                        let b_len = sets.distinct_count(b, &buf, &mut scratch);
-                        let needed = fewest_shared_to_match(table.len(), b_len, config)?;
-                        let shared = table.shared_at_least(&buf, needed)?;
-                        Some(PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64))
-                    })();
+                    // Sizes first, when `b`'s distinct count is known.
+                    let known = sets.known_distinct_count(b);
+                    let judged = match known.map(|b_len| fewest_shared_to_match(table.len(), b_len, config)) {
+                        Some(None) => None,
+                        _ => sets
+                            .with_list(b, &mut buf, |list| {
+                                let b_len = sets.distinct_count(b, list, &mut scratch);
+                                let needed = fewest_shared_to_match(table.len(), b_len, config)?;
+                                let shared = table.shared_at_least(list, needed)?;
+                                Some(PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64))
+                            })
+                            .flatten(),
+                    };
                     each(b, judged);
                 }
             }
@@ -583,18 +666,18 @@ impl SimilaritySource<'_> {
             SimilaritySource::Spilled(sets) => {
                 let mut buf = Vec::new();
                 let (mut table, mut scratch) = (HashList::default(), HashList::default());
-                let have_a = sets.get_into(a, &mut buf);
-                if have_a {
-                    table.fill(&buf);
-                }
+                let have_a = sets.with_list(a, &mut buf, |list| table.fill(list)).is_some();
                 for b in others {
-                    if have_a && sets.get_into(b, &mut buf) {
-                        let b_len = sets.distinct_count(b, &buf, &mut scratch);
-                        let shared = table.shared_with(&buf);
-                        each(b, PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64));
-                    } else {
-                        each(b, NOTHING);
-                    }
+                    let similarity = have_a
+                        .then(|| {
+                            sets.with_list(b, &mut buf, |list| {
+                                let b_len = sets.distinct_count(b, list, &mut scratch);
+                                let shared = table.shared_with(list);
+                                PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64)
+                            })
+                        })
+                        .flatten();
+                    each(b, similarity.unwrap_or(NOTHING));
                 }
             }
             _ => others.for_each(|b| each(b, self.similarity(sigs, a, b))),
@@ -663,32 +746,37 @@ mod tests {
     #[test]
     fn a_set_log_gives_back_the_hashes_of_the_documents_asked_for() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = SetLog::create(dir.path()).unwrap();
         let all: Vec<Vec<u64>> = vec![vec![3, 1, 3], vec![], vec![u64::MAX], vec![9, 4], vec![0, 7, 8, 10]];
-        for set in &all {
-            log.append(set).unwrap();
-        }
-        assert_eq!(log.documents(), 5);
-        assert_eq!(log.file_bytes(), 10 * 8);
         let len = |d: u32| all[d as usize].len() as u32;
-        let sets = log.into_sets(&[1, 3, 4], len).unwrap();
-        assert_eq!(sets.len(), 3);
-        assert_eq!(sets.get(1), Some(vec![]));
-        assert_eq!(sets.get(3), Some(vec![9, 4]));
-        assert_eq!(sets.get(4), Some(vec![0, 7, 8, 10]));
-        assert_eq!(sets.get(0), None);
-        assert_eq!(sets.get(2), None);
-        let mut buf = vec![99; 50];
-        assert!(sets.get_into(4, &mut buf));
-        assert_eq!(buf, vec![0, 7, 8, 10]);
-        // Lengths that do not add up to what was logged are an error, not
-        // a silent misreading.
-        let mut log = SetLog::create(dir.path()).unwrap();
-        log.append(&[1, 2]).unwrap();
-        assert!(log.into_sets(&[0], |_| 1).is_err());
-        let mut log = SetLog::create(dir.path()).unwrap();
-        log.append(&[1]).unwrap();
-        assert!(log.into_sets(&[0, 1], |_| 1).is_err());
+        // On disk from the start; in memory, then moved to a file when the
+        // third list passes the budget of three hashes; in memory to the end.
+        for (budget_bytes, on_disk) in [(0, true), (24, true), (1 << 20, false)] {
+            let mut log = SetLog::create(dir.path(), budget_bytes).unwrap();
+            for set in &all {
+                log.append(set).unwrap();
+            }
+            assert_eq!(log.documents(), 5);
+            assert_eq!(log.file_bytes(), if on_disk { 10 * 8 } else { 0 });
+            let sets = log.into_sets(&[1, 3, 4], len).unwrap();
+            assert_eq!(sets.memory_bytes(), if on_disk { 0 } else { 10 * 8 }, "budget {budget_bytes}");
+            assert_eq!(sets.len(), 3);
+            assert_eq!(sets.get(1), Some(vec![]));
+            assert_eq!(sets.get(3), Some(vec![9, 4]));
+            assert_eq!(sets.get(4), Some(vec![0, 7, 8, 10]));
+            assert_eq!(sets.get(0), None);
+            assert_eq!(sets.get(2), None);
+            let mut buf = vec![99; 50];
+            assert!(sets.get_into(4, &mut buf));
+            assert_eq!(buf, vec![0, 7, 8, 10]);
+            // Lengths that do not add up to what was logged are an error,
+            // not a silent misreading.
+            let mut log = SetLog::create(dir.path(), budget_bytes).unwrap();
+            log.append(&[1, 2]).unwrap();
+            assert!(log.into_sets(&[0], |_| 1).is_err());
+            let mut log = SetLog::create(dir.path(), budget_bytes).unwrap();
+            log.append(&[1]).unwrap();
+            assert!(log.into_sets(&[0, 1], |_| 1).is_err());
+        }
     }
 
     #[test]

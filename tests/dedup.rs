@@ -321,6 +321,9 @@ fn sets_logged_while_signing_or_read_again_give_the_same_output() {
             let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
             let source = if sets == "keep" { "sign_pass" } else { "second_read" };
             assert_eq!(stats["exact_set_source"], source, "{out}");
+            // A log this small is held in memory; sets read again go to a file.
+            let in_memory = stats["exact_sets_in_memory_bytes"].as_u64().unwrap();
+            assert_eq!(in_memory > 0, sets == "keep", "{out}: {in_memory}");
             assert_eq!(stats["warnings"], serde_json::json!([]), "{out}");
             match &first {
                 None => first = Some(out),
@@ -371,6 +374,10 @@ fn memory_limit_spills_band_keys_and_gives_the_same_output() {
         dir.assert_same_dedup_outputs("whole", out);
         let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{out}/stats.json"))).unwrap();
         assert!(stats["band_runs"].as_u64().unwrap() > 1, "{out}: {stats}");
+        // Under a limit the set log is on disk, and gives the same clusters
+        // as the unlimited run's log in memory.
+        assert_eq!(stats["exact_sets_in_memory_bytes"], 0, "{out}");
+        assert!(stats["exact_set_bytes"].as_u64().unwrap() > 0, "{out}");
     }
     let whole: serde_json::Value = serde_json::from_str(&dir.read("whole/stats.json")).unwrap();
     assert_eq!(whole["band_runs"].as_u64(), Some(0));

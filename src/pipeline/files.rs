@@ -185,6 +185,10 @@ pub struct DedupSummary {
     /// Where the exact sets came from: `sign_pass`, `second_read`, or
     /// `none` (estimate verification).
     pub exact_set_source: &'static str,
+    /// Bytes of the set log held in memory rather than spilled (0: it is
+    /// on disk). A log expected to take at most 256 MiB is held in memory,
+    /// and moves to a file if it outgrows that.
+    pub exact_sets_in_memory_bytes: u64,
     /// What the user should know about how the run went that is not an
     /// error (e.g. a full disk that turned off the set log).
     pub warnings: Vec<String>,
@@ -475,12 +479,16 @@ fn sign_pass(
     }
     let mut warnings = Vec::new();
     let log = match (opts.dedup.verify, opts.exact_sets) {
-        (Verify::Exact, ExactSets::Keep) => match set_log_room_warning(corpus, opts, spill_dir) {
-            None => Some(SetLog::create(spill_dir).map_err(|e| Error::io(spill_dir, e))?),
-            Some(warning) => {
-                warnings.push(warning);
-                None
-            }
+        (Verify::Exact, ExactSets::Keep) => match set_log_memory_budget(corpus, opts) {
+            // A log expected to stay in memory needs no room on disk.
+            0 => match set_log_room_warning(corpus, opts, spill_dir) {
+                None => Some(SetLog::create(spill_dir, 0).map_err(|e| Error::io(spill_dir, e))?),
+                Some(warning) => {
+                    warnings.push(warning);
+                    None
+                }
+            },
+            budget => Some(SetLog::create(spill_dir, budget).map_err(|e| Error::io(spill_dir, e))?),
         },
         _ => None,
     };
@@ -735,6 +743,7 @@ pub(crate) fn dedup_corpus(
         (Verify::Exact, None) => (Some(exact_sets(corpus, opts, &pass, &docs, progress, &spill_dir)?), "second_read"),
         (Verify::Estimate, _) => (None, "none"),
     };
+    let exact_sets_in_memory_bytes = sets.as_ref().map_or(0, SpilledSets::memory_bytes);
     let sets_at = Instant::now();
 
     let stage = progress.stage("clustering");
@@ -770,6 +779,7 @@ pub(crate) fn dedup_corpus(
         candidate_documents: docs.len() as u64,
         exact_set_bytes,
         exact_set_source,
+        exact_sets_in_memory_bytes,
         warnings: pass.warnings,
         band_runs,
         band_spill_bytes,
@@ -841,6 +851,22 @@ impl<'a> DocWalk<'a> {
             });
         }
         Ok(())
+    }
+}
+
+/// Bytes of the set log held in memory before it moves to a file.
+const SET_LOG_MEMORY_BYTES: u64 = 256 << 20;
+
+/// How many bytes of the set log to hold in memory: all of it when it is
+/// expected to take at most [`SET_LOG_MEMORY_BYTES`], else none, so that a
+/// big corpus writes its log to disk from the start and never holds the
+/// budget at all. Under `--memory-limit` the log goes to disk. A log that
+/// outgrows the estimate moves to a file when it passes the budget.
+fn set_log_memory_budget(corpus: &Corpus, opts: &JobOptions) -> u64 {
+    let expected = estimated_set_log_bytes(corpus.estimated_decoded_bytes(), opts.dedup.shingling);
+    match opts.memory_limit_bytes.is_none() && expected <= SET_LOG_MEMORY_BYTES {
+        true => SET_LOG_MEMORY_BYTES,
+        false => 0,
     }
 }
 
@@ -1133,14 +1159,14 @@ mod tests {
         let logging = std::sync::atomic::AtomicBool::new(true);
         let batches = || vec![vec![vec![1u64, 2, 3], vec![4]], vec![vec![5, 6]], vec![vec![7]]];
         // Room for everything: the log holds every document.
-        let log = SetLog::create(dir.path()).unwrap();
+        let log = SetLog::create(dir.path(), 0).unwrap();
         let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
         assert_eq!(log.map(|l| l.documents()), Some(4));
         assert!(warning.is_none() && logging.load(Ordering::Relaxed));
         // Room for the first batch only: the log goes, the workers are told,
         // the warning names the directory, and the run goes on.
         crate::spill::tests::set_disk_room(4 * 8);
-        let log = SetLog::create(dir.path()).unwrap();
+        let log = SetLog::create(dir.path(), 0).unwrap();
         let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
         crate::spill::tests::set_disk_room(u64::MAX);
         assert!(log.is_none());
@@ -1152,7 +1178,7 @@ mod tests {
         // Room for every append, but not for the buffered tail: the same.
         logging.store(true, Ordering::Relaxed);
         crate::spill::tests::fail_next_flush();
-        let log = SetLog::create(dir.path()).unwrap();
+        let log = SetLog::create(dir.path(), 0).unwrap();
         let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
         assert!(log.is_none() && warning.is_some() && !logging.load(Ordering::Relaxed));
     }
