@@ -97,16 +97,16 @@ pub struct SpilledSets {
 impl SpilledSets {
     /// An empty store backed by an unnamed temporary file in `dir`.
     pub fn create(dir: &std::path::Path) -> std::io::Result<SpilledSets> {
-        Ok(SpilledSets::over(SpillFile::create(dir)?))
+        Ok(SpilledSets::over(Lists::File(SpillFile::create(dir)?)))
     }
 
-    fn over(file: SpillFile) -> SpilledSets {
+    fn over(lists: Lists) -> SpilledSets {
         SpilledSets {
             docs: Vec::new(),
             starts: Vec::new(),
             lens: Vec::new(),
             distinct: Vec::new(),
-            lists: Lists::File(file),
+            lists,
             error: Default::default(),
         }
     }
@@ -165,7 +165,12 @@ impl SpilledSets {
     /// Reads the set of `doc` into `set`, reusing its buffer; false if the
     /// set is not stored or cannot be read.
     pub fn get_into(&self, doc: u32, set: &mut Vec<u64>) -> bool {
-        self.with_list(doc, set, |list| list.to_vec()).map(|list| *set = list).is_some()
+        let mut buf = Vec::new();
+        self.with_list(doc, &mut buf, |list| {
+            set.clear();
+            set.extend_from_slice(list);
+        })
+        .is_some()
     }
 
     /// Calls `f` with the list of `doc`: a slice of the lists held in
@@ -346,14 +351,7 @@ impl SetLog {
             Some(file) => (file.len() / 8, Lists::File(file)),
             None => (self.memory.len() as u64, Lists::Memory(self.memory)),
         };
-        let mut sets = SpilledSets {
-            docs: Vec::new(),
-            starts: Vec::new(),
-            lens: Vec::new(),
-            distinct: Vec::new(),
-            lists,
-            error: Default::default(),
-        };
+        let mut sets = SpilledSets::over(lists);
         let (mut start, mut next) = (0u64, 0usize);
         for doc in 0..self.documents as u32 {
             let n = len(doc);
