@@ -74,7 +74,7 @@ impl ShingleSets {
 
 /// Shingle hashes of candidate documents in an unnamed temporary file, so that memory
 /// holds only an index (20 bytes a stored document) however many candidate
-/// documents there are; or, taken over from a [`SetLog`] small enough to be
+/// documents there are; or, taken over from a set log small enough to be
 /// held in memory, in memory. Sets are read back with positioned reads, from the
 /// page cache in practice, by any number of threads at once.
 ///
