@@ -183,10 +183,59 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
     }
 }
 
-/// One record, cleaned: the output line, the removed.jsonl line, the cuts.
+/// Records in a row cleaned by one worker: their output lines and
+/// removed.jsonl lines, each newline-terminated, in two buffers, and their
+/// figures. The writer thread then frees two buffers a chunk instead of
+/// each record's and each cut's own allocations: glibc locks the arena of
+/// every block freed off the thread that allocated it, and the workers
+/// stalled on those locks.
+#[derive(Default)]
+struct CleanedChunk {
+    records: Vec<u8>,
+    removed: Vec<u8>,
+    /// Each record's `(source, line)` and, for a bad one, why.
+    outcomes: Vec<(u32, u64, Option<String>)>,
+    documents_changed: u64,
+    characters: u64,
+    characters_removed: u64,
+    rules: BTreeMap<String, RuleStats>,
+}
+
+/// Records a worker cleans into one [`CleanedChunk`]: enough to keep the
+/// buffers per chunk few, few enough that two workers share a batch evenly.
+const RECORDS_PER_CHUNK: usize = 16;
+
+impl CleanedChunk {
+    fn add(&mut self, source: u32, line: u64, result: std::result::Result<CleanedRecord, String>) {
+        let c = match result {
+            Ok(c) => c,
+            Err(reason) => {
+                self.outcomes.push((source, line, Some(reason)));
+                return;
+            }
+        };
+        self.outcomes.push((source, line, None));
+        self.characters += c.characters;
+        if c.cuts.is_empty() {
+            return;
+        }
+        self.documents_changed += 1;
+        for cut in &c.cuts {
+            let n = (cut.end - cut.start) as u64;
+            self.characters_removed += n;
+            let r = match self.rules.get_mut(&cut.rule) {
+                Some(r) => r,
+                None => self.rules.entry(cut.rule.clone()).or_default(),
+            };
+            r.cuts += 1;
+            r.characters += n;
+        }
+    }
+}
+
+/// One record, cleaned: its cuts and characters (its lines are already in
+/// the chunk's buffers).
 struct CleanedRecord {
-    record: Vec<u8>,
-    removed: Option<Vec<u8>>,
     cuts: Vec<Cut>,
     characters: u64,
 }
@@ -208,12 +257,13 @@ struct CleanPass {
 /// One batch, cleaned: each record's `(source, line, result)`, and the read
 /// failure that ended the batch, if any.
 struct CleanedBatch {
-    records: Vec<(u32, u64, std::result::Result<CleanedRecord, String>)>,
+    chunks: Vec<CleanedChunk>,
     failure: Option<crate::input::ReadFailure>,
 }
 
-/// The cleaning pass: writes cleaned records through `write_record` and
-/// removals through `write_removed`.
+/// The cleaning pass: writes cleaned records through `write_records` and
+/// removals through `write_removed`, both as runs of newline-terminated
+/// lines.
 ///
 /// Writing runs on its own thread, a batch behind the cleaning: on the
 /// main thread it left the workers idle while each batch's 4 MiB went
@@ -223,7 +273,7 @@ fn clean_pass(
     opts: &CleanOptions,
     cleaner: &Cleaner,
     progress: Progress,
-    write_record: impl FnMut(&[u8]) -> Result<()> + Send,
+    write_records: impl FnMut(&[u8]) -> Result<()> + Send,
     write_removed: impl FnMut(&[u8]) -> Result<()> + Send,
 ) -> Result<CleanPass> {
     let counter = Arc::new(AtomicU64::new(0));
@@ -232,57 +282,71 @@ fn clean_pass(
         corpus,
         &counter,
         |batch| {
-            let records = batch
+            let chunks = batch
                 .records
-                .par_iter()
-                .map(|rec| (rec.source, rec.line, clean_record(corpus, opts, cleaner, rec, batch.bytes(rec))))
+                .par_chunks(RECORDS_PER_CHUNK)
+                .map(|recs| {
+                    let mut chunk = CleanedChunk::default();
+                    let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
+                    chunk.records.reserve(bytes);
+                    for rec in recs {
+                        let cleaned = clean_record(corpus, opts, cleaner, rec, batch.bytes(rec), &mut chunk);
+                        chunk.add(rec.source, rec.line, cleaned);
+                    }
+                    chunk
+                })
                 .collect();
             bar.set_position(counter.load(Ordering::Relaxed));
-            Ok(CleanedBatch { records, failure: batch.failure })
+            Ok(CleanedBatch { chunks, failure: batch.failure })
         },
-        |batches| write_cleaned(corpus, opts, batches, write_record, write_removed),
+        |batches| write_cleaned(corpus, opts, batches, write_records, write_removed),
     )?;
     bar.finish_and_clear();
     Ok(pass)
 }
 
-/// Cleans one record into its output line and its removed.jsonl line.
+/// Cleans one record, appending its output line and its removed.jsonl
+/// line (if it has cuts) to `chunk`'s buffers.
 fn clean_record(
     corpus: &Corpus,
     opts: &CleanOptions,
     cleaner: &Cleaner,
     rec: &crate::input::RawRecord,
     bytes: &[u8],
+    chunk: &mut CleanedChunk,
 ) -> std::result::Result<CleanedRecord, String> {
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
     let cleaned = cleaner.clean(&doc.text, doc.site.as_deref());
-    let record = match (doc.text_span, &source.kind) {
+    let out = &mut chunk.records;
+    match (doc.text_span, &source.kind) {
         (Some((s, e)), _) => {
-            let mut out = Vec::with_capacity(bytes.len());
             out.extend_from_slice(&bytes[..s]);
-            push_json_string(&mut out, &cleaned.text);
+            push_json_string(out, &cleaned.text);
             out.extend_from_slice(&bytes[e..]);
-            out
         }
         (None, SourceKind::Text { id }) => {
-            serde_json::to_vec(&TextRecord { id, text: &cleaned.text }).map_err(|e| e.to_string())?
+            let start = out.len();
+            if let Err(e) = serde_json::to_writer(&mut *out, &TextRecord { id, text: &cleaned.text }) {
+                out.truncate(start);
+                return Err(e.to_string());
+            }
         }
         (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
-    };
-    let removed = if cleaned.cuts.is_empty() {
-        None
-    } else {
+    }
+    out.push(b'\n');
+    if !cleaned.cuts.is_empty() {
         let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
-        Some(removed_line(&id, &cleaned.cuts))
-    };
-    Ok(CleanedRecord { record, removed, cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
+        push_removed_line(&mut chunk.removed, &id, &cleaned.cuts);
+    }
+    Ok(CleanedRecord { cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
 }
 
-/// A `removed.jsonl` line: `{"id":ID,"removed":[CUT,...]}`, each cut as
-/// `serde_json` writes a [`Cut`], with the fast string escaper.
-fn removed_line(id: &str, cuts: &[Cut]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + cuts.iter().map(|c| c.text.len() + 48).sum::<usize>());
+/// Appends a `removed.jsonl` line, `{"id":ID,"removed":[CUT,...]}` and a
+/// newline, each cut as `serde_json` writes a [`Cut`], with the fast string
+/// escaper.
+fn push_removed_line(out: &mut Vec<u8>, id: &str, cuts: &[Cut]) {
+    out.reserve(64 + cuts.iter().map(|c| c.text.len() + 48).sum::<usize>());
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(id.as_bytes());
     out.extend_from_slice(b",\"removed\":[");
@@ -292,13 +356,12 @@ fn removed_line(id: &str, cuts: &[Cut]) -> Vec<u8> {
         }
         // Writing into a Vec cannot fail.
         let _ = write!(out, "{{\"start\":{},\"end\":{},\"rule\":", cut.start, cut.end);
-        push_json_string(&mut out, &cut.rule);
+        push_json_string(out, &cut.rule);
         out.extend_from_slice(b",\"text\":");
-        push_json_string(&mut out, &cut.text);
+        push_json_string(out, &cut.text);
         out.push(b'}');
     }
-    out.extend_from_slice(b"]}");
-    out
+    out.extend_from_slice(b"]}\n");
 }
 
 /// The writing half of the cleaning pass: writes batches in order, counts,
@@ -307,37 +370,33 @@ fn write_cleaned(
     corpus: &Corpus,
     opts: &CleanOptions,
     batches: std::sync::mpsc::Receiver<CleanedBatch>,
-    mut write_record: impl FnMut(&[u8]) -> Result<()>,
+    mut write_records: impl FnMut(&[u8]) -> Result<()>,
     mut write_removed: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<CleanPass> {
     let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new(), origins: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     for batch in batches {
-        for (source, line, result) in batch.records {
+        for chunk in batch.chunks {
             let s = &mut pass.summary;
-            match result {
-                Ok(c) => {
-                    write_record(&c.record)?;
-                    if let Some(r) = &c.removed {
-                        write_removed(r)?;
-                        s.documents_changed += 1;
+            for (source, line, bad) in chunk.outcomes {
+                s.documents += 1;
+                match bad {
+                    None => pass.origins.push((source, line)),
+                    Some(reason) => {
+                        rejects.record(source, line, reason)?;
+                        s.rejected += 1;
                     }
-                    s.documents += 1;
-                    s.characters += c.characters;
-                    for cut in &c.cuts {
-                        let n = (cut.end - cut.start) as u64;
-                        s.characters_removed += n;
-                        let r = s.rules.entry(cut.rule.clone()).or_default();
-                        r.cuts += 1;
-                        r.characters += n;
-                    }
-                    pass.origins.push((source, line));
                 }
-                Err(reason) => {
-                    rejects.record(source, line, reason)?;
-                    s.documents += 1;
-                    s.rejected += 1;
-                }
+            }
+            write_records(&chunk.records)?;
+            write_removed(&chunk.removed)?;
+            s.documents_changed += chunk.documents_changed;
+            s.characters += chunk.characters;
+            s.characters_removed += chunk.characters_removed;
+            for (rule, r) in chunk.rules {
+                let total = s.rules.entry(rule).or_default();
+                total.cuts += r.cuts;
+                total.characters += r.characters;
             }
         }
         if let Some(f) = batch.failure {
@@ -375,8 +434,8 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
         opts,
         &cleaner,
         progress,
-        |r| cleaned_out.write_all(r).and_then(|_| cleaned_out.write_all(b"\n")),
-        |r| removed_out.write_all(r).and_then(|_| removed_out.write_all(b"\n")),
+        |lines| cleaned_out.write_all(lines),
+        |lines| removed_out.write_all(lines),
     )?;
     let rejected = outputs.create("rejected.jsonl")?;
     for r in &pass.rejected {
@@ -421,10 +480,8 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
         clean,
         &cleaner,
         progress,
-        |r| {
-            spool_writer.write_all(r).and_then(|_| spool_writer.write_all(b"\n")).map_err(|e| Error::io(&spool_path, e))
-        },
-        |r| removed_out.write_all(r).and_then(|_| removed_out.write_all(b"\n")),
+        |lines| spool_writer.write_all(lines).map_err(|e| Error::io(&spool_path, e)),
+        |lines| removed_out.write_all(lines),
     )?;
     spool_writer.flush().map_err(|e| Error::io(&spool_path, e))?;
     drop(spool_writer);
