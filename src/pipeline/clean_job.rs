@@ -233,6 +233,33 @@ impl CleanedChunk {
     }
 }
 
+/// Chunk buffers the writer has written, for the workers to fill again:
+/// fresh ones were faulted in and, freed on the writer thread, trimmed from
+/// the workers' heaps, only to be grown again for the next chunk.
+#[derive(Default)]
+struct BufferPool {
+    free: std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl BufferPool {
+    /// About the chunks of the batches in flight: enough that workers
+    /// rarely allocate, bounded whatever the corpus.
+    const MAX_FREE: usize = 256;
+
+    fn take(&self) -> (Vec<u8>, Vec<u8>) {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, mut records: Vec<u8>, mut removed: Vec<u8>) {
+        records.clear();
+        removed.clear();
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < BufferPool::MAX_FREE {
+            free.push((records, removed));
+        }
+    }
+}
+
 /// One record, cleaned: its cuts and characters (its lines are already in
 /// the chunk's buffers).
 struct CleanedRecord {
@@ -278,6 +305,7 @@ fn clean_pass(
 ) -> Result<CleanPass> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "cleaning");
+    let buffers = BufferPool::default();
     let pass = for_each_batch_into(
         corpus,
         &counter,
@@ -286,7 +314,8 @@ fn clean_pass(
                 .records
                 .par_chunks(RECORDS_PER_CHUNK)
                 .map(|recs| {
-                    let mut chunk = CleanedChunk::default();
+                    let (records, removed) = buffers.take();
+                    let mut chunk = CleanedChunk { records, removed, ..CleanedChunk::default() };
                     let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
                     chunk.records.reserve(bytes);
                     for rec in recs {
@@ -299,7 +328,7 @@ fn clean_pass(
             bar.set_position(counter.load(Ordering::Relaxed));
             Ok(CleanedBatch { chunks, failure: batch.failure })
         },
-        |batches| write_cleaned(corpus, opts, batches, write_records, write_removed),
+        |batches| write_cleaned(corpus, opts, batches, &buffers, write_records, write_removed),
     )?;
     bar.finish_and_clear();
     Ok(pass)
@@ -370,6 +399,7 @@ fn write_cleaned(
     corpus: &Corpus,
     opts: &CleanOptions,
     batches: std::sync::mpsc::Receiver<CleanedBatch>,
+    buffers: &BufferPool,
     mut write_records: impl FnMut(&[u8]) -> Result<()>,
     mut write_removed: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<CleanPass> {
@@ -390,6 +420,7 @@ fn write_cleaned(
             }
             write_records(&chunk.records)?;
             write_removed(&chunk.removed)?;
+            buffers.give_back(chunk.records, chunk.removed);
             s.documents_changed += chunk.documents_changed;
             s.characters += chunk.characters;
             s.characters_removed += chunk.characters_removed;
