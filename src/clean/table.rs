@@ -9,6 +9,7 @@
 //! lines are boilerplate. Only lines short enough to qualify are counted, so
 //! memory grows with the number of distinct short lines, not with the text.
 
+use std::ops::Range;
 use std::path::Path;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -200,25 +201,70 @@ impl BoilerplateTable {
     }
 }
 
-/// What one document contributes to learning.
+/// What documents contribute to learning: one document's, from
+/// [`Cleaner::observe`], or a run of them, from [`Cleaner::observe_into`].
+///
+/// A run of documents shares a handful of buffers: observations are freed
+/// on the counting thread, and a string or vector a document (or a line)
+/// freed off the thread that made it made glibc lock the workers' arenas.
 #[derive(Debug, Clone, Default)]
 pub struct DocObservation {
-    site: Option<String>,
-    // (hash, words, end in `texts`) of distinct short lines.
+    docs: Vec<ObservedDoc>,
+    /// (hash, words, end in `texts`) of distinct short lines.
     lines: Vec<(u64, usize, usize)>,
-    // The lines' trimmed texts, one after another: one allocation, where a
-    // string a line (freed on the counting thread) was a tenth of learning.
+    /// The lines' trimmed texts, one after another.
     texts: String,
-    stray: Vec<(String, u64)>,
-    tails: Vec<(u64, String)>,
+    /// (token, hash of the line it trails); the token a range of `words`.
+    stray: Vec<(Range<usize>, u64)>,
+    /// (key, text) of glued tails; the text a range of `words`.
+    tails: Vec<(u64, Range<usize>)>,
+    /// Sites, stray tokens and glued tails, one after another.
+    words: String,
+}
+
+/// Where one document's observations end in a [`DocObservation`]'s buffers.
+#[derive(Debug, Clone, Default)]
+struct ObservedDoc {
+    site: Option<Range<usize>>,
+    lines_end: usize,
+    stray_end: usize,
+    tails_end: usize,
+}
+
+impl DocObservation {
+    /// The documents observed.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether no document is observed.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    fn push_word(&mut self, word: &str) -> Range<usize> {
+        let start = self.words.len();
+        self.words.push_str(word);
+        start..self.words.len()
+    }
 }
 
 impl Cleaner {
     /// What `text` contributes to learning (a pure function, run in parallel).
     pub fn observe(&self, text: &str, site: Option<&str>) -> DocObservation {
+        let mut obs = DocObservation::default();
+        self.observe_into(text, site, &mut obs);
+        obs
+    }
+
+    /// Adds what `text` contributes to learning to `obs`, after the
+    /// documents already there: the same as [`Cleaner::observe`] on each,
+    /// in fewer allocations.
+    pub fn observe_into(&self, text: &str, site: Option<&str>, obs: &mut DocObservation) {
         let rules = self.rules();
         let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
-        let mut obs = DocObservation { site: site.map(str::to_string), ..Default::default() };
+        let (stray_start, tails_start) = (obs.stray.len(), obs.tails.len());
+        let site = site.map(|s| obs.push_word(s));
         let mut buf = Vec::new();
         let mut seen = HashSet::default();
         for (_, line) in super::newline_pieces(text) {
@@ -237,11 +283,12 @@ impl Cleaner {
                 obs.lines.push((key, words, obs.texts.len()));
             }
             if rules.boilerplate.enabled
-                && obs.site.is_some()
+                && site.is_some()
                 && let Some((at, key)) = super::glued_tail(line, &mut buf)
-                && !obs.tails.iter().any(|(k, _)| *k == key)
+                && !obs.tails[tails_start..].iter().any(|(k, _)| *k == key)
             {
-                obs.tails.push((key, line[at..].trim().to_string()));
+                let tail = obs.push_word(line[at..].trim());
+                obs.tails.push((key, tail));
             }
             if rules.stray_token.learn_min_docs > 0
                 && let Some((start, _, token)) = self.trailing_token(line.trim_end())
@@ -250,12 +297,18 @@ impl Cleaner {
                 // The line it trails, so that copies of one story (the same
                 // line each time) count once.
                 let trailed = xxh3_64(&line.as_bytes()[..start]);
-                if !obs.stray.iter().any(|(t, _)| *t == token) {
+                if !obs.stray[stray_start..].iter().any(|(t, _)| obs.words[t.clone()] == token) {
+                    let token = obs.push_word(&token);
                     obs.stray.push((token, trailed));
                 }
             }
         }
-        obs
+        obs.docs.push(ObservedDoc {
+            site,
+            lines_end: obs.lines.len(),
+            stray_end: obs.stray.len(),
+            tails_end: obs.tails.len(),
+        });
     }
 }
 
@@ -319,43 +372,53 @@ pub struct TableLearner {
 }
 
 impl TableLearner {
-    /// Adds one document's observation.
+    /// Adds the observations of one document or a run of them, in order.
     pub fn add(&mut self, obs: DocObservation) {
-        self.documents += 1;
-        let site = obs.site.as_deref().map(|s| (site_key(s), s));
-        if let Some((k, name)) = site {
-            self.site_docs.entry(k).or_insert_with(|| (name.to_string(), 0)).1 += 1;
-        }
-        let mut start = 0;
-        for (key, words, end) in obs.lines {
-            let text = &obs.texts[start..end];
-            start = end;
-            let stat = self.corpus.entry(key).or_default();
-            stat.docs += 1;
-            stat.words = words;
-            if stat.docs == 2 {
-                stat.text = Some(text.to_string());
+        let (mut lines_start, mut stray_start, mut tails_start, mut text_start) = (0, 0, 0, 0);
+        for doc in &obs.docs {
+            self.documents += 1;
+            let site = doc.site.clone().map(|r| {
+                let name = &obs.words[r];
+                (site_key(name), name)
+            });
+            if let Some((k, name)) = site {
+                self.site_docs.entry(k).or_insert_with(|| (name.to_string(), 0)).1 += 1;
             }
-            if let Some((k, _)) = site {
-                stat.sites.add(k);
-                let e = self.site_lines.entry((k, key)).or_insert((0, None));
-                e.0 += 1;
-                if e.0 == 2 {
-                    e.1 = Some(text.to_string());
+            for &(key, words, end) in &obs.lines[lines_start..doc.lines_end] {
+                let text = &obs.texts[text_start..end];
+                text_start = end;
+                let stat = self.corpus.entry(key).or_default();
+                stat.docs += 1;
+                stat.words = words;
+                if stat.docs == 2 {
+                    stat.text = Some(text.to_string());
+                }
+                if let Some((k, _)) = site {
+                    stat.sites.add(k);
+                    let e = self.site_lines.entry((k, key)).or_insert((0, None));
+                    e.0 += 1;
+                    if e.0 == 2 {
+                        e.1 = Some(text.to_string());
+                    }
                 }
             }
-        }
-        if let Some((k, _)) = site {
-            for (key, text) in obs.tails {
-                self.site_tails.entry((k, key)).or_insert((0, text)).0 += 1;
+            if let Some((k, _)) = site {
+                for (key, text) in &obs.tails[tails_start..doc.tails_end] {
+                    self.site_tails.entry((k, *key)).or_insert_with(|| (0, obs.words[text.clone()].to_string())).0 += 1;
+                }
             }
-        }
-        for (token, trailed) in obs.stray {
-            let e = self.stray.entry(token).or_default();
-            e.0 += 1;
-            if e.1.len() < 64 && !e.1.contains(&trailed) {
-                e.1.push(trailed);
+            for (token, trailed) in &obs.stray[stray_start..doc.stray_end] {
+                let token = &obs.words[token.clone()];
+                let e = match self.stray.get_mut(token) {
+                    Some(e) => e,
+                    None => self.stray.entry(token.to_string()).or_default(),
+                };
+                e.0 += 1;
+                if e.1.len() < 64 && !e.1.contains(trailed) {
+                    e.1.push(*trailed);
+                }
             }
+            (lines_start, stray_start, tails_start) = (doc.lines_end, doc.stray_end, doc.tails_end);
         }
     }
 
@@ -427,6 +490,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    use crate::clean::rules::BoilerplateRule;
+
     proptest! {
         // Learning skips normalising a line on this count: it must count
         // words as `split_whitespace` does, and never more words than the
@@ -445,6 +510,57 @@ mod tests {
             crate::shingle::normalize_bytes(&line, &mut normalized);
             let normalized_words = normalized.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
             prop_assert!(expected <= normalized_words, "{expected} > {normalized_words}: {normalized:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn observing_documents_in_runs_learns_what_observing_each_learns(
+            docs in proptest::collection::vec(
+                (
+                    proptest::option::of(prop_oneof!["a.example", "b.example"]),
+                    proptest::collection::vec(
+                        prop_oneof![
+                            Just("The Daily A: news you trust".to_string()),
+                            Just("Share this story".to_string()),
+                            "Headline [a-z]{3,6} here \\| The Daily A",
+                            // A stray token trailing different sentences.
+                            "Officials said the [a-z]{3,6} would come later\\. zzjunk",
+                            Just("Officials said the vote would come later. qqtok".to_string()),
+                            "[A-Z][a-z]{2,8}( [a-z]{1,8}){2,12}\\.( [a-z]{4,6})?",
+                        ],
+                        1..6,
+                    ),
+                ),
+                1..24,
+            ),
+            run in 1usize..6,
+        ) {
+            // Low thresholds, so that a few documents teach something.
+            static LEARNING: std::sync::OnceLock<(Rules, Cleaner)> = std::sync::OnceLock::new();
+            let (rules, c) = LEARNING.get_or_init(|| {
+                let boilerplate = BoilerplateRule { site_min_docs: 2, corpus_min_docs: 2, corpus_min_sites: 1, ..Rules::default().boilerplate };
+                let rules = Rules { boilerplate, ..Rules::default() };
+                let c = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+                (rules, c)
+            });
+            let texts: Vec<(Option<&str>, String)> = docs.iter().map(|(site, lines)| (site.as_deref(), lines.join("\n\n"))).collect();
+            let mut each = TableLearner::default();
+            for (site, text) in &texts {
+                each.add(c.observe(text, *site));
+            }
+            let mut runs = TableLearner::default();
+            for chunk in texts.chunks(run) {
+                let mut obs = DocObservation::default();
+                for (site, text) in chunk {
+                    c.observe_into(text, *site, &mut obs);
+                }
+                prop_assert_eq!(obs.len(), chunk.len());
+                runs.add(obs);
+            }
+            let (each, runs) = (each.finish(rules), runs.finish(rules));
+            prop_assert_eq!(each.entries(), runs.entries());
+            prop_assert_eq!(each.stray_entries(), runs.stray_entries());
         }
     }
 

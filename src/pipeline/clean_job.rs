@@ -135,14 +135,20 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
         &counter,
         |batch| {
             // Bad records are reported by the cleaning pass; learning passes them over.
+            // A chunk of records a worker: one observation's few buffers,
+            // not a document's, go to the counting thread.
             let observations: Vec<DocObservation> = batch
                 .records
-                .par_iter()
-                .filter_map(|rec| {
-                    let kind = &corpus.sources[rec.source as usize].kind;
-                    read_doc(kind, batch.bytes(rec), &opts.fields)
-                        .ok()
-                        .map(|d| learner_cleaner.observe(&d.text, d.site.as_deref()))
+                .par_chunks(RECORDS_PER_CHUNK)
+                .map(|recs| {
+                    let mut obs = DocObservation::default();
+                    for rec in recs {
+                        let kind = &corpus.sources[rec.source as usize].kind;
+                        if let Ok(d) = read_doc(kind, batch.bytes(rec), &opts.fields) {
+                            learner_cleaner.observe_into(&d.text, d.site.as_deref(), &mut obs);
+                        }
+                    }
+                    obs
                 })
                 .collect();
             bar.set_position(counter.load(Ordering::Relaxed));
