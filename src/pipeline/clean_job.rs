@@ -191,10 +191,10 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
 
 /// Records in a row cleaned by one worker: their output lines and
 /// removed.jsonl lines, each newline-terminated, in two buffers, and their
-/// figures. The writer thread then frees two buffers a chunk instead of
-/// each record's and each cut's own allocations: glibc locks the arena of
-/// every block freed off the thread that allocated it, and the workers
-/// stalled on those locks.
+/// figures. The writer thread hands each chunk back to be filled again
+/// ([`ChunkPool`]) rather than freeing each record's and each cut's own
+/// allocations: glibc locks the arena of every block freed off the thread
+/// that allocated it, and the workers stalled on those locks.
 #[derive(Default)]
 struct CleanedChunk {
     records: Vec<u8>,
@@ -239,29 +239,33 @@ impl CleanedChunk {
     }
 }
 
-/// Chunk buffers the writer has written, for the workers to fill again:
-/// fresh ones were faulted in and, freed on the writer thread, trimmed from
+/// Chunks the writer has written, for the workers to fill again: fresh
+/// buffers were faulted in and, freed on the writer thread, trimmed from
 /// the workers' heaps, only to be grown again for the next chunk.
 #[derive(Default)]
-struct BufferPool {
-    free: std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+struct ChunkPool {
+    free: std::sync::Mutex<Vec<CleanedChunk>>,
 }
 
-impl BufferPool {
+impl ChunkPool {
     /// About the chunks of the batches in flight: enough that workers
     /// rarely allocate, bounded whatever the corpus.
     const MAX_FREE: usize = 256;
 
-    fn take(&self) -> (Vec<u8>, Vec<u8>) {
+    fn take(&self) -> CleanedChunk {
         self.free.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
     }
 
-    fn give_back(&self, mut records: Vec<u8>, mut removed: Vec<u8>) {
-        records.clear();
-        removed.clear();
+    fn give_back(&self, mut chunk: CleanedChunk) {
+        chunk.records.clear();
+        chunk.removed.clear();
+        chunk.outcomes.clear();
+        (chunk.documents_changed, chunk.characters, chunk.characters_removed) = (0, 0, 0);
+        // The rule names stay, counted from zero: the same few come back.
+        chunk.rules.values_mut().for_each(|r| *r = RuleStats::default());
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        if free.len() < BufferPool::MAX_FREE {
-            free.push((records, removed));
+        if free.len() < ChunkPool::MAX_FREE {
+            free.push(chunk);
         }
     }
 }
@@ -311,17 +315,16 @@ fn clean_pass(
 ) -> Result<CleanPass> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "cleaning");
-    let buffers = BufferPool::default();
+    let chunks = ChunkPool::default();
     let pass = for_each_batch_into(
         corpus,
         &counter,
         |batch| {
-            let chunks = batch
+            let cleaned = batch
                 .records
                 .par_chunks(RECORDS_PER_CHUNK)
                 .map(|recs| {
-                    let (records, removed) = buffers.take();
-                    let mut chunk = CleanedChunk { records, removed, ..CleanedChunk::default() };
+                    let mut chunk = chunks.take();
                     let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
                     chunk.records.reserve(bytes);
                     for rec in recs {
@@ -332,9 +335,9 @@ fn clean_pass(
                 })
                 .collect();
             bar.set_position(counter.load(Ordering::Relaxed));
-            Ok(CleanedBatch { chunks, failure: batch.failure })
+            Ok(CleanedBatch { chunks: cleaned, failure: batch.failure })
         },
-        |batches| write_cleaned(corpus, opts, batches, &buffers, write_records, write_removed),
+        |batches| write_cleaned(corpus, opts, batches, &chunks, write_records, write_removed),
     )?;
     bar.finish_and_clear();
     Ok(pass)
@@ -405,16 +408,16 @@ fn write_cleaned(
     corpus: &Corpus,
     opts: &CleanOptions,
     batches: std::sync::mpsc::Receiver<CleanedBatch>,
-    buffers: &BufferPool,
+    pool: &ChunkPool,
     mut write_records: impl FnMut(&[u8]) -> Result<()>,
     mut write_removed: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<CleanPass> {
     let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new(), origins: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     for batch in batches {
-        for chunk in batch.chunks {
+        for mut chunk in batch.chunks {
             let s = &mut pass.summary;
-            for (source, line, bad) in chunk.outcomes {
+            for (source, line, bad) in chunk.outcomes.drain(..) {
                 s.documents += 1;
                 match bad {
                     None => pass.origins.push((source, line)),
@@ -426,15 +429,18 @@ fn write_cleaned(
             }
             write_records(&chunk.records)?;
             write_removed(&chunk.removed)?;
-            buffers.give_back(chunk.records, chunk.removed);
             s.documents_changed += chunk.documents_changed;
             s.characters += chunk.characters;
             s.characters_removed += chunk.characters_removed;
-            for (rule, r) in chunk.rules {
-                let total = s.rules.entry(rule).or_default();
+            for (rule, r) in chunk.rules.iter().filter(|(_, r)| r.cuts > 0) {
+                let total = match s.rules.get_mut(rule) {
+                    Some(total) => total,
+                    None => s.rules.entry(rule.clone()).or_default(),
+                };
                 total.cuts += r.cuts;
                 total.characters += r.characters;
             }
+            pool.give_back(chunk);
         }
         if let Some(f) = batch.failure {
             rejects.failure(f)?;
