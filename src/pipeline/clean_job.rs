@@ -291,7 +291,7 @@ struct CleanPass {
     origins: Vec<(u32, u64)>,
 }
 
-/// One batch, cleaned: each record's `(source, line, result)`, and the read
+/// One batch, cleaned: its records in chunks, in order, and the read
 /// failure that ended the batch, if any.
 struct CleanedBatch {
     chunks: Vec<CleanedChunk>,
