@@ -212,6 +212,11 @@ struct CleanedChunk {
 const RECORDS_PER_CHUNK: usize = 16;
 
 impl CleanedChunk {
+    /// The bytes its two buffers hold, used or not.
+    fn buffer_bytes(&self) -> usize {
+        self.records.capacity() + self.removed.capacity()
+    }
+
     fn add(&mut self, source: u32, line: u64, result: std::result::Result<CleanedRecord, String>) {
         let c = match result {
             Ok(c) => c,
@@ -244,16 +249,22 @@ impl CleanedChunk {
 /// the workers' heaps, only to be grown again for the next chunk.
 #[derive(Default)]
 struct ChunkPool {
-    free: std::sync::Mutex<Vec<CleanedChunk>>,
+    /// The chunks, and the bytes their buffers hold.
+    free: std::sync::Mutex<(Vec<CleanedChunk>, usize)>,
 }
 
 impl ChunkPool {
-    /// About the chunks of the batches in flight: enough that workers
-    /// rarely allocate, bounded whatever the corpus.
-    const MAX_FREE: usize = 256;
+    /// About four batches' worth (each about 4 MiB of records): the chunks
+    /// in flight, so workers rarely allocate. A buffer keeps the size of the
+    /// largest chunk it held, so the bound is in bytes: a few huge records
+    /// must not leave every pooled chunk huge.
+    const MAX_BYTES: usize = 32 << 20;
 
     fn take(&self) -> CleanedChunk {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let chunk = free.0.pop().unwrap_or_default();
+        free.1 -= chunk.buffer_bytes();
+        chunk
     }
 
     fn give_back(&self, mut chunk: CleanedChunk) {
@@ -263,9 +274,11 @@ impl ChunkPool {
         (chunk.documents_changed, chunk.characters, chunk.characters_removed) = (0, 0, 0);
         // The rule names stay, counted from zero: the same few come back.
         chunk.rules.values_mut().for_each(|r| *r = RuleStats::default());
+        let bytes = chunk.buffer_bytes();
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        if free.len() < ChunkPool::MAX_FREE {
-            free.push(chunk);
+        if free.1 + bytes <= ChunkPool::MAX_BYTES {
+            free.0.push(chunk);
+            free.1 += bytes;
         }
     }
 }
@@ -547,4 +560,38 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     outputs.commit()?;
     drop(spool);
     Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk_of(bytes: usize) -> CleanedChunk {
+        CleanedChunk { records: Vec::with_capacity(bytes), ..CleanedChunk::default() }
+    }
+
+    #[test]
+    fn the_chunk_pool_holds_at_most_its_bytes_and_gives_chunks_back_empty() {
+        let pool = ChunkPool::default();
+        let mut used = chunk_of(1 << 10);
+        used.records.extend_from_slice(b"{\"text\":\"x\"}\n");
+        used.outcomes.push((0, 1, None));
+        used.rules.insert("prompt".into(), RuleStats { cuts: 2, characters: 9 });
+        pool.give_back(used);
+        let back = pool.take();
+        assert!(back.records.is_empty() && back.outcomes.is_empty() && back.records.capacity() >= 1 << 10);
+        assert_eq!(back.rules.get("prompt"), Some(&RuleStats::default()));
+        // A chunk grown by a huge record is not kept, nor one past the bound.
+        pool.give_back(chunk_of(ChunkPool::MAX_BYTES + 1));
+        for _ in 0..64 {
+            pool.give_back(chunk_of(ChunkPool::MAX_BYTES / 16));
+        }
+        let (kept, bytes) = {
+            let free = pool.free.lock().unwrap();
+            (free.0.len(), free.1)
+        };
+        assert!(bytes <= ChunkPool::MAX_BYTES && kept <= 16, "{kept} chunks, {bytes} bytes");
+        assert_eq!(bytes, (0..kept).map(|_| pool.take().buffer_bytes()).sum::<usize>());
+        assert_eq!(pool.free.lock().unwrap().1, 0);
+    }
 }
