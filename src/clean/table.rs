@@ -223,7 +223,7 @@ pub struct DocObservation {
 }
 
 /// Where one document's observations end in a [`DocObservation`]'s buffers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct ObservedDoc {
     site: Option<Range<usize>>,
     lines_end: usize,
