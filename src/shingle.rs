@@ -267,7 +267,56 @@ fn key_of_ends(first: &[u8], last: &[u8]) -> u64 {
 /// `prefix`, judged on their letters; true when it may, or when a letter
 /// before the first difference needs a full normalisation. A difference is
 /// usually found within the first word.
+///
+/// Asked of every two neighbouring paragraphs; read a byte at a time while
+/// both are ASCII, since a [`Letters`] step cost about seventy instructions
+/// and this was a tenth of the cleaner. At the first byte that is not
+/// ASCII, next to a letter still to compare, it starts again on
+/// [`Letters`], which knows every character.
 pub(crate) fn letters_may_start_with(text: &str, prefix: &str) -> bool {
+    let (t, p) = (text.as_bytes(), prefix.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    // The next letter at or after `at`: its position, or the length at the
+    // end; `None` at a byte that is not ASCII.
+    let next_letter = |bytes: &[u8], mut at: usize| -> Option<usize> {
+        while let Some(&b) = bytes.get(at) {
+            if !b.is_ascii() {
+                return None;
+            }
+            if ascii_letter(b).is_some() {
+                break;
+            }
+            at += 1;
+        }
+        Some(at)
+    };
+    // A letter is known when the byte after it is ASCII (a combining mark
+    // would change it).
+    let known = |bytes: &[u8], at: usize| bytes.get(at + 1).is_none_or(u8::is_ascii);
+    while let Some(pj) = next_letter(p, j) {
+        if pj == p.len() {
+            return true;
+        }
+        if !known(p, pj) {
+            break;
+        }
+        let Some(ti) = next_letter(t, i) else { break };
+        if ti == t.len() {
+            return false;
+        }
+        if !known(t, ti) {
+            break;
+        }
+        if ascii_letter(p[pj]) != ascii_letter(t[ti]) {
+            return false;
+        }
+        (i, j) = (ti + 1, pj + 1);
+    }
+    letters_may_start_with_any(text, prefix)
+}
+
+/// [`letters_may_start_with`] for any text, a character at a time.
+fn letters_may_start_with_any(text: &str, prefix: &str) -> bool {
     let mut of_text = Letters::new(text.chars(), false);
     for p in Letters::new(prefix.chars(), false) {
         match (p, of_text.next()) {
@@ -668,6 +717,11 @@ mod tests {
             let longer = format!("{b}{tail}");
             if norm(&longer).starts_with(&norm(&a)) {
                 prop_assert!(letters_may_start_with(&longer, &a));
+            }
+            // The byte path answers as the character path does.
+            let extended = format!("{a}{tail}");
+            for (text, prefix) in [(&longer, &a), (&a, &b), (&b, &a), (&extended, &a), (&a, &extended)] {
+                prop_assert_eq!(letters_may_start_with(text, prefix), letters_may_start_with_any(text, prefix));
             }
         }
     }
