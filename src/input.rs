@@ -544,13 +544,45 @@ pub(crate) fn json_string(s: &str) -> String {
 
 /// Appends `s` as a JSON string, byte for byte what `serde_json` writes.
 ///
+/// News text needs escaping rarely, and nearly only for quotes and line
+/// breaks. A text whose only control bytes are line breaks (one pass,
+/// which the compiler turns into vector code, tells) is escaped by a
+/// vector search for its quotes, backslashes and line breaks, copying the
+/// runs between them whole: the word-at-a-time tests below cost about two
+/// instructions a byte, and escaping was a tenth of the cleaning pass.
+pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    // Blocks, so that the test stops early without losing its vector code.
+    let other_controls =
+        bytes.chunks(256).any(|block| block.iter().fold(false, |any, &b| any | ((b < 0x20) & (b != b'\n'))));
+    if other_controls {
+        return push_json_string_any(out, s);
+    }
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    for i in memchr::memchr3_iter(b'"', b'\\', b'\n', bytes) {
+        out.extend_from_slice(&bytes[copied..i]);
+        out.extend_from_slice(match bytes[i] {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            _ => b"\\n",
+        });
+        copied = i + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// [`push_json_string`] for any text.
+///
 /// serde_json looks up every byte in a table; text needs escaping rarely
 /// (a quote or line break every hundred bytes or so of news), so this
 /// tests eight bytes at a time, jumps to the first one that needs escaping,
 /// and copies the runs between escapes whole. Stepping a byte at a time
 /// through a word that held an escape, as it first did, cost as much again
 /// as the tests.
-pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+fn push_json_string_any(out: &mut Vec<u8>, s: &str) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // The high bit of each byte of `w` below `n` (for n <= 0x80). Exact up
@@ -706,8 +738,13 @@ mod tests {
         // Records are rewritten with this escaper and read back by serde:
         // it must write exactly what serde_json writes.
         #[test]
-        fn json_strings_are_escaped_as_serde_json_does(s in "(?s)[\\x00-\\x20\"\\\\a-z\\x7f é’😀]{0,40}") {
+        fn json_strings_are_escaped_as_serde_json_does(
+            s in "(?s)[\\x00-\\x20\"\\\\a-z\\x7f é’😀]{0,40}",
+            // Text whose only control bytes are line breaks takes the vector path.
+            prose in "(?s)[\n\"\\\\a-z\\x7f é’😀]{0,300}",
+        ) {
             prop_assert_eq!(json_string(&s), serde_json::to_string(&s).unwrap());
+            prop_assert_eq!(json_string(&prose), serde_json::to_string(&prose).unwrap());
         }
     }
 
