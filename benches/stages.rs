@@ -130,6 +130,16 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    // As a worker cleans: one memo kept across the pages, started afresh
+    // each run, so that only the site furniture the pages share is held.
+    group.bench_function("clean_page_memo", |b| {
+        b.iter(|| {
+            let mut memo = doppel::clean::LineMemo::default();
+            for (site, text) in &pages {
+                black_box(cleaner.clean_with(text, Some(site), &mut memo));
+            }
+        })
+    });
     group.bench_function("observe_page", |b| {
         b.iter(|| {
             for (site, text) in &pages {

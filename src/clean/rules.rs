@@ -1101,8 +1101,18 @@ impl CompiledRules {
     /// The first whole-line rule (in rule order) whose match covers `line`
     /// entirely, by name.
     pub fn whole_line_rule(&self, line: &str) -> Option<&str> {
-        // Most paragraphs are longer than any whole-line rule looks at.
-        if line.len() > self.longest_line_bytes {
+        self.whole_line_rule_index(line).map(|i| self.line_rules[i].name.as_str())
+    }
+
+    /// Whether [`CompiledRules::whole_line_rule`] looks at `line` at all:
+    /// most paragraphs are longer than any whole-line rule looks at.
+    pub(crate) fn may_cover(&self, line: &str) -> bool {
+        line.len() <= self.longest_line_bytes
+    }
+
+    /// [`CompiledRules::whole_line_rule`], as an index into `line_rules`.
+    pub(crate) fn whole_line_rule_index(&self, line: &str) -> Option<usize> {
+        if !self.may_cover(line) {
             return None;
         }
         // One pass finds which rules may apply (their keywords) and which
@@ -1117,7 +1127,7 @@ impl CompiledRules {
             .enumerate()
             .filter(|(i, rule)| !rule.has_keywords || unscreened(*i) || hit[*i])
             .find(|(i, rule)| rule.covers_line_screened(line, unscreened(*i) || hit[MAX_SCREENED_RULES + i]))
-            .map(|(_, rule)| rule.name.as_str())
+            .map(|(i, _)| i)
     }
 }
 

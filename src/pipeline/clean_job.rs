@@ -24,7 +24,7 @@ use super::files::{
     DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, write_stats,
 };
 use super::progress::Progress;
-use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, Rules, TableLearner};
+use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, LineMemo, Rules, TableLearner};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
 use crate::{Error, Result};
@@ -356,6 +356,12 @@ fn clean_pass(
     Ok(pass)
 }
 
+thread_local! {
+    /// Each worker's memory of the lines it has judged: a site's furniture
+    /// is judged once a thread, not once a page, and workers share nothing.
+    static LINE_MEMO: std::cell::RefCell<LineMemo> = std::cell::RefCell::default();
+}
+
 /// Cleans one record, appending its output line and its removed.jsonl
 /// line (if it has cuts) to `chunk`'s buffers.
 fn clean_record(
@@ -368,7 +374,7 @@ fn clean_record(
 ) -> std::result::Result<CleanedRecord, String> {
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
-    let cleaned = cleaner.clean(&doc.text, doc.site.as_deref());
+    let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with(&doc.text, doc.site.as_deref(), memo));
     let out = &mut chunk.records;
     match (doc.text_span, &source.kind) {
         (Some((s, e)), _) => {
