@@ -731,24 +731,23 @@ struct Screened {
 impl Screened {
     /// The error is the build error's message (the rule names itself).
     fn new(pattern: &Hir, captures: WhichCaptures) -> std::result::Result<Screened, String> {
+        let config = regex_automata::meta::Config::new()
+            .which_captures(captures)
+            .nfa_size_limit(Some(100 << 20))
+            // The alternations outgrow the default 2 MB lazy-DFA cache,
+            // which then keeps rebuilding states.
+            .hybrid_cache_capacity(32 << 20);
+        let build = |hir: &Hir, config: regex_automata::meta::Config| {
+            regex_automata::meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())
+        };
         let mut loosened = false;
         let loose = rebuild(pattern, true, 1, &mut loosened);
         // The loose regex only answers whether: it needs no captures.
         let loose = match loosened {
-            true => Some(build_regex(&loose, WhichCaptures::None)?),
+            true => Some(build(&loose, config.clone().which_captures(WhichCaptures::None))?),
             false => None,
         };
-        Ok(Screened { exact: build_regex(pattern, captures)?, loose })
-    }
-
-    /// The exact regex alone, for a single pattern: its counted spans make
-    /// states a count at a time, a few hundred in all, which the lazy DFA
-    /// builds once and keeps. The loose screen is for alternations, whose
-    /// counts multiply; for one pattern it only walked further before
-    /// failing (back to the sentence's start where `[^.!?]{1,80}` stops at
-    /// 80 bytes), which was a sixth of the glued-credit search.
-    fn exact(pattern: &Hir) -> std::result::Result<Screened, String> {
-        Ok(Screened { exact: build_regex(pattern, WhichCaptures::Implicit)?, loose: None })
+        Ok(Screened { exact: build(pattern, config)?, loose })
     }
 
     fn is_match(&self, haystack: &[u8]) -> bool {
@@ -761,17 +760,6 @@ impl Screened {
         }
         self.exact.find(haystack)
     }
-}
-
-/// A rule regex from its tree; the error is the build error's message.
-fn build_regex(hir: &Hir, captures: WhichCaptures) -> std::result::Result<Regex, String> {
-    let config = regex_automata::meta::Config::new()
-        .which_captures(captures)
-        .nfa_size_limit(Some(100 << 20))
-        // The alternations outgrow the default 2 MB lazy-DFA cache,
-        // which then keeps rebuilding states.
-        .hybrid_cache_capacity(32 << 20);
-    regex_automata::meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())
 }
 
 /// A rule's alternation searched a pattern at a time where a pattern needs
@@ -818,14 +806,12 @@ impl ByteScreens {
         let mut rest = Vec::new();
         for (tree, need) in trees.iter().zip(needs) {
             match need {
-                Some(b) => alone.push((b, Screened::exact(tree)?)),
+                Some(b) => alone.push((b, Screened::new(tree, WhichCaptures::Implicit)?)),
                 None => rest.push(tree.clone()),
             }
         }
         let rest = match rest.is_empty() {
             true => None,
-            // One pattern alone builds few states: see `Screened::exact`.
-            false if rest.len() == 1 => Some(Screened::exact(&rest[0])?),
             false => Some(Screened::new(&Hir::alternation(rest), WhichCaptures::Implicit)?),
         };
         Ok(Some(ByteScreens { alone, rest }))
