@@ -136,7 +136,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let mut memo = doppel::clean::LineMemo::default();
             for (site, text) in &pages {
-                black_box(cleaner.clean_with(text, Some(site), &mut memo));
+                black_box(cleaner.clean_with_memo(text, Some(site), &mut memo));
             }
         })
     });

@@ -22,38 +22,56 @@ use xxhash_rust::xxh3::xxh3_64;
 /// in the compiled rules' order, or `None`.
 pub(crate) type Verdict = Option<usize>;
 
-/// Lines (and their bytes) held before the memo starts afresh: about 3 MiB
-/// a thread in all. Four times as much saved only a further 1% of the
-/// cleaning pass's instructions on the 88 MB corpus, for 17 MB more peak
-/// memory with two workers.
+// The memo starts afresh when it holds this many lines or bytes of them:
+// about 3 MiB a thread in all, map included. Four times as much saved only
+// a further 1% of the cleaning pass's instructions on the 88 MB corpus, for
+// 17 MB more peak memory with two workers.
+
+/// Lines held at most.
 const MAX_LINES: usize = 1 << 14;
+/// Bytes of held lines at most.
 const MAX_BYTES: usize = 2 << 20;
+/// Longer lines are decided each time, never held: the built-in rules look
+/// at lines of at most 500 bytes, but a rules file may raise that, and one
+/// huge line must not empty the memo or outgrow it.
+const MAX_LINE_BYTES: usize = MAX_BYTES / 64;
 
 /// Whole-line verdicts already reached, keyed by the line's text.
 ///
-/// One per worker thread: [`Cleaner::clean_with`](super::Cleaner::clean_with)
-/// takes it by `&mut`, and it is not shared. It holds the verdicts of one
-/// set of rules at a time, and forgets them when another cleaner's rules
-/// ask.
+/// One per worker thread:
+/// [`Cleaner::clean_with_memo`](super::Cleaner::clean_with_memo) takes it
+/// by `&mut`, and it is not shared. It holds the verdicts of one set of
+/// compiled rules at a time: a cleaner's clones and
+/// [`Cleaner::with_table`](super::Cleaner::with_table) share them, while
+/// rules from another [`Cleaner::new`](super::Cleaner::new) empty it (the
+/// results stay right; a memo passed between two such cleaners in turn
+/// only gains nothing).
 ///
 /// ```
 /// use doppel::clean::{Cleaner, LineMemo, Rules};
 /// let cleaner = Cleaner::new(&Rules::default(), Default::default())?;
 /// let mut memo = LineMemo::default();
 /// let text = "Port strike enters third day\n\nShare this article\n\nDock workers stayed off the job.";
-/// let first = cleaner.clean_with(text, None, &mut memo);
+/// let first = cleaner.clean_with_memo(text, None, &mut memo);
 /// // The second time, every line's verdict comes from the memo: the same.
-/// assert_eq!(cleaner.clean_with(text, None, &mut memo), first);
+/// assert_eq!(cleaner.clean_with_memo(text, None, &mut memo), first);
 /// assert_eq!(first, cleaner.clean(text, None));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LineMemo {
     /// The rules the verdicts are for (see `Cleaner::rules_id`); 0 for none yet.
     rules_id: u64,
     /// By the line's hash: where its bytes are in `bytes`, and its verdict.
     slots: HashMap<u64, Slot>,
     bytes: Vec<u8>,
+}
+
+/// What is held, not the held lines themselves (up to 2 MiB of them).
+impl std::fmt::Debug for LineMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineMemo").field("lines", &self.slots.len()).field("bytes", &self.bytes.len()).finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,12 +97,17 @@ impl LineMemo {
             return if held == line.as_bytes() { slot.verdict } else { decide() };
         }
         let verdict = decide();
+        if line.len() > MAX_LINE_BYTES {
+            return verdict;
+        }
         if self.slots.len() >= MAX_LINES || self.bytes.len() + line.len() > MAX_BYTES {
             self.clear();
         }
-        // Lines are at most a few hundred bytes and the store a few MiB:
-        // the offsets fit in u32.
-        let slot = Slot { at: self.bytes.len() as u32, len: line.len() as u32, verdict };
+        // The store stays under MAX_BYTES: its offsets fit in u32.
+        let (Ok(at), Ok(len)) = (u32::try_from(self.bytes.len()), u32::try_from(line.len())) else {
+            return verdict;
+        };
+        let slot = Slot { at, len, verdict };
         self.bytes.extend_from_slice(line.as_bytes());
         self.slots.insert(hash, slot);
         verdict
@@ -119,6 +142,27 @@ mod tests {
         assert_eq!(memo.len(), 2);
         // Another cleaner's rules: nothing held is theirs.
         assert_eq!(memo.verdict(2, "Share this", || Some(5)), Some(5));
+        assert_eq!(memo.len(), 1);
+    }
+
+    #[test]
+    fn a_line_whose_hash_is_held_for_another_is_decided_afresh() {
+        let mut memo = LineMemo::default();
+        memo.verdict(1, "b", || Some(3));
+        // Plant `b`'s slot under `a`'s hash: a collision.
+        let slot = memo.slots[&xxh3_64(b"b")];
+        memo.slots.insert(xxh3_64(b"a"), slot);
+        assert_eq!(memo.verdict(1, "a", || None), None);
+        assert_eq!(memo.verdict(1, "b", || panic!("held")), Some(3));
+    }
+
+    #[test]
+    fn long_lines_are_decided_each_time_and_keep_the_memo() {
+        let mut memo = LineMemo::default();
+        memo.verdict(1, "Share this", || Some(2));
+        let long = "x".repeat(MAX_LINE_BYTES + 1);
+        assert_eq!(memo.verdict(1, &long, || Some(4)), Some(4));
+        assert_eq!(memo.verdict(1, &long, || None), None);
         assert_eq!(memo.len(), 1);
     }
 

@@ -374,7 +374,7 @@ fn clean_record(
 ) -> std::result::Result<CleanedRecord, String> {
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
-    let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with(&doc.text, doc.site.as_deref(), memo));
+    let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with_memo(&doc.text, doc.site.as_deref(), memo));
     let out = &mut chunk.records;
     match (doc.text_span, &source.kind) {
         (Some((s, e)), _) => {
