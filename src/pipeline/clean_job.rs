@@ -351,7 +351,11 @@ fn clean_pass(
             Ok(CleanedBatch { chunks: cleaned, failure: batch.failure })
         },
         |batches| write_cleaned(corpus, opts, batches, &chunks, write_records, write_removed),
-    )?;
+    );
+    // The memos (about 3 MiB a worker) are of no use past the pass: signing
+    // and a library caller's later work would carry them on every thread.
+    rayon::broadcast(|_| LINE_MEMO.take());
+    let pass = pass?;
     bar.finish_and_clear();
     Ok(pass)
 }
