@@ -745,6 +745,9 @@ mod tests {
         ) {
             prop_assert_eq!(json_string(&s), serde_json::to_string(&s).unwrap());
             prop_assert_eq!(json_string(&prose), serde_json::to_string(&prose).unwrap());
+            // A control byte past the first block of the scan for them.
+            let late = format!("{prose}{}\t{s}", "a".repeat(300));
+            prop_assert_eq!(json_string(&late), serde_json::to_string(&late).unwrap());
         }
     }
 
