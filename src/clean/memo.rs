@@ -85,6 +85,9 @@ impl LineMemo {
     /// The verdict on `line` for the rules `rules_id` names: the one held,
     /// or `decide()`'s, which is then held.
     pub(crate) fn verdict(&mut self, rules_id: u64, line: &str, decide: impl FnOnce() -> Verdict) -> Verdict {
+        if line.len() > MAX_LINE_BYTES {
+            return decide();
+        }
         if self.rules_id != rules_id {
             self.clear();
             self.rules_id = rules_id;
@@ -97,17 +100,11 @@ impl LineMemo {
             return if held == line.as_bytes() { slot.verdict } else { decide() };
         }
         let verdict = decide();
-        if line.len() > MAX_LINE_BYTES {
-            return verdict;
-        }
         if self.slots.len() >= MAX_LINES || self.bytes.len() + line.len() > MAX_BYTES {
             self.clear();
         }
-        // The store stays under MAX_BYTES: its offsets fit in u32.
-        let (Ok(at), Ok(len)) = (u32::try_from(self.bytes.len()), u32::try_from(line.len())) else {
-            return verdict;
-        };
-        let slot = Slot { at, len, verdict };
+        // The store stays under MAX_BYTES (2 MiB): its offsets fit in u32.
+        let slot = Slot { at: self.bytes.len() as u32, len: line.len() as u32, verdict };
         self.bytes.extend_from_slice(line.as_bytes());
         self.slots.insert(hash, slot);
         verdict
