@@ -525,10 +525,12 @@ impl Rules {
             }
         }
         // A DFA: a few dozen keywords make a small one, and it scans about
-        // twice as fast as the default noncontiguous automaton.
-        let keywords = aho_corasick::AhoCorasick::builder()
+        // twice as fast as the default noncontiguous automaton. Walked by
+        // `keyword_hits` a byte at a time, so no prefilter.
+        let keywords = aho_corasick::dfa::DFA::builder()
             .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .start_kind(aho_corasick::StartKind::Unanchored)
             .build(&words)
             .map_err(|e| RuleError { rule: "keywords".into(), message: e.to_string() })?;
         let longest_line_bytes =
@@ -1103,17 +1105,53 @@ impl CompiledRules {
         }
         // One pass finds which rules may apply (their keywords) and which
         // rules' wide patterns may (their literals).
-        let mut hit = [false; 2 * MAX_SCREENED_RULES];
-        for m in self.keywords.find_overlapping_iter(line) {
-            hit[self.keyword_rule[m.pattern().as_usize()]] = true;
-        }
+        let hits = self.keyword_hits(line.as_bytes());
+        let hit = |bit: usize| hits & (1u128 << bit) != 0;
         let unscreened = |i: usize| i >= MAX_SCREENED_RULES;
         self.line_rules
             .iter()
             .enumerate()
-            .filter(|(i, rule)| !rule.has_keywords || unscreened(*i) || hit[*i])
-            .find(|(i, rule)| rule.covers_line_screened(line, unscreened(*i) || hit[MAX_SCREENED_RULES + i]))
+            .filter(|(i, rule)| !rule.has_keywords || unscreened(*i) || hit(*i))
+            .find(|(i, rule)| rule.covers_line_screened(line, unscreened(*i) || hit(MAX_SCREENED_RULES + i)))
             .map(|(i, _)| i)
+    }
+
+    /// The marks (see `keyword_rule`) of every keyword and literal found
+    /// in `line`, overlapping ones included, as bits.
+    ///
+    /// The automaton is walked here a byte at a time: in its overlapping
+    /// iterator, which stops at each match and keeps its place in memory,
+    /// the scan was a seventh of the cleaning pass's instructions. The
+    /// automaton's match kind is the standard one, so a state's matches are
+    /// every keyword that ends there, whichever other keyword it is part of.
+    fn keyword_hits(&self, line: &[u8]) -> u128 {
+        use aho_corasick::Anchored;
+        use aho_corasick::automaton::Automaton;
+        let dfa = &self.keywords;
+        // An unanchored start always exists for this automaton; were it
+        // missing, every rule would be asked, which only costs time.
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else { return u128::MAX };
+        let mut hits = 0u128;
+        let mut mark = |sid| {
+            for i in 0..dfa.match_len(sid) {
+                hits |= 1u128 << self.keyword_rule[dfa.match_pattern(sid, i).as_usize()];
+            }
+        };
+        if dfa.is_match(sid) {
+            mark(sid);
+        }
+        for &b in line {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    break;
+                }
+                if dfa.is_match(sid) {
+                    mark(sid);
+                }
+            }
+        }
+        hits
     }
 }
 
@@ -1121,12 +1159,15 @@ impl CompiledRules {
 /// scan's help.
 const MAX_SCREENED_RULES: usize = 63;
 
+// Both kinds of mark of every screened rule fit the bits of `keyword_hits`.
+const _: () = assert!(2 * MAX_SCREENED_RULES <= u128::BITS as usize);
+
 /// All rules, compiled.
 #[derive(Debug, Clone)]
 pub struct CompiledRules {
     /// Every whole-line rule's keywords, and its wide patterns' literals,
     /// in one automaton.
-    keywords: aho_corasick::AhoCorasick,
+    keywords: aho_corasick::dfa::DFA,
     /// For each automaton pattern, what a hit marks: rule `i`'s keywords
     /// (`i`, an index into `line_rules`) or its wide literals
     /// (`MAX_SCREENED_RULES + i`).
@@ -1160,6 +1201,34 @@ mod tests {
     fn line_rules() -> &'static [LineRule] {
         static RULES: std::sync::OnceLock<Vec<LineRule>> = std::sync::OnceLock::new();
         RULES.get_or_init(|| Rules::default().compile().unwrap().line_rules)
+    }
+
+    #[test]
+    fn a_keyword_inside_another_rules_keyword_still_screens_its_rule_in() {
+        let custom = |name: &str, keyword: &str, pattern: &str| CustomRule {
+            name: name.into(),
+            rule: PatternRule {
+                enabled: true,
+                max_line_bytes: 200,
+                patterns: vec![pattern.into()],
+                extra_patterns: Vec::new(),
+                keywords: vec![keyword.into()],
+            },
+        };
+        let rules = Rules {
+            custom: vec![
+                custom("outer", "zebrafish", r"^never matches$"),
+                custom("inner", "bra", r"^\s*zebrafish tank\s*$"),
+                custom("suffix", "fish tank", r"^.*fish tank.*$"),
+            ],
+            ..Rules::default()
+        };
+        let compiled = rules.compile().unwrap();
+        // `bra` ends inside `zebrafish`, `fish tank` overlaps its end: each
+        // must still be seen, in any case.
+        assert_eq!(compiled.whole_line_rule("Zebrafish tank"), Some("inner"));
+        assert_eq!(compiled.whole_line_rule("a ZEBRAFISH TANK again"), Some("suffix"));
+        assert_eq!(compiled.whole_line_rule("zebrafish"), None);
     }
 
     #[test]
