@@ -393,14 +393,9 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
 /// lanes because every byte is below 0x80.
 fn prose_lanes(x: u64, after_word: bool) -> Option<u64> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let splat = |b: u8| u64::from(b) * 0x0101_0101_0101_0101;
     let at_least = |lo: u8| x.wrapping_add(splat(0x80 - lo)) & HIGH;
     let in_range = |lo: u8, hi: u8| at_least(lo) & !at_least(hi + 1);
-    let equals = |b: u8| {
-        let y = x ^ splat(b);
-        !(((y & LOW7) + LOW7) | y | LOW7)
-    };
+    let equals = |b: u8| zero_lanes(x ^ splat(b));
     debug_assert_eq!(x & HIGH, 0, "prose_lanes reads ASCII only");
     let upper = in_range(b'A', b'Z');
     let alnum = upper | in_range(b'a', b'z') | in_range(b'0', b'9');
@@ -414,6 +409,18 @@ fn prose_lanes(x: u64, after_word: bool) -> Option<u64> {
     }
     let letters = (x | (upper >> 2)) & ((alnum >> 7) * 0xff);
     Some(letters | ((separators >> 7) * u64::from(b' ')))
+}
+
+/// `b` in every byte lane.
+fn splat(b: u8) -> u64 {
+    u64::from(b) * 0x0101_0101_0101_0101
+}
+
+/// 0x80 in exactly the zero bytes of `x`, 0 elsewhere. Exact: no borrow
+/// runs between lanes, so a byte next to a zero byte is never taken for one.
+fn zero_lanes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
 impl WordWriter<'_> {
@@ -621,7 +628,6 @@ impl<'a> SpaceOffsets<'a> {
 
     /// The space mask of the (up to) eight bytes at `at`.
     fn mask_at(&self, at: usize) -> u64 {
-        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
         let word = match self.bytes.get(at..at + 8) {
             Some(eight) => <[u8; 8]>::try_from(eight).unwrap_or([0xff; 8]),
             // The last few bytes, padded with bytes that are not spaces.
@@ -632,10 +638,7 @@ impl<'a> SpaceOffsets<'a> {
                 word
             }
         };
-        let x = u64::from_le_bytes(word) ^ 0x2020_2020_2020_2020;
-        // Exact zero-byte test: no borrow runs between bytes, so a byte
-        // next to a space is never taken for one.
-        !(((x & LOW7) + LOW7) | x | LOW7)
+        zero_lanes(u64::from_le_bytes(word) ^ splat(b' '))
     }
 }
 
