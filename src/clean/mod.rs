@@ -79,6 +79,13 @@ pub struct Cut {
     pub rule: String,
     /// The text removed.
     pub text: String,
+    /// Start, in bytes of the original text: where `doppel run` cuts when
+    /// it rebuilds the cleaned text from the original record.
+    #[serde(skip)]
+    pub byte_start: usize,
+    /// End (exclusive), in bytes.
+    #[serde(skip)]
+    pub byte_end: usize,
 }
 
 /// A cleaned text and its cuts, in order.
@@ -724,7 +731,7 @@ fn build(text: &str, lines: &[LineDecision<'_>]) -> Cleaned {
         let start = chars_at_pos + text[pos..s].chars().count();
         let cut = &text[s..e];
         let end = start + cut.chars().count();
-        cuts.push(Cut { start, end, rule: rule.to_string(), text: cut.to_string() });
+        cuts.push(Cut { start, end, rule: rule.to_string(), text: cut.to_string(), byte_start: s, byte_end: e });
         pos = e;
         chars_at_pos = end;
     }

@@ -6,9 +6,13 @@
 //! pass then rewrites each record with its cleaned text and lists every cut.
 //! Stdin is spooled to a file first, like every input read more than once.
 //!
-//! `run` is `clean` then `dedup`: the cleaned records go to a spool file in
-//! the output directory, which the dedup job reads as its corpus, so `run`
-//! gives the same clusters as `clean` followed by `dedup` on `cleaned.jsonl`.
+//! `run` is `clean` then `dedup`, without a cleaned copy of the corpus in
+//! between: the cleaning pass logs each document's cuts as byte spans (see
+//! the `cuts` module), and the dedup job reads the input again, cutting
+//! each text the same way. It signs exactly the texts `clean` writes, so
+//! `run` gives the same clusters as `clean` followed by `dedup` on
+//! `cleaned.jsonl`, and its `deduped.jsonl` holds the records `clean`
+//! would write.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -20,6 +24,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::cuts::CutLog;
 use super::files::{
     DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, write_stats,
 };
@@ -300,8 +305,16 @@ struct TextRecord<'a> {
 struct CleanPass {
     summary: CleanSummary,
     rejected: Vec<Rejected>,
-    /// (source, line) of each cleaned document, in order.
-    origins: Vec<(u32, u64)>,
+}
+
+/// What the cleaning pass writes of each cleaned record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// The record with its text cleaned (`doppel clean`).
+    Records,
+    /// Its [`CutLog`] entry (`doppel run`, whose dedup passes cut the
+    /// original texts the same way).
+    Cuts,
 }
 
 /// One batch, cleaned: its records in chunks, in order, and the read
@@ -311,9 +324,9 @@ struct CleanedBatch {
     failure: Option<crate::input::ReadFailure>,
 }
 
-/// The cleaning pass: writes cleaned records through `write_records` and
-/// removals through `write_removed`, both as runs of newline-terminated
-/// lines.
+/// The cleaning pass: writes what `written` asks of each cleaned record
+/// through `write_records` (newline-terminated lines, or cut log entries)
+/// and removals through `write_removed`.
 ///
 /// Writing runs on its own thread, a batch behind the cleaning: on the
 /// main thread it left the workers idle while each batch's 4 MiB went
@@ -323,6 +336,7 @@ fn clean_pass(
     opts: &CleanOptions,
     cleaner: &Cleaner,
     progress: Progress,
+    written: Written,
     write_records: impl FnMut(&[u8]) -> Result<()> + Send,
     write_removed: impl FnMut(&[u8]) -> Result<()> + Send,
 ) -> Result<CleanPass> {
@@ -338,10 +352,12 @@ fn clean_pass(
                 .par_chunks(RECORDS_PER_CHUNK)
                 .map(|recs| {
                     let mut chunk = chunks.take();
-                    let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
-                    chunk.records.reserve(bytes);
+                    if written == Written::Records {
+                        let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
+                        chunk.records.reserve(bytes);
+                    }
                     for rec in recs {
-                        let cleaned = clean_record(corpus, opts, cleaner, rec, batch.bytes(rec), &mut chunk);
+                        let cleaned = clean_record(corpus, opts, cleaner, rec, batch.bytes(rec), written, &mut chunk);
                         chunk.add(rec.source, rec.line, cleaned);
                     }
                     chunk
@@ -366,14 +382,16 @@ thread_local! {
     static LINE_MEMO: std::cell::RefCell<LineMemo> = std::cell::RefCell::default();
 }
 
-/// Cleans one record, appending its output line and its removed.jsonl
-/// line (if it has cuts) to `chunk`'s buffers.
+/// Cleans one record, appending what `written` asks (its output line, or
+/// its cut log entry) and its removed.jsonl line (if it has cuts) to
+/// `chunk`'s buffers.
 fn clean_record(
     corpus: &Corpus,
     opts: &CleanOptions,
     cleaner: &Cleaner,
     rec: &crate::input::RawRecord,
     bytes: &[u8],
+    written: Written,
     chunk: &mut CleanedChunk,
 ) -> std::result::Result<CleanedRecord, String> {
     let source = &corpus.sources[rec.source as usize];
@@ -381,6 +399,9 @@ fn clean_record(
     let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with_memo(&doc.text, doc.site.as_deref(), memo));
     let out = &mut chunk.records;
     match (doc.text_span, &source.kind) {
+        _ if written == Written::Cuts => {
+            CutLog::encode(out, doc.text.len(), cleaned.cuts.iter().map(|c| (c.byte_start, c.byte_end)));
+        }
         (Some((s, e)), _) => {
             out.extend_from_slice(&bytes[..s]);
             push_json_string(out, &cleaned.text);
@@ -395,7 +416,9 @@ fn clean_record(
         }
         (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
     }
-    out.push(b'\n');
+    if written == Written::Records {
+        out.push(b'\n');
+    }
     if !cleaned.cuts.is_empty() {
         let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
         push_removed_line(&mut chunk.removed, &id, &cleaned.cuts);
@@ -435,19 +458,16 @@ fn write_cleaned(
     mut write_records: impl FnMut(&[u8]) -> Result<()>,
     mut write_removed: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<CleanPass> {
-    let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new(), origins: Vec::new() };
+    let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     for batch in batches {
         for mut chunk in batch.chunks {
             let s = &mut pass.summary;
             for (source, line, bad) in chunk.outcomes.drain(..) {
                 s.documents += 1;
-                match bad {
-                    None => pass.origins.push((source, line)),
-                    Some(reason) => {
-                        rejects.record(source, line, reason)?;
-                        s.rejected += 1;
-                    }
+                if let Some(reason) = bad {
+                    rejects.record(source, line, reason)?;
+                    s.rejected += 1;
                 }
             }
             write_records(&chunk.records)?;
@@ -500,6 +520,7 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
         opts,
         &cleaner,
         progress,
+        Written::Records,
         |lines| cleaned_out.write_all(lines),
         |lines| removed_out.write_all(lines),
     )?;
@@ -531,34 +552,28 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = Corpus::open(inputs, out_dir)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, clean, progress)?;
-    let spool = tempfile::Builder::new()
-        .prefix(".doppel-cleaned-")
-        .suffix(".jsonl")
-        .tempfile_in(out_dir)
-        .map_err(|e| Error::io(out_dir, e))?;
-    let spool_path = spool.path().to_path_buf();
+    let mut cuts = CutLog::create(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let removed = outputs.create("removed.jsonl")?;
     let clean_started = Instant::now();
-    let mut spool_writer = std::io::BufWriter::with_capacity(1 << 20, spool.as_file());
     let removed_out = outputs.file(removed);
     let mut pass = clean_pass(
         &corpus,
         clean,
         &cleaner,
         progress,
-        |lines| spool_writer.write_all(lines).map_err(|e| Error::io(&spool_path, e)),
+        Written::Cuts,
+        |entries| cuts.append(entries).map_err(|e| Error::io(out_dir, e)),
         |lines| removed_out.write_all(lines),
     )?;
-    spool_writer.flush().map_err(|e| Error::io(&spool_path, e))?;
-    drop(spool_writer);
+    cuts.finish().map_err(|e| Error::io(out_dir, e))?;
     finish_summary(&mut pass, &cleaner, learned, &corpus);
     pass.summary.seconds.learn = learn_seconds;
     pass.summary.seconds.clean = clean_started.elapsed().as_secs_f64();
 
-    let cleaned_corpus = Corpus::open(&[Input::Path(spool_path.clone())], out_dir)?;
-    let upstream = Upstream { rejected: std::mem::take(&mut pass.rejected), origins: Some((&corpus, &pass.origins)) };
-    let mut summary = dedup_corpus(&cleaned_corpus, &dedup, &mut outputs, upstream, started)?;
-    summary.input_bytes = corpus.total_bytes();
+    // Dedup reads the input again, passing over the records rejected here
+    // and cutting the others' texts as they were cut here.
+    let upstream = Upstream { rejected: std::mem::take(&mut pass.rejected), cuts: Some(&cuts) };
+    let mut summary = dedup_corpus(&corpus, &dedup, &mut outputs, upstream, started)?;
     let total = started.elapsed().as_secs_f64();
     summary.seconds.total = total;
     summary.bytes_per_second = corpus.total_bytes() as f64 / total.max(1e-9);
@@ -568,7 +583,6 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     let run = RunSummary { dedup: summary, clean: pass.summary };
     write_stats(&mut outputs, out_dir, &run)?;
     outputs.commit()?;
-    drop(spool);
     Ok(run)
 }
 

@@ -17,11 +17,14 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::cuts::{BatchCuts, CutLog, CutReader};
 use super::engine::{DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates};
 use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
-use crate::input::{Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, own_id, parse_record};
+use crate::input::{
+    Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, own_id, parse_record, push_json_string,
+};
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
 use crate::shingle::Shingling;
@@ -311,8 +314,15 @@ pub(crate) fn for_each_batch_into<T: Send, R: Send>(
 }
 
 enum Outcome {
-    Doc { chars: usize, shingles: usize, set: Vec<u64>, id: Option<String> },
+    Doc {
+        chars: usize,
+        shingles: usize,
+        set: Vec<u64>,
+        id: Option<String>,
+    },
     Bad(String),
+    /// Rejected before dedup, and reported there.
+    PassedOver,
 }
 
 /// The text of a raw record and its own id as raw JSON (a text file's
@@ -358,31 +368,21 @@ struct SignPass {
 
 /// The raw JSON id of every document, one a line in document order (JSON
 /// has no raw line breaks), in an unnamed temporary file: a few bytes a
-/// document on disk, none in memory. A record without an id gets a line
-/// of [`IdLog::FALLBACK`] and its `FILE:LINE` id, so that a caller that
-/// knows an earlier origin of the document (`doppel run`) can name that
-/// instead.
+/// document on disk, none in memory. A record without an id gets its
+/// `FILE:LINE` id.
 struct IdLog {
     file: crate::spill::SpillFile,
 }
 
 impl IdLog {
-    const FALLBACK: u8 = b'!';
-
     /// The line of one document.
     fn line(source: &crate::input::Source, line: u64, id: Option<String>, out: &mut Vec<u8>) {
-        match id {
-            Some(id) => out.extend_from_slice(id.as_bytes()),
-            None => {
-                out.push(IdLog::FALLBACK);
-                out.extend_from_slice(fallback_id(source, line).as_bytes());
-            }
-        }
+        out.extend_from_slice(id.unwrap_or_else(|| fallback_id(source, line)).as_bytes());
         out.push(b'\n');
     }
 
     /// The ids of `docs` (sorted document indices), in that order.
-    fn ids_of(&self, docs: &[u32], upstream: &Upstream<'_>) -> std::io::Result<Vec<String>> {
+    fn ids_of(&self, docs: &[u32]) -> std::io::Result<Vec<String>> {
         use std::io::BufRead;
         let mut ids = Vec::with_capacity(docs.len());
         let mut reader = self.file.reader();
@@ -397,15 +397,7 @@ impl IdLog {
                 continue;
             }
             let text = line.strip_suffix(b"\n").unwrap_or(&line);
-            let id = match (text.strip_prefix(&[IdLog::FALLBACK]), upstream.origins) {
-                (Some(_), Some((original, origins))) => {
-                    let (src, line) = origins[doc as usize];
-                    fallback_id(&original.sources[src as usize], line)
-                }
-                (Some(own), None) => String::from_utf8_lossy(own).into_owned(),
-                (None, _) => String::from_utf8_lossy(text).into_owned(),
-            };
-            ids.push(id);
+            ids.push(String::from_utf8_lossy(text).into_owned());
         }
         Ok(ids)
     }
@@ -464,6 +456,7 @@ fn sign_pass(
     hasher: &MinHasher,
     progress: Progress,
     spill_dir: &Path,
+    upstream: &Upstream<'_>,
 ) -> Result<SignPass> {
     let k = opts.dedup.num_perm;
     let counter = Arc::new(AtomicU64::new(0));
@@ -501,6 +494,8 @@ fn sign_pass(
     let with_ids = ids.is_some();
     let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
+    let mut passed_over = RejectMatch::new(&upstream.rejected);
+    let mut cut_walk = CutWalk::new(upstream.cuts);
     let mut sigs = Vec::new();
     // Sets are written on a thread of their own, a batch behind, so that
     // the workers never wait for the disk.
@@ -511,15 +506,25 @@ fn sign_pass(
             sigs.clear();
             sigs.resize(batch.records.len() * k, 0u32);
             let with_sets = logging.load(Ordering::Relaxed);
+            let passed: Vec<bool> = batch.records.iter().map(|r| passed_over.takes(r.source, r.line)).collect();
+            let cuts = match cut_walk.as_mut() {
+                Some(walk) => walk.read(passed.iter().map(|p| !p), spill_dir)?,
+                None => Vec::new(),
+            };
+            let batch_cuts = cut_walk.as_ref().map(|w| &w.batch);
             let outcomes: Vec<Outcome> = sigs
                 .par_chunks_mut(k)
-                .zip(batch.records.par_iter())
-                .map_init(SignScratch::default, |scratch, (sig, rec)| {
+                .zip(batch.records.par_iter().enumerate())
+                .map_init(SignScratch::default, |scratch, (sig, (i, rec))| {
+                    if passed[i] {
+                        return Outcome::PassedOver;
+                    }
                     let kind = &corpus.sources[rec.source as usize].kind;
                     let read = match with_ids {
                         true => record_text_and_id(kind, batch.bytes(rec), &opts.fields),
                         false => record_text(kind, batch.bytes(rec), &opts.fields).map(|t| (t, None)),
                     };
+                    let read = read.and_then(|(text, id)| Ok((cut_text(batch_cuts, &cuts, i, text)?, id)));
                     match read {
                         Ok((text, id)) => {
                             let mut set = Vec::new();
@@ -552,9 +557,12 @@ fn sign_pass(
                         }
                     }
                     Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
+                    Outcome::PassedOver => {}
                 }
             }
-            if let Some(f) = batch.failure {
+            if let Some(f) = batch.failure
+                && !passed_over.takes(f.source, f.line)
+            {
                 rejects.failure(f)?;
             }
             bar.set_position(counter.load(Ordering::Relaxed));
@@ -694,14 +702,52 @@ pub(crate) fn write_stats<T: Serialize>(outputs: &mut OutputSet, out_dir: &Path,
     outputs.file(file).write_all(&json)
 }
 
-/// What an earlier stage (the cleaner, in `doppel run`) hands to dedup.
+/// What an earlier stage (the cleaner, in `doppel run`) hands to dedup,
+/// which then reads the same corpus.
 #[derive(Default)]
 pub(crate) struct Upstream<'a> {
-    /// Records rejected before dedup; listed first in `rejected.jsonl`.
+    /// Records rejected before dedup, in input order: passed over by every
+    /// pass, and listed first in `rejected.jsonl`.
     pub rejected: Vec<Rejected>,
-    /// Where each document came from, for `FILE:LINE` ids of records
-    /// without one: the original corpus and (source, line) per document.
-    pub origins: Option<(&'a Corpus, &'a [(u32, u64)])>,
+    /// The cuts to take out of each other record's text, in order.
+    pub cuts: Option<&'a CutLog>,
+}
+
+/// Reads the cuts of each batch's documents, in step with the batches.
+struct CutWalk<'a> {
+    reader: CutReader<Box<dyn std::io::BufRead + 'a>>,
+    batch: BatchCuts,
+}
+
+impl<'a> CutWalk<'a> {
+    /// A walk from the first entry, when there are cuts.
+    fn new(log: Option<&'a CutLog>) -> Option<CutWalk<'a>> {
+        log.map(|log| CutWalk { reader: log.reader(), batch: BatchCuts::default() })
+    }
+
+    /// Reads the next batch's cuts: an entry for each of its records that
+    /// is a document (`is_doc`); gives each record its entry's number in
+    /// [`CutWalk::batch`].
+    fn read(&mut self, is_doc: impl Iterator<Item = bool>, dir: &Path) -> Result<Vec<Option<usize>>> {
+        self.batch.clear();
+        is_doc
+            .map(|doc| doc.then(|| self.batch.read(&mut self.reader)).transpose().map_err(|e| Error::io(dir, e)))
+            .collect()
+    }
+}
+
+/// Record `i`'s text without its cuts, when cuts were handed over (`walk`
+/// has read the batch and numbered its entries in `cuts`).
+fn cut_text<'t>(
+    walk: Option<&BatchCuts>,
+    cuts: &[Option<usize>],
+    i: usize,
+    text: std::borrow::Cow<'t, str>,
+) -> std::result::Result<std::borrow::Cow<'t, str>, String> {
+    match (walk, cuts.get(i).copied().flatten()) {
+        (Some(batch), Some(doc)) => batch.apply(doc, text),
+        _ => Ok(text),
+    }
 }
 
 /// The dedup job on an opened corpus, writing into `outputs` (not committed,
@@ -718,7 +764,7 @@ pub(crate) fn dedup_corpus(
     let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
     let phase_start = Instant::now();
     let spill_dir = outputs.dir().to_path_buf();
-    let mut pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir)?;
+    let mut pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir, &upstream)?;
     let input_bytes = corpus.total_bytes();
     let signed_at = Instant::now();
 
@@ -740,7 +786,9 @@ pub(crate) fn dedup_corpus(
             let sets = log.into_sets(&docs, |d| pass.signatures.shingles(d)).map_err(|e| Error::io(&spill_dir, e))?;
             (Some(sets), "sign_pass")
         }
-        (Verify::Exact, None) => (Some(exact_sets(corpus, opts, &pass, &docs, progress, &spill_dir)?), "second_read"),
+        (Verify::Exact, None) => {
+            (Some(exact_sets(corpus, opts, &pass, &upstream, &docs, progress, &spill_dir)?), "second_read")
+        }
         (Verify::Estimate, _) => (None, "none"),
     };
     let exact_sets_in_memory_bytes = sets.as_ref().map_or(0, SpilledSets::memory_bytes);
@@ -795,34 +843,52 @@ pub(crate) fn dedup_corpus(
         },
         bytes_per_second: input_bytes as f64 / total.max(1e-9),
         documents_per_second: documents as f64 / total.max(1e-9),
-        input_files: upstream.origins.map_or(corpus.num_sources(), |(c, _)| c.num_sources()),
+        input_files: corpus.num_sources(),
     })
 }
 
-/// Matches the records of a later pass to document indices, skipping
-/// the records and read failures rejected in pass 1.
+/// Matches records to the rejected ones, both in input order.
+struct RejectMatch {
+    rejected: Vec<(u32, u64)>,
+    next: usize,
+}
+
+impl RejectMatch {
+    fn new<'r>(rejected: impl IntoIterator<Item = &'r Rejected>) -> RejectMatch {
+        let mut rejected: Vec<(u32, u64)> = rejected.into_iter().map(|r| (r.source, r.line)).collect();
+        rejected.sort_unstable();
+        RejectMatch { rejected, next: 0 }
+    }
+
+    /// Whether the record (or read failure) at `line` of `source` is the
+    /// next rejected one.
+    fn takes(&mut self, source: u32, line: u64) -> bool {
+        let hit = self.rejected.get(self.next) == Some(&(source, line));
+        self.next += usize::from(hit);
+        hit
+    }
+}
+
+/// Matches the records of a later pass to document indices, passing over
+/// the records and read failures rejected before dedup or in pass 1.
 struct DocWalk<'a> {
     corpus: &'a Corpus,
-    rejected: &'a [Rejected],
-    next_reject: usize,
+    rejected: RejectMatch,
     doc: u32,
     docs: usize,
 }
 
 impl<'a> DocWalk<'a> {
-    fn new(corpus: &'a Corpus, pass: &'a SignPass) -> DocWalk<'a> {
-        DocWalk { corpus, rejected: &pass.rejected, next_reject: 0, doc: 0, docs: pass.signatures.len() }
+    fn new(corpus: &'a Corpus, pass: &'a SignPass, upstream: &Upstream<'_>) -> DocWalk<'a> {
+        let rejected = RejectMatch::new(upstream.rejected.iter().chain(&pass.rejected));
+        DocWalk { corpus, rejected, doc: 0, docs: pass.signatures.len() }
     }
 
     /// The document index of each record of `batch` (`None` if rejected).
     fn assign(&mut self, batch: &Batch) -> Result<Vec<Option<u32>>> {
         let mut out = Vec::with_capacity(batch.records.len());
         for rec in &batch.records {
-            if let Some(r) = self.rejected.get(self.next_reject)
-                && r.source == rec.source
-                && r.line == rec.line
-            {
-                self.next_reject += 1;
+            if self.rejected.takes(rec.source, rec.line) {
                 out.push(None);
                 continue;
             }
@@ -832,13 +898,10 @@ impl<'a> DocWalk<'a> {
             out.push(Some(self.doc));
             self.doc += 1;
         }
-        if let Some(f) = &batch.failure {
-            match self.rejected.get(self.next_reject) {
-                Some(r) if r.source == f.source && r.line == f.line => self.next_reject += 1,
-                _ => {
-                    return Err(changed(self.corpus, f.source, &format!("line {}: {}", f.line, f.error)));
-                }
-            }
+        if let Some(f) = &batch.failure
+            && !self.rejected.takes(f.source, f.line)
+        {
+            return Err(changed(self.corpus, f.source, &format!("line {}: {}", f.line, f.error)));
         }
         Ok(out)
     }
@@ -876,6 +939,7 @@ fn exact_sets(
     corpus: &Corpus,
     opts: &JobOptions,
     pass: &SignPass,
+    upstream: &Upstream<'_>,
     docs: &[u32],
     progress: Progress,
     dir: &Path,
@@ -888,7 +952,8 @@ fn exact_sets(
     let config = &opts.dedup;
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "verifying");
-    let mut walk = DocWalk::new(corpus, pass);
+    let mut walk = DocWalk::new(corpus, pass, upstream);
+    let mut cut_walk = CutWalk::new(upstream.cuts);
     let mut next = 0usize;
     // Sets are built on the workers and written on a thread of their own, a
     // batch behind, so the workers never wait for the disk.
@@ -897,6 +962,11 @@ fn exact_sets(
         &counter,
         |batch| {
             let assigned = walk.assign(&batch)?;
+            let cuts = match cut_walk.as_mut() {
+                Some(walk) => walk.read(assigned.iter().map(Option::is_some), dir)?,
+                None => Vec::new(),
+            };
+            let batch_cuts = cut_walk.as_ref().map(|w| &w.batch);
             let mut wanted = Vec::new();
             for (i, doc) in assigned.iter().enumerate() {
                 if let Some(d) = *doc
@@ -913,6 +983,8 @@ fn exact_sets(
                     let kind = &corpus.sources[rec.source as usize].kind;
                     let text = record_text(kind, batch.bytes(rec), &opts.fields)
                         .map_err(|_| changed(corpus, rec.source, "a record readable in the first pass is not"))?;
+                    let text = cut_text(batch_cuts, &cuts, i, text)
+                        .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
                     Ok((d, crate::shingle::shingle_set(&text, config.shingling, config.seed)))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -944,7 +1016,7 @@ struct Finished<'a> {
 
 /// Second pass: kept records, cluster ids, rejects.
 fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::time::Duration> {
-    let Finished { corpus, opts, pass, outcome, upstream, .. } = *job;
+    let Finished { corpus, opts, pass, outcome, .. } = *job;
     let started = Instant::now();
     let deduped = if opts.duplicates_only {
         // A deduped.jsonl of an earlier run goes, unless it is what this
@@ -968,7 +1040,7 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
     let ids = match (deduped, &pass.ids) {
         // Only the lists: the ids were logged while signing, and the
         // corpus is not read again.
-        (None, Some(log)) => log.ids_of(&clustered, upstream).map_err(|e| Error::io(outputs.dir(), e))?,
+        (None, Some(log)) => log.ids_of(&clustered).map_err(|e| Error::io(outputs.dir(), e))?,
         _ => {
             let mut ids = Vec::with_capacity(clustered.len());
             copy_kept_and_collect_ids(job, outputs, deduped, &clustered, &mut ids)?;
@@ -982,6 +1054,11 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
 
 /// The pass that copies the kept records to `deduped` (when it is asked
 /// for) and collects the ids of the `clustered` documents on the way.
+///
+/// A kept record is copied byte for byte, unless cuts were handed over
+/// (`doppel run`): it is then written with its text cleaned, as `doppel
+/// clean` writes it. Workers make the lines, a chunk of records each, and
+/// a thread of its own writes them, a batch behind.
 fn copy_kept_and_collect_ids(
     job: &Finished<'_>,
     outputs: &mut OutputSet,
@@ -992,47 +1069,105 @@ fn copy_kept_and_collect_ids(
     let Finished { corpus, opts, pass, outcome, progress, upstream } = *job;
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "writing");
-    let mut walk = DocWalk::new(corpus, pass);
-    let mut line_buf = Vec::new();
-    for_each_batch(corpus, &counter, |batch| {
-        let assigned = walk.assign(&batch)?;
-        for (rec, doc) in batch.records.iter().zip(assigned) {
-            let Some(doc) = doc else { continue };
-            let source = &corpus.sources[rec.source as usize];
-            let bytes = batch.bytes(rec);
-            if clustered.get(ids.len()) == Some(&doc) {
-                let id = own_id(source, bytes, &opts.fields);
-                ids.push(id.unwrap_or_else(|| match upstream.origins {
-                    Some((original, origins)) => {
-                        let (src, line) = origins[doc as usize];
-                        fallback_id(&original.sources[src as usize], line)
-                    }
-                    None => fallback_id(source, rec.line),
-                }));
-            }
-            if let Some(deduped) = deduped
-                && !outcome.is_duplicate(DocIndex(doc))
-            {
-                let out = outputs.file(deduped);
-                match &source.kind {
-                    SourceKind::Jsonl => out.write_all(bytes)?,
-                    SourceKind::Text { id } => {
-                        let text = std::str::from_utf8(bytes)
-                            .map_err(|_| changed(corpus, rec.source, "text is no longer valid UTF-8"))?;
-                        line_buf.clear();
-                        serde_json::to_writer(&mut line_buf, &TextRecord { id, text })
-                            .map_err(|e| Error::io(&source.path, std::io::Error::other(e)))?;
-                        out.write_all(&line_buf)?;
-                    }
+    let dir = outputs.dir().to_path_buf();
+    let mut walk = DocWalk::new(corpus, pass, upstream);
+    let mut cut_walk = CutWalk::new(upstream.cuts);
+    let out = deduped.map(|d| outputs.file(d));
+    for_each_batch_into(
+        corpus,
+        &counter,
+        |batch| {
+            let assigned = walk.assign(&batch)?;
+            for (rec, doc) in batch.records.iter().zip(&assigned) {
+                if doc.is_some() && clustered.get(ids.len()) == doc.as_ref() {
+                    let source = &corpus.sources[rec.source as usize];
+                    ids.push(
+                        own_id(source, batch.bytes(rec), &opts.fields).unwrap_or_else(|| fallback_id(source, rec.line)),
+                    );
                 }
-                out.write_all(b"\n")?;
             }
-        }
-        bar.set_position(counter.load(Ordering::Relaxed));
-        Ok(())
-    })?;
+            bar.set_position(counter.load(Ordering::Relaxed));
+            if deduped.is_none() {
+                return Ok(Vec::new());
+            }
+            let cuts = match cut_walk.as_mut() {
+                Some(walk) => walk.read(assigned.iter().map(Option::is_some), &dir)?,
+                None => Vec::new(),
+            };
+            let batch_cuts = cut_walk.as_ref().map(|w| &w.batch);
+            batch
+                .records
+                .par_chunks(KEPT_RECORDS_PER_CHUNK)
+                .zip(assigned.par_chunks(KEPT_RECORDS_PER_CHUNK))
+                .enumerate()
+                .map(|(chunk, (recs, docs))| {
+                    let mut lines = Vec::new();
+                    for (j, (rec, doc)) in recs.iter().zip(docs).enumerate() {
+                        let Some(doc) = *doc else { continue };
+                        if outcome.is_duplicate(DocIndex(doc)) {
+                            continue;
+                        }
+                        let i = chunk * KEPT_RECORDS_PER_CHUNK + j;
+                        let source = &corpus.sources[rec.source as usize];
+                        let cleaned = match (batch_cuts, cuts.get(i).copied().flatten()) {
+                            (Some(batch_cuts), Some(entry)) => Some((batch_cuts, entry)),
+                            _ => None,
+                        };
+                        push_kept_line(&mut lines, source, batch.bytes(rec), &opts.fields, cleaned)
+                            .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
+                    }
+                    Ok(lines)
+                })
+                .collect::<Result<Vec<Vec<u8>>>>()
+        },
+        |batches| {
+            if let Some(out) = out {
+                for lines in batches.into_iter().flatten() {
+                    out.write_all(&lines)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
     walk.finish()?;
     bar.finish_and_clear();
+    Ok(())
+}
+
+/// Records of a batch whose kept lines one worker makes.
+const KEPT_RECORDS_PER_CHUNK: usize = 64;
+
+/// Appends a kept record's line to `out`: the record as it is, or, with
+/// `cleaned` (the batch's cuts and the record's entry there), with its text
+/// cleaned and escaped as `doppel clean` writes it. A `.txt` document
+/// becomes `{"id": PATH, "text": TEXT}`.
+fn push_kept_line(
+    out: &mut Vec<u8>,
+    source: &crate::input::Source,
+    bytes: &[u8],
+    fields: &FieldNames,
+    cleaned: Option<(&BatchCuts, usize)>,
+) -> std::result::Result<(), String> {
+    match (&source.kind, cleaned) {
+        (SourceKind::Jsonl, None) => out.extend_from_slice(bytes),
+        (SourceKind::Jsonl, Some((cuts, entry))) => {
+            let f = parse_record(bytes, fields)?;
+            let text = cuts.apply(entry, f.text)?;
+            let (start, end) = f.text_span;
+            out.extend_from_slice(&bytes[..start]);
+            push_json_string(out, &text);
+            out.extend_from_slice(&bytes[end..]);
+        }
+        (SourceKind::Text { id }, _) => {
+            let text = std::str::from_utf8(bytes).map_err(|_| "text is no longer valid UTF-8".to_string())?;
+            let text = match cleaned {
+                Some((cuts, entry)) => cuts.apply(entry, std::borrow::Cow::Borrowed(text))?,
+                None => std::borrow::Cow::Borrowed(text),
+            };
+            serde_json::to_writer(&mut *out, &TextRecord { id, text: &text }).map_err(|e| e.to_string())?;
+        }
+    }
+    out.push(b'\n');
     Ok(())
 }
 

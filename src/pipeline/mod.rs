@@ -12,6 +12,7 @@
 
 mod bands;
 mod clean_job;
+mod cuts;
 mod engine;
 mod files;
 mod floor;
