@@ -400,14 +400,16 @@ pub(crate) struct Fields<'a> {
     pub site: Option<&'a RawValue>,
 }
 
-impl Fields<'_> {
-    /// The site as text: a string's value, or any other value's JSON.
-    pub fn site_text(&self) -> Option<String> {
+impl<'a> Fields<'a> {
+    /// The site as text: a string's value, or any other value's JSON;
+    /// borrowed unless the string holds an escape.
+    pub fn site_text(&self) -> Option<Cow<'a, str>> {
         let raw = self.site?.get();
-        match serde_json::from_str::<String>(raw) {
-            Ok(s) => Some(s),
-            Err(_) if raw != "null" => Some(raw.to_string()),
-            Err(_) => None,
+        match raw.as_bytes().first() {
+            // serde_json has checked the string already.
+            Some(b'"') => json_string_value(raw).ok(),
+            _ if raw == "null" => None,
+            _ => Some(Cow::Borrowed(raw)),
         }
     }
 }

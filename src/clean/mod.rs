@@ -238,20 +238,31 @@ impl Cleaner {
 
     /// Cleans one text; `site` selects the per-site boilerplate.
     pub fn clean(&self, text: &str, site: Option<&str>) -> Cleaned {
-        self.clean_lines(text, site, None)
+        let lines = self.clean_lines(text, site, None);
+        build(text, &lines, true)
     }
 
     /// [`Cleaner::clean`], with the whole-line verdicts of lines met before
     /// taken from `memo` and those of new lines kept there: the same
     /// result, faster when lines recur, as they do across a site's pages.
     pub fn clean_with_memo(&self, text: &str, site: Option<&str>, memo: &mut LineMemo) -> Cleaned {
-        self.clean_lines(text, site, Some(memo))
+        let lines = self.clean_lines(text, site, Some(memo));
+        build(text, &lines, true)
     }
 
-    fn clean_lines(&self, text: &str, site: Option<&str>, memo: Option<&mut LineMemo>) -> Cleaned {
+    /// The cuts [`Cleaner::clean_with_memo`] makes, without the cleaned
+    /// text: for a caller that rebuilds it later from the cuts' byte spans
+    /// (`doppel run`), and so need not copy every text now.
+    pub fn cuts_with_memo(&self, text: &str, site: Option<&str>, memo: &mut LineMemo) -> Vec<Cut> {
+        let lines = self.clean_lines(text, site, Some(memo));
+        build(text, &lines, false).cuts
+    }
+
+    /// Every line's decision.
+    fn clean_lines(&self, text: &str, site: Option<&str>, memo: Option<&mut LineMemo>) -> Vec<LineDecision<'_>> {
         let mut lines = split_lines(text);
         if lines.is_empty() {
-            return Cleaned { text: text.to_string(), cuts: Vec::new() };
+            return lines;
         }
         self.decide_line_rules(text, &mut lines, memo);
         // Each kept line keyed by the ends of its letters, for boilerplate
@@ -277,7 +288,7 @@ impl Cleaner {
             }
         }
         self.decide_glued(text, site, &mut lines);
-        build(text, &lines)
+        lines
     }
 
     /// What the header rule makes of a line; the same in every round of
@@ -697,7 +708,8 @@ pub(crate) fn newline_pieces(text: &str) -> impl Iterator<Item = (usize, &str)> 
 }
 
 /// Turns line decisions into cuts and the cleaned text.
-fn build(text: &str, lines: &[LineDecision<'_>]) -> Cleaned {
+/// The cuts the decisions make, and the cleaned text if `with_text`.
+fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> Cleaned {
     let mut spans: Vec<(usize, usize, &str)> = Vec::new();
     let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());
     for (i, l) in lines.iter().enumerate() {
@@ -719,7 +731,7 @@ fn build(text: &str, lines: &[LineDecision<'_>]) -> Cleaned {
         }
     }
     spans.sort_by_key(|s| s.0);
-    let mut cleaned = String::with_capacity(text.len());
+    let mut cleaned = String::with_capacity(if with_text { text.len() } else { 0 });
     let mut cuts = Vec::with_capacity(spans.len());
     let (mut pos, mut chars_at_pos) = (0usize, 0usize);
     for (s, e, rule) in spans {
@@ -727,7 +739,9 @@ fn build(text: &str, lines: &[LineDecision<'_>]) -> Cleaned {
         if e <= s {
             continue;
         }
-        cleaned.push_str(&text[pos..s]);
+        if with_text {
+            cleaned.push_str(&text[pos..s]);
+        }
         let start = chars_at_pos + text[pos..s].chars().count();
         let cut = &text[s..e];
         let end = start + cut.chars().count();
@@ -735,7 +749,9 @@ fn build(text: &str, lines: &[LineDecision<'_>]) -> Cleaned {
         pos = e;
         chars_at_pos = end;
     }
-    cleaned.push_str(&text[pos..]);
+    if with_text {
+        cleaned.push_str(&text[pos..]);
+    }
     Cleaned { text: cleaned, cuts }
 }
 
@@ -933,6 +949,25 @@ mod tests {
             for text in texts.iter().chain(&texts) {
                 prop_assert_eq!(c.clean_with_memo(text, None, &mut memo), c.clean(text, None));
             }
+        }
+
+        // `doppel run` keeps only the cuts and later takes their byte spans
+        // out of the original: that must give the cleaned text.
+        #[test]
+        fn the_cuts_byte_spans_taken_out_give_the_cleaned_text(text in arbitrary_article()) {
+            let c = cleaner();
+            let cleaned = c.clean(&text, None);
+            let cuts = c.cuts_with_memo(&text, None, &mut LineMemo::default());
+            prop_assert_eq!(&cuts, &cleaned.cuts);
+            let mut rebuilt = String::new();
+            let mut pos = 0;
+            for cut in &cuts {
+                prop_assert_eq!(&text[cut.byte_start..cut.byte_end], cut.text.as_str());
+                rebuilt.push_str(&text[pos..cut.byte_start]);
+                pos = cut.byte_end;
+            }
+            rebuilt.push_str(&text[pos..]);
+            prop_assert_eq!(rebuilt, cleaned.text);
         }
 
         #[test]

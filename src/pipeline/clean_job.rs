@@ -176,8 +176,9 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
 struct Doc<'a> {
     text: std::borrow::Cow<'a, str>,
     text_span: Option<(usize, usize)>,
-    id: Option<String>,
-    site: Option<String>,
+    /// The id as raw JSON.
+    id: Option<std::borrow::Cow<'a, str>>,
+    site: Option<std::borrow::Cow<'a, str>>,
 }
 
 fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std::result::Result<Doc<'a>, String> {
@@ -185,11 +186,11 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
         SourceKind::Jsonl => {
             let f = parse_record(bytes, fields)?;
             let site = f.site_text();
-            Ok(Doc { text_span: Some(f.text_span), id: f.id.map(|r| r.get().to_owned()), site, text: f.text })
+            Ok(Doc { text_span: Some(f.text_span), id: f.id.map(|r| r.get().into()), site, text: f.text })
         }
         SourceKind::Text { id } => {
             let text = super::files::record_text(kind, bytes, fields)?;
-            Ok(Doc { text, text_span: None, id: Some(json_string(id)), site: None })
+            Ok(Doc { text, text_span: None, id: Some(json_string(id).into()), site: None })
         }
     }
 }
@@ -396,34 +397,40 @@ fn clean_record(
 ) -> std::result::Result<CleanedRecord, String> {
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
-    let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with_memo(&doc.text, doc.site.as_deref(), memo));
+    let site = doc.site.as_deref();
     let out = &mut chunk.records;
-    match (doc.text_span, &source.kind) {
-        _ if written == Written::Cuts => {
-            CutLog::encode(out, doc.text.len(), cleaned.cuts.iter().map(|c| (c.byte_start, c.byte_end)));
+    let cuts = match written {
+        Written::Cuts => {
+            let cuts = LINE_MEMO.with_borrow_mut(|memo| cleaner.cuts_with_memo(&doc.text, site, memo));
+            CutLog::encode(out, doc.text.len(), cuts.iter().map(|c| (c.byte_start, c.byte_end)));
+            cuts
         }
-        (Some((s, e)), _) => {
-            out.extend_from_slice(&bytes[..s]);
-            push_json_string(out, &cleaned.text);
-            out.extend_from_slice(&bytes[e..]);
-        }
-        (None, SourceKind::Text { id }) => {
-            let start = out.len();
-            if let Err(e) = serde_json::to_writer(&mut *out, &TextRecord { id, text: &cleaned.text }) {
-                out.truncate(start);
-                return Err(e.to_string());
+        Written::Records => {
+            let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with_memo(&doc.text, site, memo));
+            match (doc.text_span, &source.kind) {
+                (Some((s, e)), _) => {
+                    out.extend_from_slice(&bytes[..s]);
+                    push_json_string(out, &cleaned.text);
+                    out.extend_from_slice(&bytes[e..]);
+                }
+                (None, SourceKind::Text { id }) => {
+                    let start = out.len();
+                    if let Err(e) = serde_json::to_writer(&mut *out, &TextRecord { id, text: &cleaned.text }) {
+                        out.truncate(start);
+                        return Err(e.to_string());
+                    }
+                }
+                (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
             }
+            out.push(b'\n');
+            cleaned.cuts
         }
-        (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
+    };
+    if !cuts.is_empty() {
+        let id = doc.id.unwrap_or_else(|| fallback_id(source, rec.line).into());
+        push_removed_line(&mut chunk.removed, &id, &cuts);
     }
-    if written == Written::Records {
-        out.push(b'\n');
-    }
-    if !cleaned.cuts.is_empty() {
-        let id = doc.id.clone().unwrap_or_else(|| fallback_id(source, rec.line));
-        push_removed_line(&mut chunk.removed, &id, &cleaned.cuts);
-    }
-    Ok(CleanedRecord { cuts: cleaned.cuts, characters: doc.text.chars().count() as u64 })
+    Ok(CleanedRecord { cuts, characters: doc.text.chars().count() as u64 })
 }
 
 /// Appends a `removed.jsonl` line, `{"id":ID,"removed":[CUT,...]}` and a
