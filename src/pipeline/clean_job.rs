@@ -186,7 +186,7 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
         SourceKind::Jsonl => {
             let f = parse_record(bytes, fields)?;
             let site = f.site_text();
-            Ok(Doc { text_span: Some(f.text_span), id: f.id.map(|r| r.get().into()), site, text: f.text })
+            Ok(Doc { text_span: Some(f.text_span), id: f.id.map(Into::into), site, text: f.text })
         }
         SourceKind::Text { id } => {
             let text = super::files::record_text(kind, bytes, fields)?;

@@ -335,7 +335,7 @@ fn record_text_and_id<'a>(
 ) -> std::result::Result<(std::borrow::Cow<'a, str>, Option<String>), String> {
     match kind {
         SourceKind::Text { id } => Ok((record_text(kind, bytes, fields)?, Some(crate::input::json_string(id)))),
-        SourceKind::Jsonl => parse_record(bytes, fields).map(|f| (f.text, f.id.map(|r| r.get().to_owned()))),
+        SourceKind::Jsonl => parse_record(bytes, fields).map(|f| (f.text, f.id.map(str::to_owned))),
     }
 }
 
