@@ -19,8 +19,9 @@ use rustc_hash::FxHashMap as HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// A whole-line verdict: the index of the first rule that covers the line
-/// in the compiled rules' order, or `None`.
-pub(crate) type Verdict = Option<usize>;
+/// in the compiled rules' order, or `None`, and whether the line may hold a
+/// glued credit's words (see [`LineScan`]).
+pub(crate) type Verdict = super::rules::LineScan;
 
 // The memo starts afresh when it holds this many lines or bytes of them:
 // about 3 MiB a thread in all, map included. Four times as much saved only
@@ -130,36 +131,41 @@ impl LineMemo {
 mod tests {
     use super::*;
 
+    /// A verdict naming rule `rule`.
+    fn v(rule: Option<usize>) -> Verdict {
+        Verdict { rule, credit_words: rule.is_some() }
+    }
+
     #[test]
     fn a_held_verdict_is_given_back_and_other_rules_start_afresh() {
         let mut memo = LineMemo::default();
-        assert_eq!(memo.verdict(1, "Share this", || Some(2)), Some(2));
-        assert_eq!(memo.verdict(1, "Share this", || panic!("held")), Some(2));
-        assert_eq!(memo.verdict(1, "Share that", || None), None);
+        assert_eq!(memo.verdict(1, "Share this", || v(Some(2))), v(Some(2)));
+        assert_eq!(memo.verdict(1, "Share this", || panic!("held")), v(Some(2)));
+        assert_eq!(memo.verdict(1, "Share that", || v(None)), v(None));
         assert_eq!(memo.len(), 2);
         // Another cleaner's rules: nothing held is theirs.
-        assert_eq!(memo.verdict(2, "Share this", || Some(5)), Some(5));
+        assert_eq!(memo.verdict(2, "Share this", || v(Some(5))), v(Some(5)));
         assert_eq!(memo.len(), 1);
     }
 
     #[test]
     fn a_line_whose_hash_is_held_for_another_is_decided_afresh() {
         let mut memo = LineMemo::default();
-        memo.verdict(1, "b", || Some(3));
+        memo.verdict(1, "b", || v(Some(3)));
         // Plant `b`'s slot under `a`'s hash: a collision.
         let slot = memo.slots[&xxh3_64(b"b")];
         memo.slots.insert(xxh3_64(b"a"), slot);
-        assert_eq!(memo.verdict(1, "a", || None), None);
-        assert_eq!(memo.verdict(1, "b", || panic!("held")), Some(3));
+        assert_eq!(memo.verdict(1, "a", || v(None)), v(None));
+        assert_eq!(memo.verdict(1, "b", || panic!("held")), v(Some(3)));
     }
 
     #[test]
     fn long_lines_are_decided_each_time_and_keep_the_memo() {
         let mut memo = LineMemo::default();
-        memo.verdict(1, "Share this", || Some(2));
+        memo.verdict(1, "Share this", || v(Some(2)));
         let long = "x".repeat(MAX_LINE_BYTES + 1);
-        assert_eq!(memo.verdict(1, &long, || Some(4)), Some(4));
-        assert_eq!(memo.verdict(1, &long, || None), None);
+        assert_eq!(memo.verdict(1, &long, || v(Some(4))), v(Some(4)));
+        assert_eq!(memo.verdict(1, &long, || v(None)), v(None));
         assert_eq!(memo.len(), 1);
     }
 
@@ -167,11 +173,11 @@ mod tests {
     fn a_full_memo_starts_afresh() {
         let mut memo = LineMemo::default();
         for i in 0..MAX_LINES + 10 {
-            memo.verdict(1, &format!("line {i}"), || None);
+            memo.verdict(1, &format!("line {i}"), || v(None));
         }
         assert_eq!(memo.len(), 10);
         // The verdicts held after starting afresh are still right.
         let last = format!("line {}", MAX_LINES + 9);
-        assert_eq!(memo.verdict(1, &last, || panic!("held")), None);
+        assert_eq!(memo.verdict(1, &last, || panic!("held")), v(None));
     }
 }

@@ -134,6 +134,9 @@ struct LineDecision<'r> {
     removed_by: Option<&'r str>,
     // Partial cuts: (start, end, rule), byte offsets into the text.
     cuts: Vec<(usize, usize, &'r str)>,
+    // False when the keyword scan found none of the words that the glued
+    // credit's patterns without a rare byte need (see `LineScan`).
+    no_credit_words: bool,
 }
 
 /// What the header rule makes of one line (see [`Cleaner::decide_header`]).
@@ -201,12 +204,14 @@ impl Cleaner {
 
     /// A line as it will stand after the cuts that never remove it whole
     /// (glued credit, header prefix, stray token): what counts as content.
-    fn as_cleaned<'l>(&self, line: &'l str, site: Option<&str>) -> &'l str {
+    /// `credit_words` is false when the line is known to hold none of the
+    /// words a glued credit without a rare byte needs.
+    fn as_cleaned<'l>(&self, line: &'l str, site: Option<&str>, credit_words: bool) -> &'l str {
         let mut line = self.without_stray(line);
         if let Some(s) = self.table.site_suffix(site, line) {
             line = &line[..s];
         }
-        if let Some((s, e)) = self.compiled.image_credit.find(line)
+        if let Some((s, e)) = self.compiled.image_credit.find_screened(line, credit_words)
             && e == line.len()
             && s > 0
         {
@@ -293,10 +298,10 @@ impl Cleaner {
 
     /// What the header rule makes of a line; the same in every round of
     /// the fixpoint, so each line is asked once.
-    fn header_facts(&self, line: &str, site: Option<&str>) -> HeaderFacts {
+    fn header_facts(&self, line: &str, site: Option<&str>, credit_words: bool) -> HeaderFacts {
         let covered = self.compiled.header.covers_line(line);
         HeaderFacts {
-            content: is_body_line(self.as_cleaned(line, site)),
+            content: is_body_line(self.as_cleaned(line, site, credit_words)),
             covered,
             prefix_end: match covered {
                 true => None,
@@ -316,7 +321,7 @@ impl Cleaner {
         // six or more words (usually the headline).
         for (l, facts) in lines.iter_mut().zip(facts.iter_mut()).filter(|(l, _)| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            let f = *facts.get_or_insert_with(|| self.header_facts(line, site));
+            let f = *facts.get_or_insert_with(|| self.header_facts(line, site, !l.no_credit_words));
             if f.covered {
                 l.removed_by = Some(HEADER);
                 continue;
@@ -339,14 +344,15 @@ impl Cleaner {
             if !rules.may_cover(line) {
                 continue;
             }
-            let decide = || rules.whole_line_rule_index(line);
+            let decide = || rules.scan_line(line);
             let verdict = match memo.as_deref_mut() {
                 Some(memo) => memo.verdict(self.rules_id, line, decide),
                 None => decide(),
             };
-            if let Some(i) = verdict {
+            if let Some(i) = verdict.rule {
                 l.removed_by = Some(rules.line_rules[i].name.as_str());
             }
+            l.no_credit_words = !verdict.credit_words;
         }
         // A bare link label (`Most popular`, `Related:`) heads a block of
         // links: the short, unpunctuated lines right under it go with it.
@@ -465,7 +471,7 @@ impl Cleaner {
     fn decide_glued<'r>(&'r self, text: &str, site: Option<&str>, lines: &mut [LineDecision<'r>]) {
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            if let Some((mut s, e)) = self.compiled.image_credit.find(line)
+            if let Some((mut s, e)) = self.compiled.image_credit.find_screened(line, !l.no_credit_words)
                 && e == line.len()
                 && s > 0
             {

@@ -524,6 +524,12 @@ impl Rules {
                 keyword_rule.push(MAX_SCREENED_RULES + i);
             }
         }
+        let image_credit = CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?;
+        // So do those of the glued credit, which is searched on every line.
+        for literal in image_credit.literals().into_iter().flatten() {
+            words.push(literal.clone());
+            keyword_rule.push(GLUED_CREDIT_MARK);
+        }
         // A DFA: a few dozen keywords make a small one, and it scans about
         // twice as fast as the default noncontiguous automaton. Walked by
         // `keyword_hits` a byte at a time, so no prefilter.
@@ -540,7 +546,7 @@ impl Rules {
             longest_line_bytes,
             keyword_rule,
             header: CompiledPatternRule::new(crate::clean::HEADER, &self.header)?,
-            image_credit: CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?,
+            image_credit,
             line_rules: pattern_rules,
             stray_tokens: self.stray_token.tokens.iter().map(|t| t.to_lowercase()).collect(),
         })
@@ -633,14 +639,27 @@ impl CompiledPatternRule {
             && self.whole.as_ref().is_some_and(|re| re.is_match(line.as_bytes()))
     }
 
+    /// Strings one of which a line must hold for the patterns that need no
+    /// rare byte to match in it (see [`ByteScreens`]); `None` when unknown.
+    fn literals(&self) -> Option<&[Vec<u8>]> {
+        self.screens.as_ref()?.rest_literals.as_deref()
+    }
+
     /// The first match of any pattern in `line`: `(start, end)` in bytes.
     pub fn find(&self, line: &str) -> Option<(usize, usize)> {
+        self.find_screened(line, true)
+    }
+
+    /// [`CompiledPatternRule::find`], told whether `line` may hold one of
+    /// [`CompiledPatternRule::literals`] (`false` only when a scan found
+    /// none).
+    pub(crate) fn find_screened(&self, line: &str, holds_literal: bool) -> Option<(usize, usize)> {
         if !self.enabled || line.len() > self.max_line_bytes {
             return None;
         }
         let combined = self.combined.as_ref()?;
         let m = match &self.screens {
-            Some(screens) => screens.find(line.as_bytes(), combined)?,
+            Some(screens) => screens.find(line.as_bytes(), combined, holds_literal)?,
             None => combined.find(line.as_bytes())?,
         };
         // A byte-level match must still cut on character boundaries.
@@ -783,6 +802,9 @@ struct ByteScreens {
     alone: Vec<(u8, Screened)>,
     /// The patterns that need no rare byte, as one alternation.
     rest: Option<Screened>,
+    /// Strings one of which every match of `rest` holds (see
+    /// [`required_literals`]), when there is such a set.
+    rest_literals: Option<Vec<Vec<u8>>>,
 }
 
 /// Bytes too common in text to screen lines by: letters, digits, spaces and
@@ -812,15 +834,20 @@ impl ByteScreens {
                 None => rest.push(tree.clone()),
             }
         }
-        let rest = match rest.is_empty() {
-            true => None,
-            false => Some(Screened::new(&Hir::alternation(rest), WhichCaptures::Implicit)?),
-        };
-        Ok(Some(ByteScreens { alone, rest }))
+        if rest.is_empty() {
+            return Ok(Some(ByteScreens { alone, rest: None, rest_literals: None }));
+        }
+        let rest = Hir::alternation(rest);
+        let rest_literals = required_literals(&rest).filter(|set| set.iter().all(|l| !l.is_empty()));
+        Ok(Some(ByteScreens { alone, rest: Some(Screened::new(&rest, WhichCaptures::Implicit)?), rest_literals }))
     }
 
-    fn find(&self, haystack: &[u8], combined: &Screened) -> Option<regex_automata::Match> {
-        let mut best: Option<regex_automata::Match> = self.rest.as_ref().and_then(|re| re.find(haystack));
+    /// The alternation's first match; `rest_literal` is false when the
+    /// haystack is known to hold none of `rest_literals`, which spares the
+    /// search of `rest`.
+    fn find(&self, haystack: &[u8], combined: &Screened, rest_literal: bool) -> Option<regex_automata::Match> {
+        let rest = self.rest.as_ref().filter(|_| rest_literal || self.rest_literals.is_none());
+        let mut best: Option<regex_automata::Match> = rest.and_then(|re| re.find(haystack));
         let mut tied = false;
         for (byte, re) in &self.alone {
             if memchr::memchr(*byte, haystack).is_none() {
@@ -1100,20 +1127,29 @@ impl CompiledRules {
 
     /// [`CompiledRules::whole_line_rule`], as an index into `line_rules`.
     pub(crate) fn whole_line_rule_index(&self, line: &str) -> Option<usize> {
+        self.scan_line(line).rule
+    }
+
+    /// What one pass over `line` tells: the whole-line rule that covers
+    /// it, and whether it may hold a glued credit's words.
+    pub(crate) fn scan_line(&self, line: &str) -> LineScan {
         if !self.may_cover(line) {
-            return None;
+            return LineScan { rule: None, credit_words: true };
         }
-        // One pass finds which rules may apply (their keywords) and which
-        // rules' wide patterns may (their literals).
+        // One pass finds which rules may apply (their keywords), which
+        // rules' wide patterns may (their literals), and whether a glued
+        // credit may.
         let hits = self.keyword_hits(line.as_bytes());
         let hit = |bit: usize| hits & (1u128 << bit) != 0;
         let unscreened = |i: usize| i >= MAX_SCREENED_RULES;
-        self.line_rules
+        let rule = self
+            .line_rules
             .iter()
             .enumerate()
             .filter(|(i, rule)| !rule.has_keywords || unscreened(*i) || hit(*i))
             .find(|(i, rule)| rule.covers_line_screened(line, unscreened(*i) || hit(MAX_SCREENED_RULES + i)))
-            .map(|(i, _)| i)
+            .map(|(i, _)| i);
+        LineScan { rule, credit_words: hit(GLUED_CREDIT_MARK) || self.image_credit.literals().is_none() }
     }
 
     /// The marks (see `keyword_rule`) of every keyword and literal found
@@ -1159,8 +1195,24 @@ impl CompiledRules {
 /// scan's help.
 const MAX_SCREENED_RULES: usize = 63;
 
-// Both kinds of mark of every screened rule fit the bits of `keyword_hits`.
-const _: () = assert!(2 * MAX_SCREENED_RULES <= u128::BITS as usize);
+/// The mark of the glued credit's literals in `keyword_hits`.
+const GLUED_CREDIT_MARK: usize = 2 * MAX_SCREENED_RULES;
+
+// Both kinds of mark of every screened rule, and the glued credit's, fit
+// the bits of `keyword_hits`.
+const _: () = assert!(GLUED_CREDIT_MARK < u128::BITS as usize);
+
+/// What the keyword scan of one line tells (see [`CompiledRules::scan_line`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineScan {
+    /// The first whole-line rule that covers the line, as an index into
+    /// `line_rules`.
+    pub rule: Option<usize>,
+    /// False when the line holds none of the words that the glued credit's
+    /// patterns without a rare byte need: their search, which walks back
+    /// over the line's last sentence, is then spared.
+    pub credit_words: bool,
+}
 
 /// All rules, compiled.
 #[derive(Debug, Clone)]
@@ -1338,8 +1390,11 @@ mod tests {
                     "{}", rule.name
                 );
                 if let Some(screens) = &rule.screens {
+                    // Told, as the keyword scan tells, whether the line holds a literal.
+                    let lower = hay.to_ascii_lowercase();
+                    let holds = rule.literals().is_none_or(|set| set.iter().any(|l| lower.windows(l.len()).any(|w| w == l)));
                     prop_assert_eq!(
-                        screens.find(hay, combined).map(|m| m.range()),
+                        screens.find(hay, combined, holds).map(|m| m.range()),
                         combined.exact.find(hay).map(|m| m.range()),
                         "{} split by bytes", rule.name
                     );
@@ -1397,6 +1452,9 @@ mod tests {
                 .find(|(_, max, re)| line.len() <= *max && re.is_match(line.as_bytes()))
                 .map(|(name, _, _)| name.as_str());
             prop_assert_eq!(compiled.whole_line_rule(&line), expected);
+            // What the scan tells of the glued credit spares only searches that find nothing.
+            let scan = compiled.scan_line(&line);
+            prop_assert_eq!(compiled.image_credit.find_screened(&line, scan.credit_words), compiled.image_credit.find(&line));
         }
 
         // Patterns alone and the rest, starting at the same place or not,
