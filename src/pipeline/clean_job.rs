@@ -430,7 +430,12 @@ fn clean_record(
         let id = doc.id.unwrap_or_else(|| fallback_id(source, rec.line).into());
         push_removed_line(&mut chunk.removed, &id, &cuts);
     }
-    Ok(CleanedRecord { cuts, characters: doc.text.chars().count() as u64 })
+    // The cuts' offsets already count the characters up to the last one.
+    let characters = match cuts.last() {
+        Some(last) => last.end + doc.text[last.byte_end..].chars().count(),
+        None => doc.text.chars().count(),
+    };
+    Ok(CleanedRecord { cuts, characters: characters as u64 })
 }
 
 /// Appends a `removed.jsonl` line, `{"id":ID,"removed":[CUT,...]}` and a
