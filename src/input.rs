@@ -401,13 +401,13 @@ pub(crate) struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// The site as text: a string's value, or any other value's JSON;
-    /// borrowed unless the string holds an escape.
+    /// The site as text: a string's value, or any other value's JSON
+    /// (a string that cannot be decoded, holding a lone surrogate, stays
+    /// JSON too); borrowed unless the string holds an escape.
     pub fn site_text(&self) -> Option<Cow<'a, str>> {
         let raw = self.site?;
         match raw.as_bytes().first() {
-            // serde_json has checked the string already.
-            Some(b'"') => json_string_value(raw).ok(),
+            Some(b'"') => Some(json_string_value(raw).unwrap_or(Cow::Borrowed(raw))),
             _ if raw == "null" => None,
             _ => Some(Cow::Borrowed(raw)),
         }
@@ -1111,5 +1111,8 @@ mod tests {
         assert_eq!(f.id.unwrap(), "\"u\"");
         assert_eq!(&rec[f.text_span.0..f.text_span.1], br#""y\u00e9s""#);
         assert_eq!(f.site_text().as_deref(), Some("a.example"));
+        // A site no string can hold is kept as its JSON.
+        let rec = br#"{"body":"t","domain":"\ud800"}"#;
+        assert_eq!(parse_record(rec, &n).unwrap().site_text().as_deref(), Some(r#""\ud800""#));
     }
 }

@@ -1,6 +1,7 @@
 //! Unnamed temporary files for what does not fit in memory: the exact
-//! shingle sets of candidate documents, and sorted runs of band keys under
-//! `--memory-limit`.
+//! shingle sets of candidate documents, sorted runs of band keys under
+//! `--memory-limit`, the ids of `--duplicates-only`, and the cleaner's cut
+//! log in `doppel run`.
 //!
 //! A spill file is written once, front to back, through a buffer, then read
 //! back with positioned reads by any number of threads at once. It has no

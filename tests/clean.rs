@@ -219,3 +219,46 @@ fn run_cleans_the_records_it_reads_again_exactly_as_clean_writes_them() {
     dir.ok(&[&["run", "in", "--out", "reread", "-q", "--skip-bad"][..], &args].concat());
     dir.assert_same_dedup_outputs("run", "reread");
 }
+
+#[test]
+fn run_keeps_each_records_cuts_with_it_across_batches_bad_records_and_a_broken_file() {
+    // Several 4 MiB batches with bad records inside them, then a gzip file
+    // cut short: every later pass of `run` must meet the records the
+    // cleaning pass met, with the cuts it logged for each.
+    use std::io::Write;
+    let dir = Dir::new();
+    let article = |i: u64| {
+        let body = story(i % 1500, 250);
+        let body = if i >= 1500 { edit(&body, 60 + (i % 7) as usize) } else { body };
+        format!(" date 2024-12-28 Home\n\nHarbour strike day {i} | Image: X\n\n{body}\n\nShare this article")
+    };
+    let mut lines = Vec::new();
+    for i in 0..6000u64 {
+        match i % 401 {
+            7 => lines.push(r#"{"text": not json}"#.to_string()),
+            9 => lines.push(r#"{"id": "no text"}"#.to_string()),
+            _ => lines.push(serde_json::json!({"id": format!("d{i}"), "text": article(i)}).to_string()),
+        }
+    }
+    dir.write("in/a.jsonl", lines.join("\n") + "\n");
+    let tail: Vec<String> =
+        (6000..6400u64).map(|i| serde_json::json!({"text": article(i % 3000)}).to_string()).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all((tail.join("\n") + "\n").as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    dir.write("in/b.jsonl.gz", &bytes[..bytes.len() * 2 / 3]);
+
+    dir.ok(&["run", "in", "--out", "run", "-q", "--skip-bad"]);
+    dir.ok(&["clean", "in", "--out", "clean", "-q", "--skip-bad"]);
+    dir.ok(&["dedup", "clean/cleaned.jsonl", "--out", "dedup", "-q"]);
+    assert_same_file(&dir.path("run/deduped.jsonl"), &dir.path("dedup/deduped.jsonl"));
+    assert_same_file(&dir.path("run/rejected.jsonl"), &dir.path("clean/rejected.jsonl"));
+    let rejected = dir.json_lines("run/rejected.jsonl");
+    assert_eq!(rejected.len(), 2 * 15 + 1, "bad records and the broken file");
+    assert!(rejected.last().unwrap()["reason"].as_str().unwrap().contains("cannot read input"));
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("run/stats.json")).unwrap();
+    assert!(stats["duplicates"].as_u64().unwrap() > 1000, "{stats}");
+    // One thread, and the sets read again under a memory limit: the same.
+    dir.ok(&["run", "in", "--out", "one", "-q", "--skip-bad", "--threads", "1", "--exact-sets", "reread"]);
+    dir.assert_same_dedup_outputs("run", "one");
+}

@@ -134,8 +134,10 @@ struct LineDecision<'r> {
     removed_by: Option<&'r str>,
     // Partial cuts: (start, end, rule), byte offsets into the text.
     cuts: Vec<(usize, usize, &'r str)>,
-    // False when the keyword scan found none of the words that the glued
-    // credit's patterns without a rare byte need (see `LineScan`).
+    // True when the keyword scan found none of the words that the glued
+    // credit's patterns without a rare byte need (see `LineScan`), so that
+    // their search can be spared. Negative so that the default, for a line
+    // the scan did not read, is to search.
     no_credit_words: bool,
 }
 

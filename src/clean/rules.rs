@@ -524,6 +524,8 @@ impl Rules {
                 keyword_rule.push(MAX_SCREENED_RULES + i);
             }
         }
+        // A bad pattern is named in the rules' order: the header's first.
+        let header = CompiledPatternRule::new(crate::clean::HEADER, &self.header)?;
         let image_credit = CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?;
         // So do those of the glued credit, which is searched on every line.
         for literal in image_credit.literals().into_iter().flatten() {
@@ -545,7 +547,7 @@ impl Rules {
             keywords,
             longest_line_bytes,
             keyword_rule,
-            header: CompiledPatternRule::new(crate::clean::HEADER, &self.header)?,
+            header,
             image_credit,
             line_rules: pattern_rules,
             stray_tokens: self.stray_token.tokens.iter().map(|t| t.to_lowercase()).collect(),
@@ -1116,18 +1118,13 @@ impl CompiledRules {
     /// The first whole-line rule (in rule order) whose match covers `line`
     /// entirely, by name.
     pub fn whole_line_rule(&self, line: &str) -> Option<&str> {
-        self.whole_line_rule_index(line).map(|i| self.line_rules[i].name.as_str())
+        self.scan_line(line).rule.map(|i| self.line_rules[i].name.as_str())
     }
 
     /// Whether [`CompiledRules::whole_line_rule`] looks at `line` at all:
     /// most paragraphs are longer than any whole-line rule looks at.
     pub(crate) fn may_cover(&self, line: &str) -> bool {
         line.len() <= self.longest_line_bytes
-    }
-
-    /// [`CompiledRules::whole_line_rule`], as an index into `line_rules`.
-    pub(crate) fn whole_line_rule_index(&self, line: &str) -> Option<usize> {
-        self.scan_line(line).rule
     }
 
     /// What one pass over `line` tells: the whole-line rule that covers
@@ -1217,12 +1214,13 @@ pub(crate) struct LineScan {
 /// All rules, compiled.
 #[derive(Debug, Clone)]
 pub struct CompiledRules {
-    /// Every whole-line rule's keywords, and its wide patterns' literals,
-    /// in one automaton.
+    /// Every whole-line rule's keywords, its wide patterns' literals, and
+    /// the glued credit's literals (see [`LineScan`]), in one automaton.
     keywords: aho_corasick::dfa::DFA,
     /// For each automaton pattern, what a hit marks: rule `i`'s keywords
-    /// (`i`, an index into `line_rules`) or its wide literals
-    /// (`MAX_SCREENED_RULES + i`).
+    /// (`i`, an index into `line_rules`), its wide literals
+    /// (`MAX_SCREENED_RULES + i`), or the glued credit's
+    /// (`GLUED_CREDIT_MARK`).
     keyword_rule: Vec<usize>,
     /// The longest line any enabled whole-line rule looks at.
     longest_line_bytes: usize,

@@ -26,7 +26,8 @@ use serde::Serialize;
 
 use super::cuts::CutLog;
 use super::files::{
-    DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, write_stats,
+    DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, push_record_with_text,
+    write_stats,
 };
 use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, LineMemo, Rules, TableLearner};
@@ -296,12 +297,6 @@ struct CleanedRecord {
     characters: u64,
 }
 
-#[derive(Serialize)]
-struct TextRecord<'a> {
-    id: &'a str,
-    text: &'a str,
-}
-
 /// What the cleaning pass produced besides the written lines.
 struct CleanPass {
     summary: CleanSummary,
@@ -407,21 +402,7 @@ fn clean_record(
         }
         Written::Records => {
             let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with_memo(&doc.text, site, memo));
-            match (doc.text_span, &source.kind) {
-                (Some((s, e)), _) => {
-                    out.extend_from_slice(&bytes[..s]);
-                    push_json_string(out, &cleaned.text);
-                    out.extend_from_slice(&bytes[e..]);
-                }
-                (None, SourceKind::Text { id }) => {
-                    let start = out.len();
-                    if let Err(e) = serde_json::to_writer(&mut *out, &TextRecord { id, text: &cleaned.text }) {
-                        out.truncate(start);
-                        return Err(e.to_string());
-                    }
-                }
-                (None, SourceKind::Jsonl) => return Err("internal: JSONL record without a text span".into()),
-            }
+            push_record_with_text(out, &source.kind, bytes, doc.text_span, &cleaned.text)?;
             out.push(b'\n');
             cleaned.cuts
         }
@@ -560,6 +541,8 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     dedup.dedup = dedup.dedup.validate()?;
     // Records that reach dedup are all readable; ids come from the originals.
     dedup.skip_bad = false;
+    // Dedup reads the texts the cleaner cut: the same fields.
+    dedup.fields = clean.fields.clone();
     let progress = Progress { enabled: clean.progress };
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = Corpus::open(inputs, out_dir)?;

@@ -85,6 +85,11 @@ impl<R: BufRead> CutReader<R> {
         Ok(text_bytes)
     }
 
+    /// Whether every entry has been read.
+    pub(crate) fn at_end(&mut self) -> std::io::Result<bool> {
+        Ok(self.input.fill_buf()?.is_empty())
+    }
+
     fn varint(&mut self) -> std::io::Result<usize> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
@@ -199,7 +204,9 @@ mod tests {
             assert_eq!(matches!(cleaned, Cow::Borrowed(_)), doc == 0);
             assert_eq!(cleaned, want);
         }
-        assert!(cuts.read(&mut reader).is_err(), "a log read past its end must say so");
+        assert!(reader.at_end().unwrap());
+        let past = cuts.read(&mut reader).unwrap_err();
+        assert_eq!(past.kind(), std::io::ErrorKind::UnexpectedEof, "a log read past its end must say so");
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! sets of their documents. The last pass copies each kept record to
 //! `deduped.jsonl` byte for byte, collecting the ids of clustered documents
 //! for `clusters.jsonl`. Texts are never all in memory at once.
+//!
+//! Under `doppel run` the same passes read the original input with what the
+//! cleaner handed over ([`Upstream`]): the records it rejected are passed
+//! over, and each other text loses the byte spans the cleaner cut (see the
+//! `cuts` module) before it is signed, and before its record is written.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -323,6 +328,8 @@ enum Outcome {
     Bad(String),
     /// Rejected before dedup, and reported there.
     PassedOver,
+    /// Readable, but not the text that was cleaned: the input changed.
+    Changed(String),
 }
 
 /// The text of a raw record and its own id as raw JSON (a text file's
@@ -507,11 +514,7 @@ fn sign_pass(
             sigs.resize(batch.records.len() * k, 0u32);
             let with_sets = logging.load(Ordering::Relaxed);
             let passed: Vec<bool> = batch.records.iter().map(|r| passed_over.takes(r.source, r.line)).collect();
-            let cuts = match cut_walk.as_mut() {
-                Some(walk) => walk.read(passed.iter().map(|p| !p), spill_dir)?,
-                None => Vec::new(),
-            };
-            let batch_cuts = cut_walk.as_ref().map(|w| &w.batch);
+            let cuts = read_cuts(&mut cut_walk, passed.iter().map(|p| !p), corpus, spill_dir)?;
             let outcomes: Vec<Outcome> = sigs
                 .par_chunks_mut(k)
                 .zip(batch.records.par_iter().enumerate())
@@ -524,21 +527,24 @@ fn sign_pass(
                         true => record_text_and_id(kind, batch.bytes(rec), &opts.fields),
                         false => record_text(kind, batch.bytes(rec), &opts.fields).map(|t| (t, None)),
                     };
-                    let read = read.and_then(|(text, id)| Ok((cut_text(batch_cuts, &cuts, i, text)?, id)));
-                    match read {
-                        Ok((text, id)) => {
-                            let mut set = Vec::new();
-                            let shingles = if with_sets {
-                                // About one shingle per 6 bytes of news text.
-                                set.reserve(text.len() / 5 + 1);
-                                hasher.sign_with_hashes(&text, scratch, sig, &mut set)
-                            } else {
-                                hasher.sign_into(&text, scratch, sig)
-                            };
-                            Outcome::Doc { chars: text.chars().count(), shingles, set, id }
-                        }
-                        Err(reason) => Outcome::Bad(reason),
-                    }
+                    let (text, id) = match read {
+                        Ok(read) => read,
+                        Err(reason) => return Outcome::Bad(reason),
+                    };
+                    // A readable record whose text no longer fits its cuts has changed.
+                    let text = match cuts.apply(i, text) {
+                        Ok(text) => text,
+                        Err(reason) => return Outcome::Changed(reason),
+                    };
+                    let mut set = Vec::new();
+                    let shingles = if with_sets {
+                        // About one shingle per 6 bytes of news text.
+                        set.reserve(text.len() / 5 + 1);
+                        hasher.sign_with_hashes(&text, scratch, sig, &mut set)
+                    } else {
+                        hasher.sign_into(&text, scratch, sig)
+                    };
+                    Outcome::Doc { chars: text.chars().count(), shingles, set, id }
                 })
                 .collect();
             let mut sets = Vec::with_capacity(if with_sets { outcomes.len() } else { 0 });
@@ -557,6 +563,9 @@ fn sign_pass(
                         }
                     }
                     Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
+                    Outcome::Changed(reason) => {
+                        return Err(changed(corpus, rec.source, &format!("line {}: {reason}", rec.line)));
+                    }
                     Outcome::PassedOver => {}
                 }
             }
@@ -587,6 +596,13 @@ fn sign_pass(
         },
     )?;
     pass.ids = ids;
+    // Every record the cleaner saw was met again.
+    if let Some(walk) = cut_walk.as_mut() {
+        walk.finish(corpus, spill_dir)?;
+    }
+    if !passed_over.all_taken() {
+        return Err(input_changed(corpus, "a record rejected when it was cleaned is gone"));
+    }
     // A batch signed before the log was given up may have sent no sets: the
     // log is complete or absent.
     if let Some(l) = &log
@@ -725,28 +741,71 @@ impl<'a> CutWalk<'a> {
         log.map(|log| CutWalk { reader: log.reader(), batch: BatchCuts::default() })
     }
 
-    /// Reads the next batch's cuts: an entry for each of its records that
-    /// is a document (`is_doc`); gives each record its entry's number in
-    /// [`CutWalk::batch`].
-    fn read(&mut self, is_doc: impl Iterator<Item = bool>, dir: &Path) -> Result<Vec<Option<usize>>> {
-        self.batch.clear();
-        is_doc
-            .map(|doc| doc.then(|| self.batch.read(&mut self.reader)).transpose().map_err(|e| Error::io(dir, e)))
-            .collect()
+    /// Fails unless every entry has been read: records the cleaner saw are
+    /// gone from the input.
+    fn finish(&mut self, corpus: &Corpus, dir: &Path) -> Result<()> {
+        match self.reader.at_end() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(input_changed(corpus, "fewer records than when it was cleaned")),
+            Err(e) => Err(cut_log_error(corpus, dir, e)),
+        }
     }
 }
 
-/// Record `i`'s text without its cuts, when cuts were handed over (`walk`
-/// has read the batch and numbered its entries in `cuts`).
-fn cut_text<'t>(
-    walk: Option<&BatchCuts>,
-    cuts: &[Option<usize>],
-    i: usize,
-    text: std::borrow::Cow<'t, str>,
-) -> std::result::Result<std::borrow::Cow<'t, str>, String> {
-    match (walk, cuts.get(i).copied().flatten()) {
-        (Some(batch), Some(doc)) => batch.apply(doc, text),
-        _ => Ok(text),
+/// The cuts of one batch's records, as a pass takes them: none when no
+/// cuts were handed over.
+#[derive(Default)]
+struct RecordCuts<'b> {
+    batch: Option<&'b BatchCuts>,
+    /// Per record: its entry's number in `batch` (`None` if not a document).
+    entries: Vec<Option<usize>>,
+}
+
+impl RecordCuts<'_> {
+    /// Record `i`'s text without its cuts.
+    fn apply<'t>(
+        &self,
+        i: usize,
+        text: std::borrow::Cow<'t, str>,
+    ) -> std::result::Result<std::borrow::Cow<'t, str>, String> {
+        let Some(batch) = self.batch else { return Ok(text) };
+        match self.entries.get(i).copied().flatten() {
+            Some(entry) => batch.apply(entry, text),
+            None => Err("internal: no cuts were read for this record".into()),
+        }
+    }
+}
+
+/// Reads the next batch's cuts from `walk` (if there is one): an entry for
+/// each of its records that is a document (`is_doc`).
+fn read_cuts<'w>(
+    walk: &'w mut Option<CutWalk<'_>>,
+    is_doc: impl Iterator<Item = bool>,
+    corpus: &Corpus,
+    dir: &Path,
+) -> Result<RecordCuts<'w>> {
+    let Some(walk) = walk.as_mut() else { return Ok(RecordCuts::default()) };
+    walk.batch.clear();
+    let entries = is_doc
+        .map(|doc| doc.then(|| walk.batch.read(&mut walk.reader)).transpose())
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| cut_log_error(corpus, dir, e))?;
+    Ok(RecordCuts { batch: Some(&walk.batch), entries })
+}
+
+/// A cut log that ends early means the input has more records than when it
+/// was cleaned; any other failure is the log's own.
+fn cut_log_error(corpus: &Corpus, dir: &Path, e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => input_changed(corpus, "more records than when it was cleaned"),
+        _ => Error::io(dir, e),
+    }
+}
+
+fn input_changed(corpus: &Corpus, comment: &str) -> Error {
+    Error::InputChanged {
+        file: corpus.sources.last().map(|s| s.name.clone()).unwrap_or_default(),
+        comment: comment.into(),
     }
 }
 
@@ -860,6 +919,11 @@ impl RejectMatch {
         RejectMatch { rejected, next: 0 }
     }
 
+    /// Whether every rejected record has been met.
+    fn all_taken(&self) -> bool {
+        self.next == self.rejected.len()
+    }
+
     /// Whether the record (or read failure) at `line` of `source` is the
     /// next rejected one.
     fn takes(&mut self, source: u32, line: u64) -> bool {
@@ -962,11 +1026,7 @@ fn exact_sets(
         &counter,
         |batch| {
             let assigned = walk.assign(&batch)?;
-            let cuts = match cut_walk.as_mut() {
-                Some(walk) => walk.read(assigned.iter().map(Option::is_some), dir)?,
-                None => Vec::new(),
-            };
-            let batch_cuts = cut_walk.as_ref().map(|w| &w.batch);
+            let cuts = read_cuts(&mut cut_walk, assigned.iter().map(Option::is_some), corpus, dir)?;
             let mut wanted = Vec::new();
             for (i, doc) in assigned.iter().enumerate() {
                 if let Some(d) = *doc
@@ -983,7 +1043,8 @@ fn exact_sets(
                     let kind = &corpus.sources[rec.source as usize].kind;
                     let text = record_text(kind, batch.bytes(rec), &opts.fields)
                         .map_err(|_| changed(corpus, rec.source, "a record readable in the first pass is not"))?;
-                    let text = cut_text(batch_cuts, &cuts, i, text)
+                    let text = cuts
+                        .apply(i, text)
                         .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
                     Ok((d, crate::shingle::shingle_set(&text, config.shingling, config.seed)))
                 })
@@ -1090,12 +1151,8 @@ fn copy_kept_and_collect_ids(
             if deduped.is_none() {
                 return Ok(Vec::new());
             }
-            let cuts = match cut_walk.as_mut() {
-                Some(walk) => walk.read(assigned.iter().map(Option::is_some), &dir)?,
-                None => Vec::new(),
-            };
-            let batch_cuts = cut_walk.as_ref().map(|w| &w.batch);
-            batch
+            let cuts = read_cuts(&mut cut_walk, assigned.iter().map(Option::is_some), corpus, &dir)?;
+            let lines: Vec<Result<Vec<u8>>> = batch
                 .records
                 .par_chunks(KEPT_RECORDS_PER_CHUNK)
                 .zip(assigned.par_chunks(KEPT_RECORDS_PER_CHUNK))
@@ -1109,16 +1166,14 @@ fn copy_kept_and_collect_ids(
                         }
                         let i = chunk * KEPT_RECORDS_PER_CHUNK + j;
                         let source = &corpus.sources[rec.source as usize];
-                        let cleaned = match (batch_cuts, cuts.get(i).copied().flatten()) {
-                            (Some(batch_cuts), Some(entry)) => Some((batch_cuts, entry)),
-                            _ => None,
-                        };
-                        push_kept_line(&mut lines, source, batch.bytes(rec), &opts.fields, cleaned)
+                        push_kept_line(&mut lines, source, batch.bytes(rec), &opts.fields, &cuts, i)
                             .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
                     }
                     Ok(lines)
                 })
-                .collect::<Result<Vec<Vec<u8>>>>()
+                .collect();
+            // The first failure in input order, whichever worker met it first.
+            lines.into_iter().collect()
         },
         |batches| {
             if let Some(out) = out {
@@ -1130,44 +1185,72 @@ fn copy_kept_and_collect_ids(
         },
     )?;
     walk.finish()?;
+    if let Some(walk) = cut_walk.as_mut() {
+        walk.finish(corpus, &dir)?;
+    }
     bar.finish_and_clear();
     Ok(())
 }
 
-/// Records of a batch whose kept lines one worker makes.
+/// Records of a batch whose kept lines one worker makes: a batch of news
+/// (about a thousand records) splits into a few dozen pieces of work, enough
+/// to share between workers, few enough that each line buffer is large.
 const KEPT_RECORDS_PER_CHUNK: usize = 64;
 
-/// Appends a kept record's line to `out`: the record as it is, or, with
-/// `cleaned` (the batch's cuts and the record's entry there), with its text
-/// cleaned and escaped as `doppel clean` writes it. A `.txt` document
-/// becomes `{"id": PATH, "text": TEXT}`.
+/// Appends kept record `i`'s line to `out`: the record as it is, or, when
+/// cuts were handed over, with its text cleaned as `doppel clean` writes it.
+/// A `.txt` document becomes `{"id": PATH, "text": TEXT}`.
 fn push_kept_line(
     out: &mut Vec<u8>,
     source: &crate::input::Source,
     bytes: &[u8],
     fields: &FieldNames,
-    cleaned: Option<(&BatchCuts, usize)>,
+    cuts: &RecordCuts<'_>,
+    i: usize,
 ) -> std::result::Result<(), String> {
-    match (&source.kind, cleaned) {
-        (SourceKind::Jsonl, None) => out.extend_from_slice(bytes),
-        (SourceKind::Jsonl, Some((cuts, entry))) => {
+    match &source.kind {
+        SourceKind::Jsonl if cuts.batch.is_none() => out.extend_from_slice(bytes),
+        SourceKind::Jsonl => {
             let f = parse_record(bytes, fields)?;
-            let text = cuts.apply(entry, f.text)?;
-            let (start, end) = f.text_span;
-            out.extend_from_slice(&bytes[..start]);
-            push_json_string(out, &text);
-            out.extend_from_slice(&bytes[end..]);
+            let text = cuts.apply(i, f.text)?;
+            push_record_with_text(out, &source.kind, bytes, Some(f.text_span), &text)?;
         }
-        (SourceKind::Text { id }, _) => {
+        SourceKind::Text { .. } => {
             let text = std::str::from_utf8(bytes).map_err(|_| "text is no longer valid UTF-8".to_string())?;
-            let text = match cleaned {
-                Some((cuts, entry)) => cuts.apply(entry, std::borrow::Cow::Borrowed(text))?,
-                None => std::borrow::Cow::Borrowed(text),
-            };
-            serde_json::to_writer(&mut *out, &TextRecord { id, text: &text }).map_err(|e| e.to_string())?;
+            let text = cuts.apply(i, std::borrow::Cow::Borrowed(text))?;
+            push_record_with_text(out, &source.kind, bytes, None, &text)?;
         }
     }
     out.push(b'\n');
+    Ok(())
+}
+
+/// Appends a record (`bytes`, of a source of `kind`) with its text replaced
+/// by `text`: a JSONL record keeps every other byte, its text value
+/// (`text_span`) escaped anew; a text file's becomes `{"id": PATH, "text":
+/// TEXT}`. No newline.
+pub(crate) fn push_record_with_text(
+    out: &mut Vec<u8>,
+    kind: &SourceKind,
+    bytes: &[u8],
+    text_span: Option<(usize, usize)>,
+    text: &str,
+) -> std::result::Result<(), String> {
+    match (kind, text_span) {
+        (SourceKind::Jsonl, Some((start, end))) => {
+            out.extend_from_slice(&bytes[..start]);
+            push_json_string(out, text);
+            out.extend_from_slice(&bytes[end..]);
+        }
+        (SourceKind::Text { id }, _) => {
+            let start = out.len();
+            if let Err(e) = serde_json::to_writer(&mut *out, &TextRecord { id, text }) {
+                out.truncate(start);
+                return Err(e.to_string());
+            }
+        }
+        (SourceKind::Jsonl, None) => return Err("internal: JSONL record without a text span".into()),
+    }
     Ok(())
 }
 
