@@ -207,9 +207,16 @@ impl Cleaner {
     /// A line as it will stand after the cuts that never remove it whole
     /// (glued credit, header prefix, stray token): what counts as content.
     /// `credit_words` is false when the line is known to hold none of the
-    /// words a glued credit without a rare byte needs.
-    fn as_cleaned<'l>(&self, line: &'l str, site: Option<&str>, credit_words: bool) -> &'l str {
-        let mut line = self.without_stray(line);
+    /// words a glued credit without a rare byte needs; `header_prefix_end`
+    /// is [`Cleaner::header_prefix_end`] of the whole line.
+    fn as_cleaned<'l>(
+        &self,
+        whole: &'l str,
+        site: Option<&str>,
+        credit_words: bool,
+        header_prefix_end: Option<usize>,
+    ) -> &'l str {
+        let mut line = self.without_stray(whole);
         if let Some(s) = self.table.site_suffix(site, line) {
             line = &line[..s];
         }
@@ -219,12 +226,25 @@ impl Cleaner {
         {
             line = &line[..s];
         }
-        if !self.compiled.header.covers_line(line)
-            && let Some((0, e)) = self.compiled.header.find(line)
-        {
-            line = &line[e..];
+        // Most lines lose nothing above, and their header prefix is known.
+        let prefix_end = match line.len() == whole.len() {
+            true => header_prefix_end,
+            false => self.header_prefix_end(line),
+        };
+        match prefix_end {
+            Some(e) => &line[e..],
+            None => line,
         }
-        line
+    }
+
+    /// Where a header prefix at the start of `line` ends, unless the
+    /// header covers the whole line.
+    fn header_prefix_end(&self, line: &str) -> Option<usize> {
+        let header = &self.compiled.header;
+        match header.covers_line(line) {
+            true => None,
+            false => header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
+        }
     }
 
     /// `line` without a listed or learned stray token at its end.
@@ -302,13 +322,14 @@ impl Cleaner {
     /// the fixpoint, so each line is asked once.
     fn header_facts(&self, line: &str, site: Option<&str>, credit_words: bool) -> HeaderFacts {
         let covered = self.compiled.header.covers_line(line);
+        let prefix_end = match covered {
+            true => None,
+            false => self.compiled.header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
+        };
         HeaderFacts {
-            content: is_body_line(self.as_cleaned(line, site, credit_words)),
+            content: is_body_line(self.as_cleaned(line, site, credit_words, prefix_end)),
             covered,
-            prefix_end: match covered {
-                true => None,
-                false => self.compiled.header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
-            },
+            prefix_end,
         }
     }
 
