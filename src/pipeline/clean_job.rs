@@ -15,7 +15,6 @@
 //! would write.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -431,14 +430,33 @@ fn push_removed_line(out: &mut Vec<u8>, id: &str, cuts: &[Cut]) {
         if i > 0 {
             out.push(b',');
         }
-        // Writing into a Vec cannot fail.
-        let _ = write!(out, "{{\"start\":{},\"end\":{},\"rule\":", cut.start, cut.end);
+        out.extend_from_slice(b"{\"start\":");
+        push_decimal(out, cut.start);
+        out.extend_from_slice(b",\"end\":");
+        push_decimal(out, cut.end);
+        out.extend_from_slice(b",\"rule\":");
         push_json_string(out, &cut.rule);
         out.extend_from_slice(b",\"text\":");
         push_json_string(out, &cut.text);
         out.push(b'}');
     }
     out.extend_from_slice(b"]}\n");
+}
+
+/// Appends `n` in decimal: `write!` went through the formatting machinery,
+/// a twentieth of the cleaning workers' time, for two numbers a cut.
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The writing half of the cleaning pass: writes batches in order, counts,
@@ -587,6 +605,15 @@ mod tests {
 
     fn chunk_of(bytes: usize) -> CleanedChunk {
         CleanedChunk { records: Vec::with_capacity(bytes), ..CleanedChunk::default() }
+    }
+
+    #[test]
+    fn decimals_are_written_as_format_writes_them() {
+        for n in [0, 7, 10, 99, 100, 12_345, usize::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]
