@@ -540,6 +540,13 @@ fn has_control_byte(run: &[u8]) -> bool {
     run.iter().fold(false, |any, &c| any | (c < 0x20))
 }
 
+/// Inside a string, the next quote or backslash at or after `run`; `None`
+/// when there is none or a control byte comes first (not well formed).
+fn string_stop(b: &[u8], run: usize) -> Option<usize> {
+    let at = run + memchr::memchr2(b'"', b'\\', &b[run..])?;
+    (!has_control_byte(&b[run..at])).then_some(at)
+}
+
 /// The string token at `start` (a quote): its value, borrowed when it holds
 /// no escape, and the index past its closing quote. `None` when it is not
 /// well formed.
@@ -548,10 +555,7 @@ fn decode_json_string(text: &str, start: usize) -> Option<(Cow<'_, str>, usize)>
     let mut decoded: Option<String> = None;
     let mut run = start + 1;
     loop {
-        let at = run + memchr::memchr2(b'"', b'\\', &b[run..])?;
-        if has_control_byte(&b[run..at]) {
-            return None;
-        }
+        let at = string_stop(b, run)?;
         if b[at] == b'"' {
             let value = match decoded {
                 None => Cow::Borrowed(&text[start + 1..at]),
@@ -585,10 +589,7 @@ fn skip_flat_value(b: &[u8], start: usize) -> Option<usize> {
         b'"' => {
             let mut run = start + 1;
             loop {
-                let at = run + memchr::memchr2(b'"', b'\\', &b[run..])?;
-                if has_control_byte(&b[run..at]) {
-                    return None;
-                }
+                let at = string_stop(b, run)?;
                 if b[at] == b'"' {
                     return Some(at + 1);
                 }
