@@ -499,7 +499,7 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
             if b.get(start) != Some(&b'"') {
                 return None;
             }
-            let (decoded, end) = decode_json_string(text, start)?;
+            let (decoded, end) = decode_json_string(text, start).ok()?;
             value = Some((decoded, (start, end)));
             i = end;
         } else {
@@ -548,14 +548,20 @@ fn string_stop(b: &[u8], run: usize) -> Option<usize> {
 }
 
 /// The string token at `start` (a quote): its value, borrowed when it holds
-/// no escape, and the index past its closing quote. `None` when it is not
+/// no escape, and the index past its closing quote; why not, when it is not
 /// well formed.
-fn decode_json_string(text: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
+///
+/// serde_json decodes a string a byte and an escape at a time; news text
+/// has an escape on every line (`\n`), and decoding it that way was a tenth
+/// of the cleaner's time. Here the runs between escapes are found with
+/// `memchr` and copied whole. Surrogates must pair, as serde_json requires
+/// of a string.
+fn decode_json_string(text: &str, start: usize) -> std::result::Result<(Cow<'_, str>, usize), &'static str> {
     let b = text.as_bytes();
     let mut decoded: Option<String> = None;
     let mut run = start + 1;
     loop {
-        let at = string_stop(b, run)?;
+        let at = string_stop(b, run).ok_or("unterminated string or control character in a string")?;
         if b[at] == b'"' {
             let value = match decoded {
                 None => Cow::Borrowed(&text[start + 1..at]),
@@ -564,12 +570,12 @@ fn decode_json_string(text: &str, start: usize) -> Option<(Cow<'_, str>, usize)>
                     Cow::Owned(s)
                 }
             };
-            return Some((value, at + 1));
+            return Ok((value, at + 1));
         }
         // At most the rest of the record: no growing on the way.
         let s = decoded.get_or_insert_with(|| String::with_capacity(b.len() - start));
         s.push_str(&text[run..at]);
-        let (c, end) = json_escape(text, at).ok()?;
+        let (c, end) = json_escape(text, at)?;
         s.push(c);
         run = end;
     }
@@ -633,30 +639,15 @@ fn skip_flat_value(b: &[u8], start: usize) -> Option<usize> {
 
 /// The value of a JSON string token (`raw`, with its quotes) that serde_json
 /// has checked already (every escape well formed), borrowed when it holds
-/// no escape.
-///
-/// serde_json decodes a string a byte and an escape at a time; news text
-/// has an escape on every line (`\n`), and decoding it again that way was a
-/// tenth of the cleaner's time. Here the runs between escapes are found
-/// with `memchr` and copied whole. Surrogates must pair, as serde_json
-/// requires of a string.
+/// no escape: see [`decode_json_string`].
 fn json_string_value(raw: &str) -> std::result::Result<Cow<'_, str>, &'static str> {
-    let body = raw.get(1..raw.len().saturating_sub(1)).ok_or("not a string")?;
-    let bytes = body.as_bytes();
-    let Some(first) = memchr::memchr(b'\\', bytes) else {
-        return Ok(Cow::Borrowed(body));
-    };
-    let mut out = String::with_capacity(body.len());
-    let (mut copied, mut next) = (0, Some(first));
-    while let Some(at) = next {
-        out.push_str(&body[copied..at]);
-        let (c, end) = json_escape(body, at)?;
-        out.push(c);
-        copied = end;
-        next = memchr::memchr(b'\\', &bytes[end..]).map(|k| end + k);
+    if !raw.starts_with('"') {
+        return Err("not a string");
     }
-    out.push_str(&body[copied..]);
-    Ok(Cow::Owned(out))
+    match decode_json_string(raw, 0)? {
+        (value, end) if end == raw.len() => Ok(value),
+        _ => Err("not a string"),
+    }
 }
 
 /// The character the escape at `at` in `s` (a backslash) stands for, and

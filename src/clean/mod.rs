@@ -229,7 +229,7 @@ impl Cleaner {
         // Most lines lose nothing above, and their header prefix is known.
         let prefix_end = match line.len() == whole.len() {
             true => header_prefix_end,
-            false => self.header_prefix_end(line),
+            false => self.header_prefix_end(line, self.compiled.header.covers_line(line)),
         };
         match prefix_end {
             Some(e) => &line[e..],
@@ -238,12 +238,11 @@ impl Cleaner {
     }
 
     /// Where a header prefix at the start of `line` ends, unless the
-    /// header covers the whole line.
-    fn header_prefix_end(&self, line: &str) -> Option<usize> {
-        let header = &self.compiled.header;
-        match header.covers_line(line) {
+    /// header covers the whole line (`covered`).
+    fn header_prefix_end(&self, line: &str, covered: bool) -> Option<usize> {
+        match covered {
             true => None,
-            false => header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
+            false => self.compiled.header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
         }
     }
 
@@ -322,10 +321,7 @@ impl Cleaner {
     /// the fixpoint, so each line is asked once.
     fn header_facts(&self, line: &str, site: Option<&str>, credit_words: bool) -> HeaderFacts {
         let covered = self.compiled.header.covers_line(line);
-        let prefix_end = match covered {
-            true => None,
-            false => self.compiled.header.find(line).and_then(|(s, e)| (s == 0).then_some(e)),
-        };
+        let prefix_end = self.header_prefix_end(line, covered);
         HeaderFacts {
             content: is_body_line(self.as_cleaned(line, site, credit_words, prefix_end)),
             covered,
@@ -736,8 +732,8 @@ pub(crate) fn newline_pieces(text: &str) -> impl Iterator<Item = (usize, &str)> 
     })
 }
 
-/// Turns line decisions into cuts and the cleaned text.
-/// The cuts the decisions make, and the cleaned text if `with_text`.
+/// Turns line decisions into cuts, and into the cleaned text if
+/// `with_text`.
 fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> Cleaned {
     let mut spans: Vec<(usize, usize, &str)> = Vec::new();
     let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());

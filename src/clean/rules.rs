@@ -527,7 +527,7 @@ impl Rules {
         // A bad pattern is named in the rules' order: the header's first.
         let header = CompiledPatternRule::new(crate::clean::HEADER, &self.header)?;
         let image_credit = CompiledPatternRule::new(crate::clean::IMAGE_CREDIT, &self.image_credit)?;
-        // So do those of the glued credit, which is searched on every line.
+        // And the glued credit's, whose search on every line they spare.
         for literal in image_credit.literals().into_iter().flatten() {
             words.push(literal.clone());
             keyword_rule.push(GLUED_CREDIT_MARK);
