@@ -195,9 +195,9 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
     }
 }
 
-/// Records in a row cleaned by one worker: their output lines and
-/// removed.jsonl lines, each newline-terminated, in two buffers, and their
-/// figures. The writer thread hands each chunk back to be filled again
+/// Records in a row cleaned by one worker: their output lines (or, for
+/// `run`, their cut log entries) and removed.jsonl lines, in two buffers,
+/// and their figures. The writer thread hands each chunk back to be filled again
 /// ([`ChunkPool`]) rather than freeing each record's and each cut's own
 /// allocations: glibc locks the arena of every block freed off the thread
 /// that allocated it, and the workers stalled on those locks.
