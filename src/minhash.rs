@@ -97,8 +97,21 @@ impl MinHasher {
         sig: &mut [u32],
         hashes: &mut Vec<u64>,
     ) -> usize {
-        normalize_bytes(text, &mut scratch.normalized);
         hashes.clear();
+        self.sign_appending_hashes(text, scratch, sig, hashes)
+    }
+
+    /// [`MinHasher::sign_with_hashes`] that appends the hashes to what
+    /// `hashes` holds, so that the sets of several documents can be built
+    /// back to back in one buffer.
+    pub fn sign_appending_hashes(
+        &self,
+        text: &str,
+        scratch: &mut SignScratch,
+        sig: &mut [u32],
+        hashes: &mut Vec<u64>,
+    ) -> usize {
+        normalize_bytes(text, &mut scratch.normalized);
         self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig, |h| hashes.push(h))
     }
 

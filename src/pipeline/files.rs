@@ -322,7 +322,6 @@ enum Outcome {
     Doc {
         chars: usize,
         shingles: usize,
-        set: Vec<u64>,
         id: Option<String>,
     },
     Bad(String),
@@ -360,6 +359,10 @@ pub(crate) fn record_text<'a>(
         SourceKind::Jsonl => parse_record(bytes, fields).map(|f| f.text),
     }
 }
+
+/// Records a worker signs at a time in the sign pass, their sets built in
+/// one buffer (see `SetLog::append_documents`).
+const SIGN_RUN_RECORDS: usize = 16;
 
 struct SignPass {
     signatures: Signatures,
@@ -515,58 +518,82 @@ fn sign_pass(
             let with_sets = logging.load(Ordering::Relaxed);
             let passed: Vec<bool> = batch.records.iter().map(|r| passed_over.takes(r.source, r.line)).collect();
             let cuts = read_cuts(&mut cut_walk, passed.iter().map(|p| !p), corpus, spill_dir)?;
-            let outcomes: Vec<Outcome> = sigs
-                .par_chunks_mut(k)
-                .zip(batch.records.par_iter().enumerate())
-                .map_init(SignScratch::default, |scratch, (sig, (i, rec))| {
-                    if passed[i] {
-                        return Outcome::PassedOver;
-                    }
-                    let kind = &corpus.sources[rec.source as usize].kind;
-                    let read = match with_ids {
-                        true => record_text_and_id(kind, batch.bytes(rec), &opts.fields),
-                        false => record_text(kind, batch.bytes(rec), &opts.fields).map(|t| (t, None)),
-                    };
-                    let (text, id) = match read {
-                        Ok(read) => read,
-                        Err(reason) => return Outcome::Bad(reason),
-                    };
-                    // A readable record whose text no longer fits its cuts has changed.
-                    let text = match cuts.apply(i, text) {
-                        Ok(text) => text,
-                        Err(reason) => return Outcome::Changed(reason),
-                    };
+            // Records are signed a run at a time, their sets built back to
+            // back in one buffer that the log keeps as it is.
+            let runs: Vec<(Vec<Outcome>, Vec<u64>)> = sigs
+                .par_chunks_mut(k * SIGN_RUN_RECORDS)
+                .zip(batch.records.par_chunks(SIGN_RUN_RECORDS).enumerate())
+                .map_init(SignScratch::default, |scratch, (run_sigs, (run, recs))| {
                     let mut set = Vec::new();
-                    let shingles = if with_sets {
-                        // About one shingle per 6 bytes of news text.
-                        set.reserve(text.len() / 5 + 1);
-                        hasher.sign_with_hashes(&text, scratch, sig, &mut set)
-                    } else {
-                        hasher.sign_into(&text, scratch, sig)
-                    };
-                    Outcome::Doc { chars: text.chars().count(), shingles, set, id }
+                    if with_sets {
+                        // About one shingle per 6 bytes of news text, and a
+                        // record is at least as long as its text.
+                        set.reserve(recs.iter().map(|rec| (rec.end - rec.start) / 5 + 1).sum());
+                    }
+                    let outcomes = recs
+                        .iter()
+                        .zip(run_sigs.chunks_mut(k))
+                        .enumerate()
+                        .map(|(j, (rec, sig))| {
+                            let i = run * SIGN_RUN_RECORDS + j;
+                            if passed[i] {
+                                return Outcome::PassedOver;
+                            }
+                            let kind = &corpus.sources[rec.source as usize].kind;
+                            let read = match with_ids {
+                                true => record_text_and_id(kind, batch.bytes(rec), &opts.fields),
+                                false => record_text(kind, batch.bytes(rec), &opts.fields).map(|t| (t, None)),
+                            };
+                            let (text, id) = match read {
+                                Ok(read) => read,
+                                Err(reason) => return Outcome::Bad(reason),
+                            };
+                            // A readable record whose text no longer fits its cuts has changed.
+                            let text = match cuts.apply(i, text) {
+                                Ok(text) => text,
+                                Err(reason) => return Outcome::Changed(reason),
+                            };
+                            let shingles = if with_sets {
+                                hasher.sign_appending_hashes(&text, scratch, sig, &mut set)
+                            } else {
+                                hasher.sign_into(&text, scratch, sig)
+                            };
+                            Outcome::Doc { chars: text.chars().count(), shingles, id }
+                        })
+                        .collect();
+                    set.shrink_to_fit();
+                    (outcomes, set)
                 })
                 .collect();
-            let mut sets = Vec::with_capacity(if with_sets { outcomes.len() } else { 0 });
+            let mut sets = Vec::with_capacity(if with_sets { runs.len() } else { 0 });
             let mut id_lines = Vec::new();
-            for ((outcome, rec), sig) in outcomes.into_iter().zip(&batch.records).zip(sigs.chunks(k)) {
-                match outcome {
-                    Outcome::Doc { chars, shingles, set, id } => {
-                        if with_ids {
-                            IdLog::line(&corpus.sources[rec.source as usize], rec.line, id, &mut id_lines);
+            let mut records = batch.records.iter().zip(sigs.chunks(k));
+            for (outcomes, set) in runs {
+                let mut documents = 0;
+                for (outcome, (rec, sig)) in outcomes.into_iter().zip(records.by_ref()) {
+                    match outcome {
+                        Outcome::Doc { chars, shingles, id } => {
+                            if with_sets && u32::try_from(shingles).is_err() {
+                                let e = std::io::Error::other("a document has more than 2^32 shingles");
+                                return Err(Error::io(spill_dir, e));
+                            }
+                            if with_ids {
+                                IdLog::line(&corpus.sources[rec.source as usize], rec.line, id, &mut id_lines);
+                            }
+                            pass.signatures.push(sig, chars, shingles);
+                            pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
+                            pass.empty += u64::from(shingles == 0);
+                            documents += 1;
                         }
-                        pass.signatures.push(sig, chars, shingles);
-                        pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
-                        pass.empty += u64::from(shingles == 0);
-                        if with_sets {
-                            sets.push(set);
+                        Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
+                        Outcome::Changed(reason) => {
+                            return Err(changed(corpus, rec.source, &format!("line {}: {reason}", rec.line)));
                         }
+                        Outcome::PassedOver => {}
                     }
-                    Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
-                    Outcome::Changed(reason) => {
-                        return Err(changed(corpus, rec.source, &format!("line {}: {reason}", rec.line)));
-                    }
-                    Outcome::PassedOver => {}
+                }
+                if with_sets {
+                    sets.push((set, documents));
                 }
             }
             if let Some(f) = batch.failure
@@ -587,7 +614,7 @@ fn sign_pass(
                     // here is an error like any other.
                     log.file.append(&id_lines).map_err(|e| Error::io(spill_dir, e))?;
                 }
-                sets.add(&batch_sets)?;
+                sets.add(batch_sets)?;
             }
             if let Some(log) = ids.as_mut() {
                 log.file.finish().map_err(|e| Error::io(spill_dir, e))?;
@@ -636,11 +663,12 @@ struct SetLogging<'a> {
 }
 
 impl SetLogging<'_> {
-    /// Appends one batch's sets, in document order.
-    fn add(&mut self, sets: &[Vec<u64>]) -> Result<()> {
+    /// Appends one batch's sets, in document order: runs of documents'
+    /// sets back to back, each with its number of documents.
+    fn add(&mut self, sets: Vec<(Vec<u64>, usize)>) -> Result<()> {
         let Some(log) = self.log.as_mut() else { return Ok(()) };
-        for set in sets {
-            if let Err(e) = log.append(set) {
+        for (set, documents) in sets {
+            if let Err(e) = log.append_documents(set, documents) {
                 return self.give_up(e);
             }
         }
@@ -677,13 +705,13 @@ impl SetLogging<'_> {
 #[cfg(test)]
 fn log_batches(
     log: Option<SetLog>,
-    batches: impl IntoIterator<Item = Vec<Vec<u64>>>,
+    batches: impl IntoIterator<Item = Vec<(Vec<u64>, usize)>>,
     logging: &std::sync::atomic::AtomicBool,
     spill_dir: &Path,
 ) -> Result<(Option<SetLog>, Option<String>)> {
     let mut sets = SetLogging { log, warning: None, logging, spill_dir };
     for batch in batches {
-        sets.add(&batch)?;
+        sets.add(batch)?;
     }
     sets.finish()
 }
@@ -1375,7 +1403,8 @@ mod tests {
     fn a_full_disk_gives_the_set_log_up_and_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let logging = std::sync::atomic::AtomicBool::new(true);
-        let batches = || vec![vec![vec![1u64, 2, 3], vec![4]], vec![vec![5, 6]], vec![vec![7]]];
+        // Runs of documents' sets, back to back, with their counts.
+        let batches = || vec![vec![(vec![1u64, 2, 3, 4], 2)], vec![(vec![5, 6], 1)], vec![(vec![7], 1)]];
         // Room for everything: the log holds every document.
         let log = SetLog::create(dir.path(), 0).unwrap();
         let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
