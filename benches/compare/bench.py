@@ -165,7 +165,7 @@ def main():
     # matches its cluster's kept document.
     doppel_rows = (("doppel", []), ("doppel-lists", ["--duplicates-only"]),
                    ("doppel-union", ["--duplicates-only", "--cluster", "union"]),
-                   ("doppel-estimate", ["--verify", "estimate", "--cluster", "union"]))
+                   ("doppel-estimate", ["--duplicates-only", "--verify", "estimate", "--cluster", "union"]))
     for name, extra in doppel_rows:
         if name not in tools or not doppel or (extra and extra[0] not in dedup_help):
             continue
