@@ -9,6 +9,7 @@
 //! lines are boilerplate. Only lines short enough to qualify are counted, so
 //! memory grows with the number of distinct short lines, not with the text.
 
+use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::path::Path;
 
@@ -328,6 +329,14 @@ fn alnum_word_starts_upto(line: &str, limit: usize) -> usize {
     })
 }
 
+/// What is kept of a line met in one document: what its [`LineStat`]
+/// and site line would hold.
+#[derive(Debug, Clone, Copy)]
+struct SeenOnce {
+    words: usize,
+    site: Option<u64>,
+}
+
 #[derive(Debug, Default)]
 struct LineStat {
     docs: u32,
@@ -367,7 +376,12 @@ impl SiteKeys {
 pub struct TableLearner {
     site_docs: HashMap<u64, (String, u32)>,
     site_lines: HashMap<(u64, u64), (u32, Option<String>)>,
+    // Lines seen in two documents or more.
     corpus: HashMap<u64, LineStat>,
+    // Lines seen in one document so far: most lines of a corpus, and
+    // entries a fifth the size of `corpus`'s with their site lines'. They
+    // move to `corpus` and `site_lines` when met again.
+    once: HashMap<u64, SeenOnce>,
     // Token -> documents it trailed, and the distinct lines it trailed
     // (up to the learning threshold).
     stray: HashMap<String, (u32, Vec<u64>)>,
@@ -391,7 +405,16 @@ impl TableLearner {
             for &(key, words, end) in &obs.lines[lines_start..doc.lines_end] {
                 let text = &obs.texts[text_start..end];
                 text_start = end;
-                let stat = self.corpus.entry(key).or_default();
+                let stat = match self.corpus.entry(key) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => match self.once.entry(key) {
+                        Entry::Vacant(first) => {
+                            first.insert(SeenOnce { words, site: site.map(|(k, _)| k) });
+                            continue;
+                        }
+                        Entry::Occupied(first) => e.insert(seen_again(first.remove(), key, &mut self.site_lines)),
+                    },
+                };
                 stat.docs += 1;
                 stat.words = words;
                 if stat.docs == 2 {
@@ -428,8 +451,15 @@ impl TableLearner {
 
     /// Applies the thresholds of `rules`. Entries are sorted, so the table
     /// does not depend on hash-map order.
-    pub fn finish(self, rules: &Rules) -> BoilerplateTable {
+    pub fn finish(mut self, rules: &Rules) -> BoilerplateTable {
         let b = &rules.boilerplate;
+        // A line met once is learned only under a threshold of one document.
+        if b.site_min_docs <= 1 || b.corpus_min_docs <= 1 {
+            for (key, first) in std::mem::take(&mut self.once) {
+                let stat = seen_again(first, key, &mut self.site_lines);
+                self.corpus.insert(key, stat);
+            }
+        }
         let mut entries = Vec::new();
         for (&(site, key), (docs, text)) in &self.site_lines {
             let (name, site_docs) = &self.site_docs[&site];
@@ -487,6 +517,18 @@ impl TableLearner {
         tokens.sort_by(|a, b| a.token.cmp(&b.token));
         BoilerplateTable::from_parts(entries, tokens).unwrap_or_default()
     }
+}
+
+/// The statistics of line `key` as its one document left them, its site
+/// line entered in `site_lines`: what counting it in [`LineStat`] from the
+/// start would have made.
+fn seen_again(first: SeenOnce, key: u64, site_lines: &mut HashMap<(u64, u64), (u32, Option<String>)>) -> LineStat {
+    let mut stat = LineStat { docs: 1, words: first.words, ..LineStat::default() };
+    if let Some(site) = first.site {
+        stat.sites.add(site);
+        site_lines.insert((site, key), (1, None));
+    }
+    stat
 }
 
 #[cfg(test)]
@@ -597,6 +639,42 @@ mod tests {
         assert_eq!(table.lookup(Some("a.example"), slogan), Some(SITE_BOILERPLATE));
         assert_eq!(table.lookup(Some("b.example"), slogan), None);
         assert_eq!(table.lookup(Some("b.example"), para), None);
+    }
+
+    #[test]
+    fn lines_met_once_are_counted_as_lines_met_again() {
+        // Thresholds of one document: every line is learned, with the
+        // documents and sites it was met on, and the text of its second
+        // meeting (a line met once has none).
+        let boilerplate = BoilerplateRule {
+            site_min_docs: 1,
+            corpus_min_docs: 1,
+            corpus_min_sites: 2,
+            ..Rules::default().boilerplate
+        };
+        let rules = Rules { boilerplate, ..Rules::default() };
+        let c = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+        let mut l = TableLearner::default();
+        for (site, text) in
+            [("a", "Only here\n\nOn two sites"), ("b", "On two sites\n\nTwice on b"), ("b", "Twice on b")]
+        {
+            l.add(c.observe(text, Some(site)));
+        }
+        let table = l.finish(&rules);
+        let mut buf = Vec::new();
+        let mut key = |line: &str| format!("{:016x}", line_key(line, &mut buf).unwrap().0);
+        let found: Vec<(Option<&str>, String, u32, &str)> =
+            table.entries().iter().map(|e| (e.site.as_deref(), e.hash.clone(), e.docs, e.text.as_str())).collect();
+        let mut expected = vec![
+            (Some("a"), key("Only here"), 1, ""),
+            (Some("a"), key("On two sites"), 1, ""),
+            (Some("b"), key("On two sites"), 1, ""),
+            (Some("b"), key("Twice on b"), 2, "Twice on b"),
+            // Corpus-wide, only the line met on two sites.
+            (None, key("On two sites"), 2, "On two sites"),
+        ];
+        expected.sort_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
+        assert_eq!(found, expected);
     }
 
     #[test]
