@@ -360,9 +360,19 @@ pub(crate) fn record_text<'a>(
     }
 }
 
-/// Records a worker signs at a time in the sign pass, their sets built in
-/// one buffer (see `SetLog::append_documents`).
+/// Records a worker signs at a time in the sign pass, at most, their sets
+/// built in one buffer (see `SetLog::append_documents`): enough that the
+/// log holds a buffer (and the writer frees one) every 16 news articles,
+/// not every article. A batch of long records (whole text files) is cut
+/// into shorter runs, so that every thread gets some (see
+/// [`sign_run_records`]).
 const SIGN_RUN_RECORDS: usize = 16;
+
+/// The records of a sign-pass run for a batch of `records`: at most
+/// [`SIGN_RUN_RECORDS`], and few enough to make four runs a thread.
+fn sign_run_records(records: usize) -> usize {
+    (records / (4 * rayon::current_num_threads())).clamp(1, SIGN_RUN_RECORDS)
+}
 
 struct SignPass {
     signatures: Signatures,
@@ -520,9 +530,10 @@ fn sign_pass(
             let cuts = read_cuts(&mut cut_walk, passed.iter().map(|p| !p), corpus, spill_dir)?;
             // Records are signed a run at a time, their sets built back to
             // back in one buffer that the log keeps as it is.
+            let run_records = sign_run_records(batch.records.len());
             let runs: Vec<(Vec<Outcome>, Vec<u64>)> = sigs
-                .par_chunks_mut(k * SIGN_RUN_RECORDS)
-                .zip(batch.records.par_chunks(SIGN_RUN_RECORDS).enumerate())
+                .par_chunks_mut(k * run_records)
+                .zip(batch.records.par_chunks(run_records).enumerate())
                 .map_init(SignScratch::default, |scratch, (run_sigs, (run, recs))| {
                     let mut set = Vec::new();
                     if with_sets {
@@ -535,7 +546,7 @@ fn sign_pass(
                         .zip(run_sigs.chunks_mut(k))
                         .enumerate()
                         .map(|(j, (rec, sig))| {
-                            let i = run * SIGN_RUN_RECORDS + j;
+                            let i = run * run_records + j;
                             if passed[i] {
                                 return Outcome::PassedOver;
                             }
