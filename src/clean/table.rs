@@ -455,6 +455,8 @@ impl TableLearner {
         let b = &rules.boilerplate;
         // A line met once is learned only under a threshold of one document.
         if b.site_min_docs <= 1 || b.corpus_min_docs <= 1 {
+            self.corpus.reserve(self.once.len());
+            self.site_lines.reserve(self.once.values().filter(|first| first.site.is_some()).count());
             for (key, first) in std::mem::take(&mut self.once) {
                 let stat = seen_again(first, key, &mut self.site_lines);
                 self.corpus.insert(key, stat);
