@@ -259,6 +259,17 @@ mod tests {
             set.dedup();
             assert_eq!(set, crate::shingle::shingle_set(text, Shingling::Words(5), 7));
         }
+        // Appending builds the lists of several texts back to back, as the
+        // sign pass's runs do.
+        let mut run = Vec::new();
+        let mut expected = Vec::new();
+        for text in [long.as_str(), " ... ", "Only three words"] {
+            h.sign_with_hashes(text, &mut scratch, &mut sig, &mut hashes);
+            expected.extend_from_slice(&hashes);
+            let n = h.sign_appending_hashes(text, &mut scratch, &mut sig, &mut run);
+            assert_eq!(n, hashes.len());
+        }
+        assert_eq!(run, expected);
     }
 
     proptest! {
