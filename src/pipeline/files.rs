@@ -28,7 +28,8 @@ use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
 use crate::input::{
-    Batch, BatchReader, Corpus, FieldNames, Input, SourceKind, fallback_id, own_id, parse_record, push_json_string,
+    Batch, BatchReader, Corpus, FieldNames, Input, RawRecord, SourceKind, fallback_id, own_id, parse_record,
+    push_json_string,
 };
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
@@ -374,6 +375,57 @@ fn sign_run_records(records: usize) -> usize {
     (records / (4 * rayon::current_num_threads())).clamp(1, SIGN_RUN_RECORDS)
 }
 
+/// What the sign pass needs to sign the records of one batch.
+struct BatchSigner<'a> {
+    corpus: &'a Corpus,
+    batch: &'a Batch,
+    opts: &'a JobOptions,
+    hasher: &'a MinHasher,
+    /// Per record: rejected before dedup, and passed over here.
+    passed: &'a [bool],
+    cuts: &'a RecordCuts<'a>,
+    with_ids: bool,
+    /// Whether each document's shingle hashes are appended to the run's set.
+    with_sets: bool,
+}
+
+impl BatchSigner<'_> {
+    /// Signs record `i` of the batch, `rec`, into `sig`, appending its
+    /// shingle hashes to `set` when sets are kept.
+    fn sign(
+        &self,
+        i: usize,
+        rec: &RawRecord,
+        scratch: &mut SignScratch,
+        sig: &mut [u32],
+        set: &mut Vec<u64>,
+    ) -> Outcome {
+        if self.passed[i] {
+            return Outcome::PassedOver;
+        }
+        let kind = &self.corpus.sources[rec.source as usize].kind;
+        let bytes = self.batch.bytes(rec);
+        let read = match self.with_ids {
+            true => record_text_and_id(kind, bytes, &self.opts.fields),
+            false => record_text(kind, bytes, &self.opts.fields).map(|t| (t, None)),
+        };
+        let (text, id) = match read {
+            Ok(read) => read,
+            Err(reason) => return Outcome::Bad(reason),
+        };
+        // A readable record whose text no longer fits its cuts has changed.
+        let text = match self.cuts.apply(i, text) {
+            Ok(text) => text,
+            Err(reason) => return Outcome::Changed(reason),
+        };
+        let shingles = match self.with_sets {
+            true => self.hasher.sign_appending_hashes(&text, scratch, sig, set),
+            false => self.hasher.sign_into(&text, scratch, sig),
+        };
+        Outcome::Doc { chars: text.chars().count(), shingles, id }
+    }
+}
+
 struct SignPass {
     signatures: Signatures,
     rejected: Vec<Rejected>,
@@ -528,6 +580,8 @@ fn sign_pass(
             let with_sets = logging.load(Ordering::Relaxed);
             let passed: Vec<bool> = batch.records.iter().map(|r| passed_over.takes(r.source, r.line)).collect();
             let cuts = read_cuts(&mut cut_walk, passed.iter().map(|p| !p), corpus, spill_dir)?;
+            let batch_signer =
+                BatchSigner { corpus, batch: &batch, opts, hasher, passed: &passed, cuts: &cuts, with_ids, with_sets };
             // Records are signed a run at a time, their sets built back to
             // back in one buffer that the log keeps as it is.
             let run_records = sign_run_records(batch.records.len());
@@ -545,32 +599,7 @@ fn sign_pass(
                         .iter()
                         .zip(run_sigs.chunks_mut(k))
                         .enumerate()
-                        .map(|(j, (rec, sig))| {
-                            let i = run * run_records + j;
-                            if passed[i] {
-                                return Outcome::PassedOver;
-                            }
-                            let kind = &corpus.sources[rec.source as usize].kind;
-                            let read = match with_ids {
-                                true => record_text_and_id(kind, batch.bytes(rec), &opts.fields),
-                                false => record_text(kind, batch.bytes(rec), &opts.fields).map(|t| (t, None)),
-                            };
-                            let (text, id) = match read {
-                                Ok(read) => read,
-                                Err(reason) => return Outcome::Bad(reason),
-                            };
-                            // A readable record whose text no longer fits its cuts has changed.
-                            let text = match cuts.apply(i, text) {
-                                Ok(text) => text,
-                                Err(reason) => return Outcome::Changed(reason),
-                            };
-                            let shingles = if with_sets {
-                                hasher.sign_appending_hashes(&text, scratch, sig, &mut set)
-                            } else {
-                                hasher.sign_into(&text, scratch, sig)
-                            };
-                            Outcome::Doc { chars: text.chars().count(), shingles, id }
-                        })
+                        .map(|(j, (rec, sig))| batch_signer.sign(run * run_records + j, rec, scratch, sig, &mut set))
                         .collect();
                     set.shrink_to_fit();
                     (outcomes, set)
