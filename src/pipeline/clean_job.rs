@@ -26,7 +26,7 @@ use serde::Serialize;
 use super::cuts::CutLog;
 use super::files::{
     DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, push_record_with_text,
-    write_stats,
+    records_per_chunk, write_stats,
 };
 use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, LineMemo, Rules, TableLearner};
@@ -144,7 +144,7 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
             // not a document's, go to the counting thread.
             let observations: Vec<DocObservation> = batch
                 .records
-                .par_chunks(RECORDS_PER_CHUNK)
+                .par_chunks(records_per_chunk(batch.records.len(), RECORDS_PER_CHUNK))
                 .map(|recs| {
                     let mut obs = DocObservation::default();
                     for rec in recs {
@@ -213,8 +213,9 @@ struct CleanedChunk {
     rules: BTreeMap<String, RuleStats>,
 }
 
-/// Records a worker cleans into one [`CleanedChunk`]: enough to keep the
-/// buffers per chunk few, few enough that two workers share a batch evenly.
+/// Records a worker cleans into one [`CleanedChunk`], at most (see
+/// `records_per_chunk`): enough to keep the buffers per chunk few, few
+/// enough that two workers share a batch evenly.
 const RECORDS_PER_CHUNK: usize = 16;
 
 impl CleanedChunk {
@@ -344,7 +345,7 @@ fn clean_pass(
         |batch| {
             let cleaned = batch
                 .records
-                .par_chunks(RECORDS_PER_CHUNK)
+                .par_chunks(records_per_chunk(batch.records.len(), RECORDS_PER_CHUNK))
                 .map(|recs| {
                     let mut chunk = chunks.take();
                     if written == Written::Records {

@@ -364,15 +364,15 @@ pub(crate) fn record_text<'a>(
 /// Records a worker signs at a time in the sign pass, at most, their sets
 /// built in one buffer (see `SetLog::append_documents`): enough that the
 /// log holds a buffer (and the writer frees one) every 16 news articles,
-/// not every article. A batch of long records (whole text files) is cut
-/// into shorter runs, so that every thread gets some (see
-/// [`sign_run_records`]).
+/// not every article.
 const SIGN_RUN_RECORDS: usize = 16;
 
-/// The records of a sign-pass run for a batch of `records`: at most
-/// [`SIGN_RUN_RECORDS`], and few enough to make four runs a thread.
-fn sign_run_records(records: usize) -> usize {
-    (records / (4 * rayon::current_num_threads())).clamp(1, SIGN_RUN_RECORDS)
+/// How many of a batch's `records` a worker takes at a time in a pass that
+/// hands them out in chunks: `at_most`, or fewer when the batch holds few
+/// records (long ones: whole text files, long articles), so that every
+/// thread gets about four chunks and no worker is left with the batch.
+pub(crate) fn records_per_chunk(records: usize, at_most: usize) -> usize {
+    (records / (4 * rayon::current_num_threads())).clamp(1, at_most)
 }
 
 /// What the sign pass needs to sign the records of one batch.
@@ -584,7 +584,7 @@ fn sign_pass(
                 BatchSigner { corpus, batch: &batch, opts, hasher, passed: &passed, cuts: &cuts, with_ids, with_sets };
             // Records are signed a run at a time, their sets built back to
             // back in one buffer that the log keeps as it is.
-            let run_records = sign_run_records(batch.records.len());
+            let run_records = records_per_chunk(batch.records.len(), SIGN_RUN_RECORDS);
             let runs: Vec<(Vec<Outcome>, Vec<u64>)> = sigs
                 .par_chunks_mut(k * run_records)
                 .zip(batch.records.par_chunks(run_records).enumerate())
@@ -1220,10 +1220,11 @@ fn copy_kept_and_collect_ids(
                 return Ok(Vec::new());
             }
             let cuts = read_cuts(&mut cut_walk, assigned.iter().map(Option::is_some), corpus, &dir)?;
+            let per_chunk = records_per_chunk(batch.records.len(), KEPT_RECORDS_PER_CHUNK);
             let lines: Vec<Result<Vec<u8>>> = batch
                 .records
-                .par_chunks(KEPT_RECORDS_PER_CHUNK)
-                .zip(assigned.par_chunks(KEPT_RECORDS_PER_CHUNK))
+                .par_chunks(per_chunk)
+                .zip(assigned.par_chunks(per_chunk))
                 .enumerate()
                 .map(|(chunk, (recs, docs))| {
                     let mut lines = Vec::new();
@@ -1232,7 +1233,7 @@ fn copy_kept_and_collect_ids(
                         if outcome.is_duplicate(DocIndex(doc)) {
                             continue;
                         }
-                        let i = chunk * KEPT_RECORDS_PER_CHUNK + j;
+                        let i = chunk * per_chunk + j;
                         let source = &corpus.sources[rec.source as usize];
                         push_kept_line(&mut lines, source, batch.bytes(rec), &opts.fields, &cuts, i)
                             .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
@@ -1260,9 +1261,10 @@ fn copy_kept_and_collect_ids(
     Ok(())
 }
 
-/// Records of a batch whose kept lines one worker makes: a batch of news
-/// (about a thousand records) splits into a few dozen pieces of work, enough
-/// to share between workers, few enough that each line buffer is large.
+/// Records of a batch whose kept lines one worker makes, at most (see
+/// [`records_per_chunk`]): a batch of news (about a thousand records)
+/// splits into a few dozen pieces of work, enough to share between
+/// workers, few enough that each line buffer is large.
 const KEPT_RECORDS_PER_CHUNK: usize = 64;
 
 /// Appends kept record `i`'s line to `out`: the record as it is, or, when
