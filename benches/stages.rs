@@ -140,6 +140,17 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    // The whole-line rules alone (keyword scan, then the regexes of the
+    // rules it lets through) on every line of the pages, none held.
+    let compiled = rules.compile().expect("default rules compile");
+    let lines: Vec<&str> = pages.iter().flat_map(|(_, text)| text.lines()).filter(|l| !l.trim().is_empty()).collect();
+    group.bench_function("whole_line_rules", |b| {
+        b.iter(|| {
+            for line in &lines {
+                black_box(compiled.whole_line_rule(line));
+            }
+        })
+    });
     group.bench_function("observe_page", |b| {
         b.iter(|| {
             for (site, text) in &pages {
