@@ -1248,31 +1248,56 @@ impl CompiledRules {
     /// the scan was a seventh of the cleaning pass's instructions. The
     /// automaton's match kind is the standard one, so a state's matches are
     /// every keyword that ends there, whichever other keyword it is part of.
+    ///
+    /// Each step waits for the state the last one loaded, so a line is
+    /// walked as two halves at once, two chains of loads the processor runs
+    /// side by side. The second half starts a keyword's length short of
+    /// the middle: a keyword that ends past the middle starts in it.
     fn keyword_hits(&self, line: &[u8]) -> u128 {
         use aho_corasick::Anchored;
         use aho_corasick::automaton::Automaton;
         let dfa = &self.keywords;
         // An unanchored start always exists for this automaton; were it
         // missing, every rule would be asked, which only costs time.
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else { return u128::MAX };
+        let Ok(start) = dfa.start_state(Anchored::No) else { return u128::MAX };
         let mut hits = 0u128;
         let mut mark = |sid| {
             for i in 0..dfa.match_len(sid) {
                 hits |= 1u128 << self.keyword_rule[dfa.match_pattern(sid, i).as_usize()];
             }
         };
-        if dfa.is_match(sid) {
-            mark(sid);
+        if dfa.is_match(start) {
+            mark(start);
         }
-        for &b in line {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                if dfa.is_dead(sid) {
-                    break;
+        // Past the overlap, a short line gains nothing from a second walk.
+        let overlap = dfa.max_pattern_len().saturating_sub(1);
+        let middle = line.len() / 2;
+        let (first, second) = match middle >= 2 * overlap.max(16) {
+            true => (&line[..middle], &line[middle - overlap..]),
+            false => (line, &line[..0]),
+        };
+        let (mut a, mut b) = (start, start);
+        // `second` is `first`'s length plus the overlap, or empty.
+        for (&x, &y) in first.iter().zip(second) {
+            a = dfa.next_state(Anchored::No, a, x);
+            b = dfa.next_state(Anchored::No, b, y);
+            if dfa.is_special(a) | dfa.is_special(b) {
+                // The standard unanchored automaton has no dead state.
+                for sid in [a, b] {
+                    if dfa.is_match(sid) {
+                        mark(sid);
+                    }
                 }
-                if dfa.is_match(sid) {
-                    mark(sid);
-                }
+            }
+        }
+        let (mut sid, rest) = match second.is_empty() {
+            true => (a, first),
+            false => (b, &second[first.len()..]),
+        };
+        for &byte in rest {
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            if dfa.is_special(sid) && dfa.is_match(sid) {
+                mark(sid);
             }
         }
         hits
@@ -1531,6 +1556,33 @@ mod tests {
                     }
                 }
             }
+        }
+
+        // The two halves' walk finds every keyword one walk from the start
+        // finds, those that cross the middle too.
+        #[test]
+        fn a_line_walked_in_two_halves_has_the_keywords_of_one_walk(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just("rights reserved"), Just("photo"), Just("newsletter"), Just("©"), Just("share"),
+                Just("scroll to continue reading"), Just("x"), Just("filler text, "), Just("  "),
+            ], 0..40)
+        ) {
+            use aho_corasick::{Anchored, automaton::Automaton};
+            let compiled = Rules::default().compile().unwrap();
+            let line = pieces.concat();
+            let dfa = &compiled.keywords;
+            let mut sid = dfa.start_state(Anchored::No).unwrap();
+            let mut expected = 0u128;
+            for &b in line.as_bytes() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if !dfa.is_match(sid) {
+                    continue;
+                }
+                for i in 0..dfa.match_len(sid) {
+                    expected |= 1u128 << compiled.keyword_rule[dfa.match_pattern(sid, i).as_usize()];
+                }
+            }
+            prop_assert_eq!(compiled.keyword_hits(line.as_bytes()), expected, "{}", line);
         }
 
         #[test]
