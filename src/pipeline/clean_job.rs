@@ -29,7 +29,7 @@ use super::files::{
     records_per_chunk, write_stats,
 };
 use super::progress::Progress;
-use crate::clean::{BoilerplateTable, Cleaner, Cut, DocObservation, LineMemo, Rules, TableLearner};
+use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, Rules, TableLearner};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
 use crate::{Error, Result};
@@ -224,7 +224,7 @@ impl CleanedChunk {
         self.records.capacity() + self.removed.capacity()
     }
 
-    fn add(&mut self, source: u32, line: u64, result: std::result::Result<CleanedRecord, String>) {
+    fn add(&mut self, source: u32, line: u64, result: std::result::Result<CleanedRecord<'_>, String>) {
         let c = match result {
             Ok(c) => c,
             Err(reason) => {
@@ -241,9 +241,9 @@ impl CleanedChunk {
         for cut in &c.cuts {
             let n = (cut.end - cut.start) as u64;
             self.characters_removed += n;
-            let r = match self.rules.get_mut(&cut.rule) {
+            let r = match self.rules.get_mut(cut.rule) {
                 Some(r) => r,
-                None => self.rules.entry(cut.rule.clone()).or_default(),
+                None => self.rules.entry(cut.rule.to_string()).or_default(),
             };
             r.cuts += 1;
             r.characters += n;
@@ -292,8 +292,8 @@ impl ChunkPool {
 
 /// One record, cleaned: its cuts and characters (its lines are already in
 /// the chunk's buffers).
-struct CleanedRecord {
-    cuts: Vec<Cut>,
+struct CleanedRecord<'r> {
+    cuts: Vec<CutSpan<'r>>,
     characters: u64,
 }
 
@@ -381,35 +381,32 @@ thread_local! {
 /// Cleans one record, appending what `written` asks (its output line, or
 /// its cut log entry) and its removed.jsonl line (if it has cuts) to
 /// `chunk`'s buffers.
-fn clean_record(
+fn clean_record<'c>(
     corpus: &Corpus,
     opts: &CleanOptions,
-    cleaner: &Cleaner,
+    cleaner: &'c Cleaner,
     rec: &crate::input::RawRecord,
     bytes: &[u8],
     written: Written,
     chunk: &mut CleanedChunk,
-) -> std::result::Result<CleanedRecord, String> {
+) -> std::result::Result<CleanedRecord<'c>, String> {
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
     let site = doc.site.as_deref();
     let out = &mut chunk.records;
-    let cuts = match written {
-        Written::Cuts => {
-            let cuts = LINE_MEMO.with_borrow_mut(|memo| cleaner.cuts_with_memo(&doc.text, site, memo));
-            CutLog::encode(out, doc.text.len(), cuts.iter().map(|c| (c.byte_start, c.byte_end)));
-            cuts
-        }
+    let with_text = written == Written::Records;
+    let (cleaned, cuts) =
+        LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_spans_with_memo(&doc.text, site, memo, with_text));
+    match written {
+        Written::Cuts => CutLog::encode(out, doc.text.len(), cuts.iter().map(|c| (c.byte_start, c.byte_end))),
         Written::Records => {
-            let cleaned = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_with_memo(&doc.text, site, memo));
-            push_record_with_text(out, &source.kind, bytes, doc.text_span, &cleaned.text)?;
+            push_record_with_text(out, &source.kind, bytes, doc.text_span, &cleaned)?;
             out.push(b'\n');
-            cleaned.cuts
         }
-    };
+    }
     if !cuts.is_empty() {
         let id = doc.id.unwrap_or_else(|| fallback_id(source, rec.line).into());
-        push_removed_line(&mut chunk.removed, &id, &cuts);
+        push_removed_line(&mut chunk.removed, &id, &doc.text, &cuts);
     }
     // The cuts' offsets already count the characters up to the last one.
     let characters = match cuts.last() {
@@ -420,10 +417,10 @@ fn clean_record(
 }
 
 /// Appends a `removed.jsonl` line, `{"id":ID,"removed":[CUT,...]}` and a
-/// newline, each cut as `serde_json` writes a [`Cut`], with the fast string
-/// escaper.
-fn push_removed_line(out: &mut Vec<u8>, id: &str, cuts: &[Cut]) {
-    out.reserve(64 + cuts.iter().map(|c| c.text.len() + 48).sum::<usize>());
+/// newline, each cut as `serde_json` writes a [`Cut`](crate::clean::Cut) (its text taken from
+/// `text`), with the fast string escaper.
+fn push_removed_line(out: &mut Vec<u8>, id: &str, text: &str, cuts: &[CutSpan<'_>]) {
+    out.reserve(64 + cuts.iter().map(|c| c.byte_end - c.byte_start + 48).sum::<usize>());
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(id.as_bytes());
     out.extend_from_slice(b",\"removed\":[");
@@ -436,9 +433,9 @@ fn push_removed_line(out: &mut Vec<u8>, id: &str, cuts: &[Cut]) {
         out.extend_from_slice(b",\"end\":");
         push_decimal(out, cut.end);
         out.extend_from_slice(b",\"rule\":");
-        push_json_string(out, &cut.rule);
+        push_json_string(out, cut.rule);
         out.extend_from_slice(b",\"text\":");
-        push_json_string(out, &cut.text);
+        push_json_string(out, &text[cut.byte_start..cut.byte_end]);
         out.push(b'}');
     }
     out.extend_from_slice(b"]}\n");
