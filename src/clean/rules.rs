@@ -822,13 +822,61 @@ impl Screened {
 /// which only the alternation knows, so it is asked.
 #[derive(Debug, Clone)]
 struct ByteScreens {
-    /// A pattern alone and the byte each of its matches holds.
-    alone: Vec<(u8, Screened)>,
+    /// A pattern alone, the byte each of its matches holds, and the tail
+    /// its matches lie in (see [`end_tail_text`]).
+    alone: Vec<(u8, Screened, Option<usize>)>,
     /// The patterns that need no rare byte, as one alternation.
     rest: Option<Screened>,
     /// Strings one of which every match of `rest` holds (see
     /// [`required_literals`]), when there is such a set.
     rest_literals: Option<Vec<Vec<u8>>>,
+    /// Searchers for `rest_literals`, and the tail `rest`'s matches lie in.
+    rest_tail: Option<(Vec<memchr::memmem::Finder<'static>>, usize)>,
+}
+
+/// For a pattern whose every match ends at the end of the line (`...$`)
+/// and holds at most this many bytes besides white space (see
+/// [`max_text_bytes`]): matches then lie in the line's tail that holds no
+/// more, and a byte or a literal they need can be looked for there alone.
+///
+/// The glued credit's patterns end their lines: `... | Image: X`, `...
+/// said. Photo by Name`. Searched for on the whole line (the byte `|`, or
+/// a credit's words found anywhere by the keyword scan), their regexes
+/// walked back over the line's last sentence for nothing, on every
+/// paragraph longer than the keyword scan reads.
+fn end_tail_text(hir: &Hir) -> Option<usize> {
+    hir.properties().look_set_suffix().contains(hir::Look::End).then(|| max_text_bytes(hir)).flatten()
+}
+
+/// Where the tail of `line` begins that holds every match of a pattern
+/// ending the line with at most `most` bytes of text (see
+/// [`end_tail_text`]): at or before the match's start.
+fn tail_start(line: &[u8], most: usize) -> usize {
+    // Back from the end a 32-byte block at a time until the blocks hold
+    // more text than a match can. A match starts past the last of those
+    // bytes of text, white space it begins with included, so past the
+    // block that holds it. Bytes above the space are counted as text (a
+    // control byte is not white space, but counting fewer only lengthens
+    // the tail), so that a block counts as one vector.
+    let mut start = line.len();
+    let mut text = 0usize;
+    while start >= 32 && text <= most {
+        let (block, _) = line[start - 32..start].as_chunks::<32>();
+        text += block.iter().map(|b| usize::from(b.iter().fold(0u8, |n, &b| n + u8::from(b > b' ')))).sum::<usize>();
+        start -= 32;
+    }
+    if text <= most { 0 } else { start }
+}
+
+/// Whether `tail` holds one of the literals `finders` look for (in lower
+/// case), ASCII case aside; true when the tail is too long to copy.
+fn tail_holds_literal(tail: &[u8], finders: &[memchr::memmem::Finder<'static>]) -> bool {
+    let mut lower = [0u8; 512];
+    let Some(lower) = lower.get_mut(..tail.len()) else { return true };
+    for (l, b) in lower.iter_mut().zip(tail) {
+        *l = b.to_ascii_lowercase();
+    }
+    finders.iter().any(|f| f.find(lower).is_some())
 }
 
 /// Bytes too common in text to screen lines by: letters, digits, spaces and
@@ -854,27 +902,39 @@ impl ByteScreens {
         let mut rest = Vec::new();
         for (tree, need) in trees.iter().zip(needs) {
             match need {
-                Some(b) => alone.push((b, Screened::new(tree, WhichCaptures::Implicit)?)),
+                Some(b) => alone.push((b, Screened::new(tree, WhichCaptures::Implicit)?, end_tail_text(tree))),
                 None => rest.push(tree.clone()),
             }
         }
         if rest.is_empty() {
-            return Ok(Some(ByteScreens { alone, rest: None, rest_literals: None }));
+            return Ok(Some(ByteScreens { alone, rest: None, rest_literals: None, rest_tail: None }));
         }
         let rest = Hir::alternation(rest);
         let rest_literals = required_literals(&rest).filter(|set| set.iter().all(|l| !l.is_empty()));
-        Ok(Some(ByteScreens { alone, rest: Some(Screened::new(&rest, WhichCaptures::Implicit)?), rest_literals }))
+        let rest_tail = rest_literals
+            .as_ref()
+            .zip(end_tail_text(&rest))
+            .map(|(set, most)| (set.iter().map(|l| memchr::memmem::Finder::new(l).into_owned()).collect(), most));
+        let rest = Some(Screened::new(&rest, WhichCaptures::Implicit)?);
+        Ok(Some(ByteScreens { alone, rest, rest_literals, rest_tail }))
     }
 
     /// The alternation's first match; `rest_literal` is false when the
     /// haystack is known to hold none of `rest_literals`, which spares the
     /// search of `rest`.
     fn find(&self, haystack: &[u8], combined: &Screened, rest_literal: bool) -> Option<regex_automata::Match> {
-        let rest = self.rest.as_ref().filter(|_| rest_literal || self.rest_literals.is_none());
+        // Each tail is found only for a regex about to run, the line being
+        // found to hold what the regex needs.
+        let tail = |most: usize| &haystack[tail_start(haystack, most)..];
+        let rest =
+            self.rest.as_ref().filter(|_| rest_literal || self.rest_literals.is_none()).filter(|_| {
+                self.rest_tail.as_ref().is_none_or(|(finders, most)| tail_holds_literal(tail(*most), finders))
+            });
         let mut best: Option<regex_automata::Match> = rest.and_then(|re| re.find(haystack));
         let mut tied = false;
-        for (byte, re) in &self.alone {
-            if memchr::memchr(*byte, haystack).is_none() {
+        for (byte, re, most) in &self.alone {
+            let holds = |bytes: &[u8]| memchr::memchr(*byte, bytes).is_some();
+            if !holds(haystack) || most.is_some_and(|most| !holds(tail(most))) {
                 continue;
             }
             let Some(m) = re.find(haystack) else { continue };
@@ -1046,9 +1106,9 @@ fn is_space_byte(b: u8) -> bool {
 }
 
 /// The bytes of `line` that are not white space (see [`max_text_bytes`]).
-fn text_bytes(line: &str) -> usize {
+fn text_bytes(line: &[u8]) -> usize {
     let is_space = |b: u8| u8::from((b == b' ') | (b.wrapping_sub(b'\t') < 5));
-    let (chunks, rest) = line.as_bytes().as_chunks::<32>();
+    let (chunks, rest) = line.as_chunks::<32>();
     let mut spaces = rest.iter().map(|&b| usize::from(is_space(b))).sum::<usize>();
     // Counted in 32 lanes of a byte, so that a step is one vector: counted
     // byte by byte, or chunk by chunk, it took six instructions a byte. A
@@ -1212,7 +1272,7 @@ impl CompiledRules {
         if len > self.longest_line_bytes {
             return false;
         }
-        let text = text_bytes(line);
+        let text = text_bytes(line.as_bytes());
         self.line_rules.iter().any(|rule| rule.may_cover(len, || text))
     }
 
@@ -1234,7 +1294,7 @@ impl CompiledRules {
             .iter()
             .enumerate()
             .filter(|(i, rule)| !rule.has_keywords || unscreened(*i) || hit(*i))
-            .filter(|(_, rule)| rule.may_cover(line.len(), || *text.get_or_insert_with(|| text_bytes(line))))
+            .filter(|(_, rule)| rule.may_cover(line.len(), || *text.get_or_insert_with(|| text_bytes(line.as_bytes()))))
             .find(|(i, rule)| rule.covers_line_screened(line, unscreened(*i) || hit(MAX_SCREENED_RULES + i)))
             .map(|(i, _)| i);
         LineScan { rule, credit_words: hit(GLUED_CREDIT_MARK) || self.image_credit.literals().is_none() }
@@ -1496,9 +1556,11 @@ mod tests {
             Just("(Reporting by Kim Ho; Editing by Al Ng)".to_string()),
             Just(". Photo by Sam Roe".to_string()),
             Just("©".to_string()),
+            Just(" Officials met on Monday and agreed the budget after a long debate. ".to_string()),
+            "[ \t]{0,90}",
             "[a-z .,|()/:]{0,90}",
         ];
-        proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+        proptest::collection::vec(piece, 0..8).prop_map(|p| p.concat())
     }
 
     /// A rule's name, line limit and patterns as one written-out regex.
@@ -1589,7 +1651,7 @@ mod tests {
         fn text_bytes_counts_what_is_not_white_space(line in "[ \t\n\x0b\x0c\ra-z©,.]{0,100}", spaces in 0..9000usize) {
             // Past 255 vectors of 32 spaces, a lane would overflow.
             let line = format!("{line}{}{line}", " ".repeat(spaces));
-            prop_assert_eq!(text_bytes(&line), line.bytes().filter(|&b| !is_space_byte(b)).count());
+            prop_assert_eq!(text_bytes(line.as_bytes()), line.bytes().filter(|&b| !is_space_byte(b)).count());
         }
 
         // Every match holds one of the literals required_literals finds, so
@@ -1664,13 +1726,46 @@ mod tests {
         }
     }
 
+    // Credits as long as their patterns allow, after long paragraphs and
+    // runs of white space: the tails looked at still hold them.
+    #[test]
+    fn a_credit_as_long_as_its_pattern_allows_is_found_in_the_tail() {
+        let rules = Rules::default().compile().unwrap();
+        let credit = &rules.image_credit;
+        let long = "Officials met on Monday and agreed the budget after a long debate. ".repeat(4);
+        for len in [1, 30, 59, 60, 79, 80] {
+            let name: String = "Ann Lee Kim ".chars().cycle().take(len).collect();
+            for (spaces, prose) in
+                ["", " ", "          ", "\t\t "].into_iter().flat_map(|s| [(s, ""), (s, long.as_str())])
+            {
+                for line in [
+                    format!("{prose}It rained.{spaces} Photo by{spaces} {name}"),
+                    format!("{prose}Headline{spaces} |{spaces} Image:{spaces} {}", &name[..len.min(60)]),
+                    format!("{prose}(Reporting by {name}; Editing by {spaces}{name})"),
+                ] {
+                    let exact =
+                        credit.combined.as_ref().unwrap().exact.find(line.as_bytes()).map(|m| (m.start(), m.end()));
+                    assert!(exact.is_some() || len == 80, "{line}");
+                    assert_eq!(credit.find(&line), exact, "{line}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn patterns_that_need_a_rare_byte_are_searched_alone() {
         let rules = Rules::default().compile().unwrap();
         let screens = rules.image_credit.screens.as_ref().expect("image_credit has patterns to screen");
-        let bytes: Vec<u8> = screens.alone.iter().map(|(b, _)| *b).collect();
+        let bytes: Vec<u8> = screens.alone.iter().map(|(b, _, _)| *b).collect();
         assert_eq!(bytes.len(), 3, "{:?}", bytes.iter().map(|&b| b as char).collect::<Vec<_>>());
         assert!(bytes.contains(&b'|') && screens.rest.is_some());
+        // Every glued credit ends its line, within a bounded tail.
+        assert!(
+            screens.alone.iter().all(|(_, _, tail)| tail.is_some()),
+            "{:?}",
+            screens.alone.iter().map(|a| a.2).collect::<Vec<_>>()
+        );
+        assert_eq!(screens.rest_tail.as_ref().map(|(_, most)| *most), Some(100));
         // Letters are classes under case folding, and spaces are common:
         // neither screens.
         let required = |p: &str| {
