@@ -101,7 +101,10 @@ pub struct Cleaned {
 ///
 /// A thread that cleans many texts gets the same results faster from
 /// [`Cleaner::clean_with_memo`], which keeps the verdicts on lines that
-/// recur.
+/// recur, and from a clone of its own: a clone shares the learned table
+/// and the rules' automata, but its regexes keep their scratch space for
+/// the thread that first uses them, where threads sharing one cleaner take
+/// it from a pool (a lock for all but one of them).
 ///
 /// ```
 /// use doppel::clean::{Cleaner, Rules};
@@ -117,7 +120,9 @@ pub struct Cleaned {
 pub struct Cleaner {
     rules: Rules,
     compiled: CompiledRules,
-    table: BoilerplateTable,
+    /// Shared by clones: a worker's own clone copies the compiled rules,
+    /// not what was learned.
+    table: std::sync::Arc<BoilerplateTable>,
     stray: Regex,
     /// Names these rules for a [`LineMemo`]: distinct for every compiled
     /// set of rules in the process, shared by clones and kept by
@@ -173,12 +178,18 @@ impl Cleaner {
             .map_err(|e| crate::Error::config(e.to_string()))?;
         static NEXT_RULES_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let rules_id = NEXT_RULES_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Cleaner { rules: rules.clone(), compiled, table, stray, rules_id })
+        Ok(Cleaner { rules: rules.clone(), compiled, table: std::sync::Arc::new(table), stray, rules_id })
+    }
+
+    /// Whether `self` is a clone of `other`: the same compiled rules and
+    /// the same learned table.
+    pub(crate) fn is_clone_of(&self, other: &Cleaner) -> bool {
+        self.rules_id == other.rules_id && std::sync::Arc::ptr_eq(&self.table, &other.table)
     }
 
     /// The same rules (already compiled) with another table.
     pub fn with_table(mut self, table: BoilerplateTable) -> Cleaner {
-        self.table = table;
+        self.table = std::sync::Arc::new(table);
         self
     }
 
@@ -843,6 +854,20 @@ pub fn restore(cleaned: &str, cuts: &[Cut]) -> String {
 
 #[cfg(test)]
 mod tests {
+    // A worker keeps its own clone only while it is a clone of the pass's
+    // cleaner: another table, or other rules, and it must clone afresh.
+    #[test]
+    fn a_clone_is_told_from_a_cleaner_with_another_table_or_rules() {
+        use super::{BoilerplateTable, Cleaner, Rules};
+        let cleaner = Cleaner::new(&Rules::default(), BoilerplateTable::default()).unwrap();
+        let clone = cleaner.clone();
+        assert!(clone.is_clone_of(&cleaner) && cleaner.is_clone_of(&clone));
+        let other_table = cleaner.clone().with_table(BoilerplateTable::default());
+        assert!(!other_table.is_clone_of(&cleaner));
+        let other_rules = Cleaner::new(&Rules::default(), BoilerplateTable::default()).unwrap();
+        assert!(!other_rules.is_clone_of(&cleaner));
+    }
+
     proptest::proptest! {
         #[test]
         fn newline_pieces_are_split_on_line_breaks(text in "[a\n\r é]{0,30}") {
