@@ -144,6 +144,8 @@ fn stages(c: &mut Criterion) {
     // rules it lets through) on every line of the pages, none held.
     let compiled = rules.compile().expect("default rules compile");
     let lines: Vec<&str> = pages.iter().flat_map(|(_, text)| text.lines()).filter(|l| !l.trim().is_empty()).collect();
+    // Throughput in the bytes of the lines asked about, not of the pages.
+    group.throughput(Throughput::Bytes(lines.iter().map(|l| l.len() as u64).sum()));
     group.bench_function("whole_line_rules", |b| {
         b.iter(|| {
             for line in &lines {
@@ -151,6 +153,7 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    group.throughput(Throughput::Bytes(pages.iter().map(|(_, t)| t.len() as u64).sum()));
     group.bench_function("observe_page", |b| {
         b.iter(|| {
             for (site, text) in &pages {

@@ -102,9 +102,10 @@ pub struct Cleaned {
 /// A thread that cleans many texts gets the same results faster from
 /// [`Cleaner::clean_with_memo`], which keeps the verdicts on lines that
 /// recur, and from a clone of its own: a clone shares the learned table
-/// and the rules' automata, but its regexes keep their scratch space for
-/// the thread that first uses them, where threads sharing one cleaner take
-/// it from a pool (a lock for all but one of them).
+/// and the regexes' compiled automata (it copies the rules and the keyword
+/// automaton), and its regexes keep their scratch space for the thread
+/// that first uses them, where threads sharing one cleaner take it from a
+/// pool (a lock for all but one of them).
 ///
 /// ```
 /// use doppel::clean::{Cleaner, Rules};
@@ -181,10 +182,11 @@ impl Cleaner {
         Ok(Cleaner { rules: rules.clone(), compiled, table: std::sync::Arc::new(table), stray, rules_id })
     }
 
-    /// Whether `self` is a clone of `other`: the same compiled rules and
-    /// the same learned table.
+    /// Whether `self` is a clone of `other`: only clones share a learned
+    /// table (a new table, or new rules, make a new one), so the table
+    /// tells.
     pub(crate) fn is_clone_of(&self, other: &Cleaner) -> bool {
-        self.rules_id == other.rules_id && std::sync::Arc::ptr_eq(&self.table, &other.table)
+        std::sync::Arc::ptr_eq(&self.table, &other.table)
     }
 
     /// The same rules (already compiled) with another table.
@@ -307,7 +309,7 @@ impl Cleaner {
         with_text: bool,
     ) -> (String, Vec<CutSpan<'_>>) {
         let lines = self.clean_lines(text, site, Some(memo));
-        spans(text, &lines, with_text)
+        cut_spans(text, &lines, with_text)
     }
 
     /// Every line's decision.
@@ -777,7 +779,7 @@ pub(crate) struct CutSpan<'r> {
 /// Turns line decisions into cuts, and into the cleaned text if
 /// `with_text`.
 fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> Cleaned {
-    let (cleaned, cuts) = spans(text, lines, with_text);
+    let (cleaned, cuts) = cut_spans(text, lines, with_text);
     let cuts = cuts
         .into_iter()
         .map(|c| Cut {
@@ -793,7 +795,7 @@ fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> Cleaned {
 }
 
 /// [`build`] with the cuts as spans.
-fn spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: bool) -> (String, Vec<CutSpan<'r>>) {
+fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: bool) -> (String, Vec<CutSpan<'r>>) {
     let mut parts: Vec<(usize, usize, &'r str)> = Vec::new();
     let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());
     for (i, l) in lines.iter().enumerate() {

@@ -1073,7 +1073,8 @@ fn literal_rarity(literal: &[u8]) -> usize {
 /// tab, form feed, carriage return, space) that a match of `hir` can hold,
 /// or `None` when its repetitions leave that open.
 ///
-/// Patterns match a byte at a time (`.{0,300}` is 300 bytes), and a
+/// Patterns match a byte at a time (`.{0,300}` is 300 bytes; a class under
+/// `(?u)` counts the bytes of its longest character), and a
 /// whole-line match adds only white space around the pattern's, so a line
 /// holding more such bytes than this is covered by none of the patterns.
 /// The copyright rule looks at lines of up to 500 bytes, but its patterns
@@ -1087,9 +1088,12 @@ fn max_text_bytes(hir: &Hir) -> Option<usize> {
         HirKind::Class(hir::Class::Bytes(class)) => {
             Some(usize::from(!class.ranges().iter().all(|r| (r.start()..=r.end()).all(is_space_byte))))
         }
-        HirKind::Class(hir::Class::Unicode(class)) => Some(usize::from(
-            !class.ranges().iter().all(|r| (r.start()..=r.end()).all(|c| u8::try_from(c).is_ok_and(is_space_byte))),
-        )),
+        // Under `(?u)` a class matches a whole character, up to four bytes.
+        HirKind::Class(hir::Class::Unicode(class)) => {
+            let spaces =
+                class.ranges().iter().all(|r| (r.start()..=r.end()).all(|c| u8::try_from(c).is_ok_and(is_space_byte)));
+            Some(if spaces { 0 } else { class.maximum_len().unwrap_or(0) })
+        }
         HirKind::Capture(cap) => max_text_bytes(&cap.sub),
         HirKind::Repetition(rep) => match max_text_bytes(&rep.sub)? {
             0 => Some(0),
@@ -1337,12 +1341,13 @@ impl CompiledRules {
             false => (line, &line[..0]),
         };
         let (mut a, mut b) = (start, start);
-        // `second` is `first`'s length plus the overlap, or empty.
+        // `second` is at least as long as `first`, or empty.
         for (&x, &y) in first.iter().zip(second) {
             a = dfa.next_state(Anchored::No, a, x);
             b = dfa.next_state(Anchored::No, b, y);
             if dfa.is_special(a) | dfa.is_special(b) {
-                // The standard unanchored automaton has no dead state.
+                // The dead state is never reached from the unanchored
+                // start of a standard automaton: no need to stop early.
                 for sid in [a, b] {
                     if dfa.is_match(sid) {
                         mark(sid);
@@ -1528,6 +1533,23 @@ mod tests {
         assert_eq!(bound(r"^.{0,200}\ball rights reserved\.?\s*$"), Some(218));
         assert_eq!(bound(r"^\s*(?:#[\w-]+[\s,]*){2,}$"), None);
         assert_eq!(bound(r"(?:ab|c\s+d){2}"), Some(4));
+        // Under `(?u)` a class may match a character of four bytes.
+        assert_eq!(bound(r"(?u)^.{1,150}$"), Some(600));
+        let wide = Rules {
+            custom: vec![CustomRule {
+                name: "wide".into(),
+                rule: PatternRule {
+                    enabled: true,
+                    max_line_bytes: 1000,
+                    patterns: vec![r"(?u)^.{1,150}$".into()],
+                    extra_patterns: Vec::new(),
+                    keywords: Vec::new(),
+                },
+            }],
+            ..Rules::default()
+        };
+        let cjk = "港".repeat(140);
+        assert_eq!(wide.compile().unwrap().whole_line_rule(&cjk), Some("wide"));
         let copyright = line_rules().iter().find(|r| r.name == crate::clean::COPYRIGHT).unwrap();
         assert_eq!(copyright.max_text_bytes, Some(322));
         // Prose of 401-500 bytes is longer than any other rule looks at and
@@ -1629,26 +1651,16 @@ mod tests {
                 Just("scroll to continue reading"), Just("x"), Just("filler text, "), Just("  "),
             ], 0..40)
         ) {
-            use aho_corasick::{Anchored, automaton::Automaton};
-            let compiled = Rules::default().compile().unwrap();
+            let compiled = compiled_all();
             let line = pieces.concat();
-            let dfa = &compiled.keywords;
-            let mut sid = dfa.start_state(Anchored::No).unwrap();
-            let mut expected = 0u128;
-            for &b in line.as_bytes() {
-                sid = dfa.next_state(Anchored::No, sid, b);
-                if !dfa.is_match(sid) {
-                    continue;
-                }
-                for i in 0..dfa.match_len(sid) {
-                    expected |= 1u128 << compiled.keyword_rule[dfa.match_pattern(sid, i).as_usize()];
-                }
-            }
-            prop_assert_eq!(compiled.keyword_hits(line.as_bytes()), expected, "{}", line);
+            prop_assert_eq!(compiled.keyword_hits(line.as_bytes()), one_walk(compiled, line.as_bytes()), "{}", line);
         }
 
         #[test]
-        fn text_bytes_counts_what_is_not_white_space(line in "[ \t\n\x0b\x0c\ra-z©,.]{0,100}", spaces in 0..9000usize) {
+        fn text_bytes_counts_what_is_not_white_space(
+            line in "[ \t\n\x0b\x0c\ra-z©,.]{0,100}",
+            spaces in 0..9000usize,
+        ) {
             // Past 255 vectors of 32 spaces, a lane would overflow.
             let line = format!("{line}{}{line}", " ".repeat(spaces));
             prop_assert_eq!(text_bytes(line.as_bytes()), line.bytes().filter(|&b| !is_space_byte(b)).count());
@@ -1726,6 +1738,50 @@ mod tests {
         }
     }
 
+    fn compiled_all() -> &'static CompiledRules {
+        static RULES: std::sync::OnceLock<CompiledRules> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| Rules::default().compile().unwrap())
+    }
+
+    /// The keyword marks of `line` found by one walk from its start.
+    fn one_walk(compiled: &CompiledRules, line: &[u8]) -> u128 {
+        use aho_corasick::{Anchored, automaton::Automaton};
+        let dfa = &compiled.keywords;
+        let mut sid = dfa.start_state(Anchored::No).unwrap();
+        let mut marks = 0u128;
+        for &b in line {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_match(sid) {
+                for i in 0..dfa.match_len(sid) {
+                    marks |= 1u128 << compiled.keyword_rule[dfa.match_pattern(sid, i).as_usize()];
+                }
+            }
+        }
+        marks
+    }
+
+    // The longest keywords ending at every place around the middle of lines
+    // around the length where the walk splits: an overlap a byte short
+    // misses one.
+    #[test]
+    fn keywords_across_the_middle_are_found_whatever_the_split() {
+        use aho_corasick::automaton::Automaton;
+        let compiled = compiled_all();
+        let longest = compiled.keywords.max_pattern_len();
+        let split_at = 2 * 2 * (longest - 1).max(16);
+        for keyword in
+            ["all rights reserved", "delivered to your inbox", "scroll to continue reading", "rights reserved"]
+        {
+            for len in split_at - 2..split_at + 3 * longest {
+                for end in len / 2 - longest.min(len / 2)..(len / 2 + longest + 1).min(len) {
+                    let Some(start) = end.checked_sub(keyword.len()) else { continue };
+                    let line = format!("{}{keyword}{}", "x".repeat(start), "x".repeat(len - end));
+                    assert_eq!(compiled.keyword_hits(line.as_bytes()), one_walk(compiled, line.as_bytes()), "{line}");
+                }
+            }
+        }
+    }
+
     // Credits as long as their patterns allow, after long paragraphs and
     // runs of white space: the tails looked at still hold them.
     #[test]
@@ -1748,6 +1804,26 @@ mod tests {
                     assert!(exact.is_some() || len == 80, "{line}");
                     assert_eq!(credit.find(&line), exact, "{line}");
                 }
+            }
+        }
+    }
+
+    // Credits of no spaces at their patterns' very bounds, after prefixes
+    // of every length up to a block: each alignment of the tail's blocks.
+    #[test]
+    fn a_credit_at_its_bound_is_found_at_every_block_alignment() {
+        let credit = &compiled_all().image_credit;
+        let exact = credit.combined.as_ref().unwrap();
+        for prefix in 0..33 {
+            let lead = "y".repeat(prefix);
+            for line in [
+                format!("{lead}It rained. Photo by {}", "x".repeat(80)),
+                format!("{lead}Headline | Image: {}", "x".repeat(60)),
+                format!("{lead}(Reporting by {})", "x".repeat(200)),
+            ] {
+                let expected = exact.exact.find(line.as_bytes()).map(|m| (m.start(), m.end()));
+                assert!(expected.is_some(), "{line}");
+                assert_eq!(credit.find(&line), expected, "{line}");
             }
         }
     }

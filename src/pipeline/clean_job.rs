@@ -402,8 +402,9 @@ fn own_cleaner<R>(shared: &Cleaner, f: impl FnOnce(&Cleaner) -> R) -> R {
     })
 }
 
-/// Frees every worker's memo and own cleaner: of no use past a pass, they
-/// would stay on every thread of the pool (about 3 MiB each).
+/// Frees every worker's memo (about 3 MiB) and own cleaner (with its
+/// regexes' caches, up to 32 MiB each): of no use past a pass, they would
+/// stay on every thread of the pool.
 fn free_worker_state() {
     rayon::broadcast(|_| {
         LINE_MEMO.take();
