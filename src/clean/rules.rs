@@ -1104,14 +1104,16 @@ fn max_text_bytes(hir: &Hir) -> Option<usize> {
     }
 }
 
-/// A byte `\s` matches in the patterns (which are not Unicode-aware).
+/// A byte `\s` matches in the patterns (which are not Unicode-aware):
+/// tab, line feed, vertical tab, form feed, carriage return, space.
+/// Branch-free, so that a count of them runs a vector at a time.
 fn is_space_byte(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+    (b == b' ') | (b.wrapping_sub(b'\t') < 5)
 }
 
 /// The bytes of `line` that are not white space (see [`max_text_bytes`]).
 fn text_bytes(line: &[u8]) -> usize {
-    let is_space = |b: u8| u8::from((b == b' ') | (b.wrapping_sub(b'\t') < 5));
+    let is_space = |b: u8| u8::from(is_space_byte(b));
     let (chunks, rest) = line.as_chunks::<32>();
     let mut spaces = rest.iter().map(|&b| usize::from(is_space(b))).sum::<usize>();
     // Counted in 32 lanes of a byte, so that a step is one vector: counted
