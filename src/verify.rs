@@ -107,6 +107,26 @@ impl SpilledSets {
         Ok(SpilledSets::over(Lists::File(SpillFile::create(dir)?)))
     }
 
+    /// A store held in memory of the lists of `docs` (sorted document
+    /// indices), each given by `list` (any order, repeats allowed).
+    #[cfg(test)]
+    pub(crate) fn in_memory<'a>(docs: &[u32], list: impl Fn(u32) -> &'a [u64]) -> SpilledSets {
+        let mut all = Vec::with_capacity(docs.iter().map(|&d| list(d).len()).sum());
+        let mut sets = SpilledSets::over(Lists::Memory(Blocks::default()));
+        for &doc in docs {
+            let hashes = list(doc);
+            sets.docs.push(doc);
+            sets.starts.push(all.len() as u64);
+            sets.lens.push(u32::try_from(hashes.len()).unwrap_or(u32::MAX));
+            all.extend_from_slice(&hashes[..sets.lens.last().map_or(0, |&n| n as usize)]);
+        }
+        if let Lists::Memory(blocks) = &mut sets.lists {
+            blocks.push(all);
+        }
+        sets.index_done();
+        sets
+    }
+
     fn over(lists: Lists) -> SpilledSets {
         SpilledSets {
             docs: Vec::new(),

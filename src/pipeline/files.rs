@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::cuts::{BatchCuts, CutLog, CutReader};
-use super::engine::{DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates};
+use super::engine::{DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates, map_bins};
 use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
@@ -918,17 +918,8 @@ pub(crate) fn dedup_corpus(
         }
         (Verify::Estimate, _) => (None, "none"),
     };
-    // Each list is read once more to map it: worth it when a document is
-    // in several pairs (four on average on real150, where clustering fell
-    // from 0.32 to 0.20 s for 0.04 s of mapping, against one on 1 GB of news,
-    // where the maps cost 0.17 s and saved 0.07 s). Under `--containment`
-    // a pair matches with a larger difference, which the maps rarely rule
-    // out (real150 at 0.8: clustering 0.25 s with them or without).
-    if let Some(sets) = &mut sets
-        && config.containment.is_none()
-        && candidates.len() >= 2 * docs.len()
-    {
-        map_bins(sets, BIN_BUDGET_BYTES, &spill_dir)?;
+    if let Some(sets) = &mut sets {
+        map_bins(sets, config, candidates.len()).map_err(|e| Error::io(&spill_dir, e))?;
     }
     let exact_sets_in_memory_bytes = sets.as_ref().map_or(0, SpilledSets::memory_bytes);
     let sets_at = Instant::now();
@@ -1079,40 +1070,6 @@ fn set_log_memory_budget(corpus: &Corpus, opts: &JobOptions) -> u64 {
 
 /// Pass 2 of exact verification: the shingle sets of `docs` (sorted),
 /// spilled to an unnamed file in `dir`.
-/// The most memory the candidates' maps of bins take (see
-/// [`crate::verify::set_bins`]): eight bins a hash for 24M hashes (about
-/// 170 MB of news), fewer beyond. It is held only while clustering, after
-/// the band keys are freed.
-const BIN_BUDGET_BYTES: u64 = 64 << 20;
-
-/// Makes the maps of bins of the stored candidates, each list read once,
-/// in parallel: judging then rules out most pairs that fall short without
-/// reading their lists.
-fn map_bins(sets: &mut SpilledSets, budget_bytes: u64, dir: &Path) -> Result<()> {
-    let Some(sizes) = sets.plan_bins(budget_bytes) else { return Ok(()) };
-    let mut words = vec![0u64; sizes.iter().sum()];
-    let mut parts = Vec::with_capacity(sizes.len());
-    let mut rest = words.as_mut_slice();
-    for &n in &sizes {
-        let (part, tail) = rest.split_at_mut(n);
-        parts.push(part);
-        rest = tail;
-    }
-    let ones: Vec<u32> = {
-        let sets = &*sets;
-        parts
-            .into_par_iter()
-            .enumerate()
-            .map_init(Vec::new, |buf, (i, part)| sets.fill_bins(i, part, buf).unwrap_or(0))
-            .collect()
-    };
-    if let Some(e) = sets.take_error() {
-        return Err(Error::io(dir, e));
-    }
-    sets.attach_bins(words, &sizes, ones);
-    Ok(())
-}
-
 fn exact_sets(
     corpus: &Corpus,
     opts: &JobOptions,
