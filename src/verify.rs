@@ -230,16 +230,20 @@ impl SpilledSets {
     pub(crate) fn plan_bins(&self, budget_bytes: u64) -> Option<Vec<usize>> {
         let hashes: u64 = self.lens.iter().map(|&n| u64::from(n)).sum();
         // Rounding up to a power of two adds 44% on average, and up to 100%.
-        let bins_per_hash = (budget_bytes as f64 * 8.0 / (2.0 * hashes.max(1) as f64)).min(8.0);
-        if bins_per_hash < 1.0 {
-            return None;
-        }
-        Some(
-            self.lens
+        let mut bins_per_hash = (budget_bytes as f64 * 8.0 / (2.0 * hashes.max(1) as f64)).min(8.0);
+        // A word a list at least: many short lists can still pass the budget.
+        while bins_per_hash >= 1.0 {
+            let sizes: Vec<usize> = self
+                .lens
                 .iter()
                 .map(|&n| ((f64::from(n) * bins_per_hash / 64.0).ceil() as usize).next_power_of_two())
-                .collect(),
-        )
+                .collect();
+            if sizes.iter().sum::<usize>() as u64 * 8 <= budget_bytes {
+                return Some(sizes);
+            }
+            bins_per_hash /= 2.0;
+        }
+        None
     }
 
     /// Sets `words` to the bins of the `i`th stored list (see [`set_bins`]),
@@ -1135,6 +1139,34 @@ mod tests {
         assert_eq!(judge_all(&sets), without);
         let matched = without.iter().filter(|p| p.2).count();
         assert!(matched > 0 && matched < without.len(), "{matched} of {} match", without.len());
+    }
+
+    #[test]
+    fn maps_of_bins_keep_within_their_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sets = SpilledSets::create(dir.path()).unwrap();
+        for (d, n) in [(0u32, 600usize), (1, 1), (2, 5000), (3, 0)] {
+            sets.push(d, &(0..n as u64).collect::<Vec<_>>()).unwrap();
+        }
+        sets.finish().unwrap();
+        let hashes = 5601u64;
+        for budget_bytes in [1 << 20, 16 * hashes, 4 * hashes, hashes / 4, 700, 33] {
+            let words: usize = sets.plan_bins(budget_bytes).map_or(0, |sizes| sizes.iter().sum());
+            assert!(words as u64 * 8 <= budget_bytes, "{words} words for {budget_bytes} bytes");
+        }
+        // Eight bins a hash at most, each map at least a word.
+        assert_eq!(sets.plan_bins(1 << 20).unwrap(), vec![128, 1, 1024, 1]);
+        // Under one bin a hash, none.
+        assert_eq!(sets.plan_bins(hashes / 4), None);
+        // Many one-hash lists take a word each, whatever the bins a hash.
+        let mut short = SpilledSets::create(dir.path()).unwrap();
+        for d in 0..100u32 {
+            short.push(d, &[u64::from(d)]).unwrap();
+        }
+        short.finish().unwrap();
+        assert_eq!(short.plan_bins(800).map(|s| s.len()), Some(100));
+        assert_eq!(short.plan_bins(799), None);
+        assert_eq!(short.plan_bins(100), None);
     }
 
     proptest::proptest! {

@@ -229,7 +229,10 @@ def main():
     truth_s = time.perf_counter() - started
 
     # Scores and table.
-    ref = next((r for r in rows if r["tool"] == "doppel" and "error" not in r), None)
+    # Ratios are against `doppel` when it ran, else against the first doppel
+    # row that did (`--tools doppel-union,rensa,...`), named in the header.
+    ref = next((r for name in ("doppel", "doppel-lists", "doppel-union", "doppel-estimate")
+                for r in rows if r["tool"] == name and "error" not in r), None)
     for r in rows:
         if "error" in r:
             continue
@@ -249,7 +252,7 @@ def main():
             json.dump(sorted(pred, key=str), fh)
 
     head = ["tool", "bands x rows", "wall s", "MB/s", "docs/s", "CPU s", "peak RSS MB",
-            "flagged", "precision", "recall", "doppel speed-up"]
+            "flagged", "precision", "recall", "speed-up of %s" % (ref["tool"] if ref else "doppel")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "error" in r:

@@ -364,10 +364,10 @@ pub(crate) fn candidate_docs(candidates: &[u64]) -> Vec<u32> {
 }
 
 /// The most memory the candidates' maps of bins take (see
-/// [`crate::verify::set_bins`]): eight bins a hash for 24M hashes (about
-/// 170 MB of news), fewer beyond. They are held only while clustering,
-/// after the band keys are freed.
-const BIN_BUDGET_BYTES: u64 = 64 << 20;
+/// [`crate::verify::set_bins`]) unless `--memory-limit` is lower: eight
+/// bins a hash for 24M hashes (about 170 MB of news), fewer beyond. They
+/// are held only while clustering, after the band keys are freed.
+pub(crate) const BIN_BUDGET_BYTES: u64 = 64 << 20;
 
 /// Makes the maps of bins of the stored candidates, each list read once,
 /// in parallel, when they are worth it: judging then rules out most pairs
@@ -378,12 +378,18 @@ const BIN_BUDGET_BYTES: u64 = 64 << 20;
 /// 0.07 s): so only with twice as many candidate pairs as documents. Under
 /// `--containment` a pair matches with a larger difference, which the maps
 /// rarely rule out (real150 at 0.8: clustering 0.25 s with them or without).
-/// The error is a list that could not be read from the store's file.
-pub(crate) fn map_bins(sets: &mut SpilledSets, config: &DedupConfig, candidate_pairs: usize) -> std::io::Result<()> {
+/// The maps take at most `budget_bytes`. The error is a list that could not
+/// be read from the store's file.
+pub(crate) fn map_bins(
+    sets: &mut SpilledSets,
+    config: &DedupConfig,
+    candidate_pairs: usize,
+    budget_bytes: u64,
+) -> std::io::Result<()> {
     if config.containment.is_some() || candidate_pairs < 2 * sets.len() {
         return Ok(());
     }
-    let Some(sizes) = sets.plan_bins(BIN_BUDGET_BYTES) else { return Ok(()) };
+    let Some(sizes) = sets.plan_bins(budget_bytes) else { return Ok(()) };
     let mut words = vec![0u64; sizes.iter().sum()];
     let mut parts = Vec::with_capacity(sizes.len());
     let mut rest = words.as_mut_slice();
@@ -607,7 +613,7 @@ mod tests {
             let docs_of = candidate_docs(&candidates);
             assert!(candidates.len() >= 2 * docs_of.len(), "{} pairs of {} documents", candidates.len(), docs_of.len());
             let mut store = SpilledSets::in_memory(&docs_of, |d| dedup.sets.get(d).unwrap());
-            map_bins(&mut store, &dedup.config, candidates.len()).unwrap();
+            map_bins(&mut store, &dedup.config, candidates.len(), BIN_BUDGET_BYTES).unwrap();
             assert!(store.bin_bytes() > 0);
             let got =
                 cluster_candidates(&dedup.config, &dedup.signatures, &candidates, SimilaritySource::Spilled(&store));

@@ -23,7 +23,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::cuts::{BatchCuts, CutLog, CutReader};
-use super::engine::{DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates, map_bins};
+use super::engine::{
+    BIN_BUDGET_BYTES, DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates, map_bins,
+};
 use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
@@ -919,7 +921,8 @@ pub(crate) fn dedup_corpus(
         (Verify::Estimate, _) => (None, "none"),
     };
     if let Some(sets) = &mut sets {
-        map_bins(sets, config, candidates.len()).map_err(|e| Error::io(&spill_dir, e))?;
+        let budget = opts.memory_limit_bytes.map_or(BIN_BUDGET_BYTES, |limit| limit.min(BIN_BUDGET_BYTES));
+        map_bins(sets, config, candidates.len(), budget).map_err(|e| Error::io(&spill_dir, e))?;
     }
     let exact_sets_in_memory_bytes = sets.as_ref().map_or(0, SpilledSets::memory_bytes);
     let sets_at = Instant::now();
