@@ -9,7 +9,7 @@
 //! from a log the sign pass wrote, or from a second read of the
 //! candidate documents ([`SpilledSets::push`]); shared hashes are counted
 //! with a small hash table, so no set is sorted, after a map of bins of
-//! each document has ruled out the pairs it can ([`set_bins`]). With estimate
+//! each document has ruled out the pairs it can (`set_bins`). With estimate
 //! verification the MinHash estimates are used instead, and the texts are
 //! looked at once.
 
