@@ -8,8 +8,9 @@
 //! syndicated copy has in common with the full article. The hashes come
 //! from a log the sign pass wrote, or from a second read of the
 //! candidate documents ([`SpilledSets::push`]); shared hashes are counted
-//! with a small hash table, so no set is sorted, after a map of bins of
-//! each document has ruled out the pairs it can (`set_bins`). With estimate
+//! with a small hash table, so no set is sorted, after maps of bins, when
+//! made for a corpus dense with candidates, have ruled out the pairs they
+//! can (`set_bins`). With estimate
 //! verification the MinHash estimates are used instead, and the texts are
 //! looked at once.
 
@@ -224,22 +225,23 @@ impl SpilledSets {
     }
 
     /// How many words of bins (see [`set_bins`]) each stored list gets in
-    /// at most `budget_bytes`: about `bins_per_hash` bins a hash, up to
-    /// eight, rounded up to a power of two; `None` when the budget leaves
-    /// fewer than one bin a hash, too few to rule much out.
+    /// at most `budget_bytes`: eight bins a hash, or four, two or one when
+    /// the budget is short, rounded up to a power of two a list; `None`
+    /// when not even one bin a hash fits, too few to rule much out.
     pub(crate) fn plan_bins(&self, budget_bytes: u64) -> Option<Vec<usize>> {
         let hashes: u64 = self.lens.iter().map(|&n| u64::from(n)).sum();
         // Rounding up to a power of two adds 44% on average, and up to 100%.
-        let mut bins_per_hash = (budget_bytes as f64 * 8.0 / (2.0 * hashes.max(1) as f64)).min(8.0);
+        let fits = budget_bytes as f64 * 8.0 / (2.0 * hashes.max(1) as f64);
+        let mut bins_per_hash = [8.0, 4.0, 2.0, 1.0].into_iter().find(|&b| b <= fits).unwrap_or(0.0);
         // A word a list at least: many short lists can still pass the budget.
         while bins_per_hash >= 1.0 {
-            let sizes: Vec<usize> = self
+            let words_per_list: Vec<usize> = self
                 .lens
                 .iter()
                 .map(|&n| ((f64::from(n) * bins_per_hash / 64.0).ceil() as usize).next_power_of_two())
                 .collect();
-            if sizes.iter().sum::<usize>() as u64 * 8 <= budget_bytes {
-                return Some(sizes);
+            if words_per_list.iter().sum::<usize>() as u64 * 8 <= budget_bytes {
+                return Some(words_per_list);
             }
             bins_per_hash /= 2.0;
         }
@@ -254,12 +256,14 @@ impl SpilledSets {
     }
 
     /// Keeps the maps of bins made after [`SpilledSets::plan_bins`]:
-    /// `words` holds them back to back, `sizes[i]` words and `ones[i]` bins
-    /// set for the `i`th stored list.
-    pub(crate) fn attach_bins(&mut self, words: Vec<u64>, sizes: &[usize], ones: Vec<u32>) {
-        debug_assert!(sizes.len() == self.docs.len() && ones.len() == sizes.len());
+    /// `words` holds them back to back, `words_per_list[i]` words and
+    /// `ones[i]` bins set for the `i`th stored list. Every map must have
+    /// been made: an empty map of a list that has hashes would count all of
+    /// the other's bins as differing, which is no bound.
+    pub(crate) fn attach_bins(&mut self, words: Vec<u64>, words_per_list: &[usize], ones: Vec<u32>) {
+        debug_assert!(words_per_list.len() == self.docs.len() && ones.len() == words_per_list.len());
         self.bin_starts = std::iter::once(0)
-            .chain(sizes.iter().scan(0, |at, &n| {
+            .chain(words_per_list.iter().scan(0, |at, &n| {
                 *at += n;
                 Some(*at)
             }))
@@ -700,10 +704,11 @@ impl HashList {
 /// On a corpus dense with near-copies most candidate pairs fall short of
 /// the threshold by less than the MinHash estimate can tell (on `real150`,
 /// 114k of 141k judged pairs, most between 0.6 and 0.8), and the maps rule
-/// out 94% of those for an eighth of the bytes of the lists.
-/// Bins come from the bits above the 32 low ones so that a map of `2^k`
-/// bins folds to one of `2^(k-1)` by OR-ing its halves (see
-/// [`bins_differing`]).
+/// out 94% of those for about a fifth of the bytes of the lists (eight bins
+/// a hash, rounded up to a power of two). A bin is the low bits of the
+/// hash's top half, so that a map of `2^k` bins folds to one of `2^(k-1)`
+/// by OR-ing its halves (see [`bins_differing`]); the top half keeps the
+/// bins apart from [`HashList`]'s slots, which are the low bits.
 pub(crate) fn set_bins(words: &mut [u64], hashes: &[u64]) -> u32 {
     debug_assert!(words.len().is_power_of_two());
     words.fill(0);
@@ -827,8 +832,9 @@ impl SimilaritySource<'_> {
     /// of `a` and `b`, or `None` for a pair that does not match `config`
     /// and whose similarity was not worked out to the end. Reading back a
     /// pair's hashes stops once too few are left to reach the threshold,
-    /// and a pair whose sizes alone rule it out is not read at all: on a
-    /// dense corpus most candidate pairs fall short.
+    /// and a pair whose sizes alone rule it out, or whose maps of bins (when
+    /// made, see [`set_bins`]) do, is not read at all: on a dense corpus
+    /// most candidate pairs fall short.
     pub(crate) fn judge_to(
         &self,
         sigs: &Signatures,
@@ -842,7 +848,7 @@ impl SimilaritySource<'_> {
                 let mut buf = Vec::new();
                 let (mut table, mut scratch) = (HashList::default(), HashList::default());
                 // `a`'s table is filled when a pair first gets past the bins.
-                let mut filled = None;
+                let mut have_a = None;
                 let bins_a = sets.bins(a);
                 for b in others {
                     // Sizes first, when both distinct counts are known; then
@@ -863,14 +869,14 @@ impl SimilaritySource<'_> {
                             continue;
                         }
                     }
-                    let filled = *filled.get_or_insert_with(|| {
+                    let have_a = *have_a.get_or_insert_with(|| {
                         sets.with_list(a, &mut buf, |list| {
                             table.fill(list);
                             sets.note_distinct_count(a, table.len());
                         })
                         .is_some()
                     });
-                    if !filled {
+                    if !have_a {
                         // A read error is kept by the store and ends the run.
                         each(b, None);
                         continue;
@@ -1101,19 +1107,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let base: Vec<u64> = (0..400).collect();
         // A story and eleven copies, each replacing its own share of the
-        // shingles: pairs from Jaccard 0.3 to 1.0.
+        // shingles (pairs from Jaccard 0.3 to 1.0), with a few shingles
+        // repeated, so that a list is longer than its set.
         let lists: Vec<Vec<u64>> = (0..12u32)
             .map(|d| {
                 let picks: Vec<u8> =
                     (0..400u32).map(|i| (i.wrapping_add(d * 97).wrapping_mul(2654435761) >> 24) as u8).collect();
-                near_copies(&base, &picks, 255 - 12 * d as u8)
+                let mut list = near_copies(&base, &picks, 255 - 12 * d as u8);
+                list.extend_from_within(..3 * d as usize);
+                list
             })
             .collect();
-        let mut sets = SpilledSets::create(dir.path()).unwrap();
-        for (d, list) in lists.iter().enumerate() {
-            sets.push(d as u32, list).unwrap();
-        }
-        sets.finish().unwrap();
+        let store = || {
+            let mut sets = SpilledSets::create(dir.path()).unwrap();
+            for (d, list) in lists.iter().enumerate() {
+                sets.push(d as u32, list).unwrap();
+            }
+            sets.finish().unwrap();
+            sets
+        };
         let sigs = Signatures::new(128);
         let config = DedupConfig::default();
         let judge_all = |sets: &SpilledSets| {
@@ -1125,20 +1137,32 @@ mod tests {
             }
             all
         };
-        let without = judge_all(&sets);
-        let sizes = sets.plan_bins(1 << 20).unwrap();
-        let mut words = vec![0u64; sizes.iter().sum()];
+        let without = judge_all(&store());
+        // A second store, so that no distinct count is known yet and the
+        // maps are judged with the span from their bins to the list length.
+        let mut sets = store();
+        let words_per_list = sets.plan_bins(1 << 20).unwrap();
+        let mut words = vec![0u64; words_per_list.iter().sum()];
         let mut ones = Vec::new();
         let mut at = 0;
-        for (i, &n) in sizes.iter().enumerate() {
+        for (i, &n) in words_per_list.iter().enumerate() {
             ones.push(sets.fill_bins(i, &mut words[at..at + n], &mut Vec::new()).unwrap());
             at += n;
         }
-        sets.attach_bins(words, &sizes, ones);
-        assert!(sets.bins(0).is_some());
+        sets.attach_bins(words, &words_per_list, ones);
+        let ruled_out = (0..12u32)
+            .flat_map(|a| (a + 1..12).map(move |b| (a, b)))
+            .filter(|&(a, b)| {
+                let ((words_a, ones_a), (words_b, ones_b)) = (sets.bins(a).unwrap(), sets.bins(b).unwrap());
+                let spans = ((ones_a, sets.list_len(a)), (ones_b, sets.list_len(b)));
+                !may_match(spans.0, spans.1, bins_differing(words_a, words_b), &config)
+            })
+            .count();
         assert_eq!(judge_all(&sets), without);
         let matched = without.iter().filter(|p| p.2).count();
         assert!(matched > 0 && matched < without.len(), "{matched} of {} match", without.len());
+        // Most pairs that fall short are ruled out by their maps alone.
+        assert!(2 * ruled_out > without.len() - matched, "{ruled_out} of {} ruled out", without.len() - matched);
     }
 
     #[test]

@@ -365,8 +365,9 @@ pub(crate) fn candidate_docs(candidates: &[u64]) -> Vec<u32> {
 
 /// The most memory the candidates' maps of bins take (see
 /// [`crate::verify::set_bins`]) unless `--memory-limit` is lower: eight
-/// bins a hash for 24M hashes (about 170 MB of news), fewer beyond. They
-/// are held only while clustering, after the band keys are freed.
+/// bins a hash (rounded up to a power of two a list) for up to 33M
+/// candidates' hashes, about 230 MB of news; fewer beyond. They are held
+/// only while clustering, after the band keys are freed.
 pub(crate) const BIN_BUDGET_BYTES: u64 = 64 << 20;
 
 /// Makes the maps of bins of the stored candidates, each list read once,
@@ -389,11 +390,11 @@ pub(crate) fn map_bins(
     if config.containment.is_some() || candidate_pairs < 2 * sets.len() {
         return Ok(());
     }
-    let Some(sizes) = sets.plan_bins(budget_bytes) else { return Ok(()) };
-    let mut words = vec![0u64; sizes.iter().sum()];
-    let mut parts = Vec::with_capacity(sizes.len());
+    let Some(words_per_list) = sets.plan_bins(budget_bytes) else { return Ok(()) };
+    let mut words = vec![0u64; words_per_list.iter().sum()];
+    let mut parts = Vec::with_capacity(words_per_list.len());
     let mut rest = words.as_mut_slice();
-    for &n in &sizes {
+    for &n in &words_per_list {
         let (part, tail) = rest.split_at_mut(n);
         parts.push(part);
         rest = tail;
@@ -406,10 +407,12 @@ pub(crate) fn map_bins(
             .map_init(Vec::new, |buf, (i, part)| sets.fill_bins(i, part, buf).unwrap_or(0))
             .collect()
     };
+    // A list that could not be read has an empty map, which is no bound:
+    // the maps are attached only when every list was read.
     if let Some(e) = sets.take_error() {
         return Err(e);
     }
-    sets.attach_bins(words, &sizes, ones);
+    sets.attach_bins(words, &words_per_list, ones);
     Ok(())
 }
 
@@ -613,6 +616,11 @@ mod tests {
             let docs_of = candidate_docs(&candidates);
             assert!(candidates.len() >= 2 * docs_of.len(), "{} pairs of {} documents", candidates.len(), docs_of.len());
             let mut store = SpilledSets::in_memory(&docs_of, |d| dedup.sets.get(d).unwrap());
+            // No maps where a document is in few pairs, nor under containment.
+            map_bins(&mut store, &dedup.config, 2 * docs_of.len() - 1, BIN_BUDGET_BYTES).unwrap();
+            let containment = DedupConfig { containment: Some(0.8), ..dedup.config.clone() };
+            map_bins(&mut store, &containment, candidates.len(), BIN_BUDGET_BYTES).unwrap();
+            assert_eq!(store.bin_bytes(), 0);
             map_bins(&mut store, &dedup.config, candidates.len(), BIN_BUDGET_BYTES).unwrap();
             assert!(store.bin_bytes() > 0);
             let got =

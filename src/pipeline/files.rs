@@ -921,8 +921,8 @@ pub(crate) fn dedup_corpus(
         (Verify::Estimate, _) => (None, "none"),
     };
     if let Some(sets) = &mut sets {
-        let budget = opts.memory_limit_bytes.map_or(BIN_BUDGET_BYTES, |limit| limit.min(BIN_BUDGET_BYTES));
-        map_bins(sets, config, candidates.len(), budget).map_err(|e| Error::io(&spill_dir, e))?;
+        let budget_bytes = opts.memory_limit_bytes.map_or(BIN_BUDGET_BYTES, |limit| limit.min(BIN_BUDGET_BYTES));
+        map_bins(sets, config, candidates.len(), budget_bytes).map_err(|e| Error::io(&spill_dir, e))?;
     }
     let exact_sets_in_memory_bytes = sets.as_ref().map_or(0, SpilledSets::memory_bytes);
     let sets_at = Instant::now();
