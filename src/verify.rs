@@ -112,14 +112,13 @@ impl SpilledSets {
     /// indices), each given by `list` (any order, repeats allowed).
     #[cfg(test)]
     pub(crate) fn in_memory<'a>(docs: &[u32], list: impl Fn(u32) -> &'a [u64]) -> SpilledSets {
-        let mut all = Vec::with_capacity(docs.iter().map(|&d| list(d).len()).sum());
+        let mut all = Vec::new();
         let mut sets = SpilledSets::over(Lists::Memory(Blocks::default()));
         for &doc in docs {
-            let hashes = list(doc);
             sets.docs.push(doc);
             sets.starts.push(all.len() as u64);
-            sets.lens.push(u32::try_from(hashes.len()).unwrap_or(u32::MAX));
-            all.extend_from_slice(&hashes[..sets.lens.last().map_or(0, |&n| n as usize)]);
+            sets.lens.push(list(doc).len() as u32);
+            all.extend_from_slice(list(doc));
         }
         if let Lists::Memory(blocks) = &mut sets.lists {
             blocks.push(all);
@@ -850,11 +849,12 @@ impl SimilaritySource<'_> {
                 // `a`'s table is filled when a pair first gets past the bins.
                 let mut have_a = None;
                 let bins_a = sets.bins(a);
+                let mut a_known = sets.known_distinct_count(a);
                 for b in others {
                     // Sizes first, when both distinct counts are known; then
                     // the bins, which bound how much the sets differ.
                     let known = sets.known_distinct_count(b);
-                    if let (Some(a_len), Some(b_len)) = (sets.known_distinct_count(a), known)
+                    if let (Some(a_len), Some(b_len)) = (a_known, known)
                         && fewest_shared_to_match(a_len, b_len, config).is_none()
                     {
                         each(b, None);
@@ -862,7 +862,7 @@ impl SimilaritySource<'_> {
                     }
                     if let (Some((words_a, ones_a)), Some((words_b, ones_b))) = (bins_a, sets.bins(b)) {
                         let differ = bins_differing(words_a, words_b);
-                        let a_span = sets.known_distinct_count(a).map_or((ones_a, sets.list_len(a)), |n| (n, n));
+                        let a_span = a_known.map_or((ones_a, sets.list_len(a)), |n| (n, n));
                         let b_span = known.map_or((ones_b, sets.list_len(b)), |n| (n, n));
                         if !may_match(a_span, b_span, differ, config) {
                             each(b, None);
@@ -881,6 +881,7 @@ impl SimilaritySource<'_> {
                         each(b, None);
                         continue;
                     }
+                    a_known = Some(table.len());
                     let judged = match known.map(|b_len| fewest_shared_to_match(table.len(), b_len, config)) {
                         Some(None) => None,
                         _ => sets
