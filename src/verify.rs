@@ -169,11 +169,17 @@ impl SpilledSets {
         self.distinct = (0..self.docs.len()).map(|_| Default::default()).collect();
     }
 
-    /// The number of distinct hashes of `doc`, whose list is in `list`,
-    /// counted with `scratch` the first time it is asked for.
-    fn distinct_count(&self, doc: u32, list: &[u64], scratch: &mut HashList) -> usize {
+    /// Where `doc` is stored, for the methods that take a stored list's
+    /// index: a pair's judge looks its documents up once, not once a
+    /// question.
+    fn index(&self, doc: u32) -> Option<usize> {
+        self.docs.binary_search(&doc).ok()
+    }
+
+    /// The number of distinct hashes of the `i`th stored list, which is in
+    /// `list`, counted with `scratch` the first time it is asked for.
+    fn distinct_count(&self, i: usize, list: &[u64], scratch: &mut HashList) -> usize {
         use std::sync::atomic::Ordering::Relaxed;
-        let Ok(i) = self.docs.binary_search(&doc) else { return 0 };
         match self.distinct[i].load(Relaxed) {
             0 => {
                 scratch.fill(list);
@@ -196,18 +202,20 @@ impl SpilledSets {
     /// set is not stored or cannot be read.
     pub fn get_into(&self, doc: u32, set: &mut Vec<u64>) -> bool {
         let mut buf = Vec::new();
-        self.with_list(doc, &mut buf, |list| {
-            set.clear();
-            set.extend_from_slice(list);
-        })
-        .is_some()
+        self.index(doc)
+            .and_then(|i| {
+                self.with_list(i, &mut buf, |list| {
+                    set.clear();
+                    set.extend_from_slice(list);
+                })
+            })
+            .is_some()
     }
 
-    /// Calls `f` with the list of `doc`: a slice of the lists held in
-    /// memory, or `buf` filled from the file. `None` if the list is not
-    /// stored or cannot be read (the error is kept).
-    fn with_list<R>(&self, doc: u32, buf: &mut Vec<u64>, f: impl FnOnce(&[u64]) -> R) -> Option<R> {
-        let i = self.docs.binary_search(&doc).ok()?;
+    /// Calls `f` with the `i`th stored list: a slice of the lists held in
+    /// memory, or `buf` filled from the file. `None` if the list cannot be
+    /// read (the error is kept).
+    fn with_list<R>(&self, i: usize, buf: &mut Vec<u64>, f: impl FnOnce(&[u64]) -> R) -> Option<R> {
         let (start, len) = (self.starts[i], self.lens[i] as usize);
         let file = match &self.lists {
             Lists::Memory(blocks) => return Some(f(blocks.slice(start, len))),
@@ -251,7 +259,7 @@ impl SpilledSets {
     /// read with `buf`; the bins set, or `None` if the list cannot be read
     /// (the error is kept).
     pub(crate) fn fill_bins(&self, i: usize, words: &mut [u64], buf: &mut Vec<u64>) -> Option<u32> {
-        self.with_list(self.docs[i], buf, |list| set_bins(words, list))
+        self.with_list(i, buf, |list| set_bins(words, list))
     }
 
     /// Keeps the maps of bins made after [`SpilledSets::plan_bins`]:
@@ -272,12 +280,12 @@ impl SpilledSets {
         self.bin_ones = ones;
     }
 
-    /// The map of bins of `doc` and the bins it sets, if made.
-    fn bins(&self, doc: u32) -> Option<(&[u64], usize)> {
+    /// The map of bins of the `i`th stored list and the bins it sets, if
+    /// made.
+    fn bins(&self, i: usize) -> Option<(&[u64], usize)> {
         if self.bin_ones.is_empty() {
             return None;
         }
-        let i = self.docs.binary_search(&doc).ok()?;
         Some((&self.bin_words[self.bin_starts[i]..self.bin_starts[i + 1]], self.bin_ones[i] as usize))
     }
 
@@ -286,22 +294,20 @@ impl SpilledSets {
         self.bin_words.len() * 8
     }
 
-    /// The length of the stored list of `doc` (0 if not stored): its
-    /// hashes with their repeats.
-    fn list_len(&self, doc: u32) -> usize {
-        self.docs.binary_search(&doc).map_or(0, |i| self.lens[i] as usize)
+    /// The length of the `i`th stored list: its hashes with their repeats.
+    fn list_len(&self, i: usize) -> usize {
+        self.lens[i] as usize
     }
 
-    /// Records the distinct count of `doc`, counted by a caller's table.
-    fn note_distinct_count(&self, doc: u32, n: usize) {
-        if let Ok(i) = self.docs.binary_search(&doc) {
-            self.distinct[i].store((n as u32).saturating_add(1), std::sync::atomic::Ordering::Relaxed);
-        }
+    /// Records the distinct count of the `i`th stored list, counted by a
+    /// caller's table.
+    fn note_distinct_count(&self, i: usize, n: usize) {
+        self.distinct[i].store((n as u32).saturating_add(1), std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// The number of distinct hashes of `doc`, if it was counted already.
-    fn known_distinct_count(&self, doc: u32) -> Option<usize> {
-        let i = self.docs.binary_search(&doc).ok()?;
+    /// The number of distinct hashes of the `i`th stored list, if it was
+    /// counted already.
+    fn known_distinct_count(&self, i: usize) -> Option<usize> {
         let n = self.distinct[i].load(std::sync::atomic::Ordering::Relaxed);
         (n > 0).then(|| n as usize - 1)
     }
@@ -846,33 +852,43 @@ impl SimilaritySource<'_> {
             SimilaritySource::Spilled(sets) => {
                 let mut buf = Vec::new();
                 let (mut table, mut scratch) = (HashList::default(), HashList::default());
+                // A document that is not stored (which does not happen)
+                // matches nothing.
+                let Some(ia) = sets.index(a) else {
+                    others.for_each(|b| each(b, None));
+                    return;
+                };
                 // `a`'s table is filled when a pair first gets past the bins.
                 let mut have_a = None;
-                let bins_a = sets.bins(a);
-                let mut a_known = sets.known_distinct_count(a);
+                let bins_a = sets.bins(ia);
+                let mut a_known = sets.known_distinct_count(ia);
                 for b in others {
+                    let Some(ib) = sets.index(b) else {
+                        each(b, None);
+                        continue;
+                    };
                     // Sizes first, when both distinct counts are known; then
                     // the bins, which bound how much the sets differ.
-                    let known = sets.known_distinct_count(b);
+                    let known = sets.known_distinct_count(ib);
                     if let (Some(a_len), Some(b_len)) = (a_known, known)
                         && fewest_shared_to_match(a_len, b_len, config).is_none()
                     {
                         each(b, None);
                         continue;
                     }
-                    if let (Some((words_a, ones_a)), Some((words_b, ones_b))) = (bins_a, sets.bins(b)) {
+                    if let (Some((words_a, ones_a)), Some((words_b, ones_b))) = (bins_a, sets.bins(ib)) {
                         let differ = bins_differing(words_a, words_b);
-                        let a_span = a_known.map_or((ones_a, sets.list_len(a)), |n| (n, n));
-                        let b_span = known.map_or((ones_b, sets.list_len(b)), |n| (n, n));
+                        let a_span = a_known.map_or((ones_a, sets.list_len(ia)), |n| (n, n));
+                        let b_span = known.map_or((ones_b, sets.list_len(ib)), |n| (n, n));
                         if !may_match(a_span, b_span, differ, config) {
                             each(b, None);
                             continue;
                         }
                     }
                     let have_a = *have_a.get_or_insert_with(|| {
-                        sets.with_list(a, &mut buf, |list| {
+                        sets.with_list(ia, &mut buf, |list| {
                             table.fill(list);
-                            sets.note_distinct_count(a, table.len());
+                            sets.note_distinct_count(ia, table.len());
                         })
                         .is_some()
                     });
@@ -885,8 +901,8 @@ impl SimilaritySource<'_> {
                     let judged = match known.map(|b_len| fewest_shared_to_match(table.len(), b_len, config)) {
                         Some(None) => None,
                         _ => sets
-                            .with_list(b, &mut buf, |list| {
-                                let b_len = sets.distinct_count(b, list, &mut scratch);
+                            .with_list(ib, &mut buf, |list| {
+                                let b_len = sets.distinct_count(ib, list, &mut scratch);
                                 let needed = fewest_shared_to_match(table.len(), b_len, config)?;
                                 let shared = table.shared_at_least(list, needed)?;
                                 Some(PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64))
@@ -916,17 +932,16 @@ impl SimilaritySource<'_> {
             SimilaritySource::Spilled(sets) => {
                 let mut buf = Vec::new();
                 let (mut table, mut scratch) = (HashList::default(), HashList::default());
-                let have_a = sets.with_list(a, &mut buf, |list| table.fill(list)).is_some();
+                let have_a =
+                    sets.index(a).and_then(|ia| sets.with_list(ia, &mut buf, |list| table.fill(list))).is_some();
                 for b in others {
-                    let similarity = have_a
-                        .then(|| {
-                            sets.with_list(b, &mut buf, |list| {
-                                let b_len = sets.distinct_count(b, list, &mut scratch);
-                                let shared = table.shared_with(list);
-                                PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64)
-                            })
+                    let similarity = have_a.then(|| sets.index(b)).flatten().and_then(|ib| {
+                        sets.with_list(ib, &mut buf, |list| {
+                            let b_len = sets.distinct_count(ib, list, &mut scratch);
+                            let shared = table.shared_with(list);
+                            PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64)
                         })
-                        .flatten();
+                    });
                     each(b, similarity.unwrap_or(NOTHING));
                 }
             }
@@ -1154,6 +1169,7 @@ mod tests {
         let ruled_out = (0..12u32)
             .flat_map(|a| (a + 1..12).map(move |b| (a, b)))
             .filter(|&(a, b)| {
+                let (a, b) = (a as usize, b as usize);
                 let ((words_a, ones_a), (words_b, ones_b)) = (sets.bins(a).unwrap(), sets.bins(b).unwrap());
                 let spans = ((ones_a, sets.list_len(a)), (ones_b, sets.list_len(b)));
                 !may_match(spans.0, spans.1, bins_differing(words_a, words_b), &config)
