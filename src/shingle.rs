@@ -372,7 +372,7 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
 }
 
 /// Sixteen ASCII bytes, classified lane by lane in a form the compiler
-/// turns into SSE2 (a dozen vector instructions, no table lookups).
+/// turns into SSE2 (about thirty vector instructions, no table lookups).
 /// Returns what each byte writes (lower case, or a space for a
 /// separator), and two words of lanes (least significant first) with
 /// `0xff` where a byte is a letter or digit and where
