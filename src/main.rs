@@ -296,7 +296,7 @@ struct DedupParams {
     memory_limit: Option<u64>,
     /// Where exact verification gets the shingle sets of candidates: `keep`
     /// logs every document's set while signing, to a temporary file in --out
-    /// (about 1.2x the input; a full disk falls back to `reread`); `reread`
+    /// (about 0.6x the input; a full disk falls back to `reread`); `reread`
     /// reads the candidate documents a second time, using disk for their
     /// sets only. The output is the same either way.
     #[arg(long, value_enum, default_value = "keep")]

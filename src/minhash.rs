@@ -19,7 +19,7 @@
 //! The estimate of Jaccard similarity is the share of positions at which two
 //! signatures agree; its standard error is `sqrt(J (1 - J) / num_perm)`.
 
-use crate::shingle::{Shingling, for_each_shingle_hash, normalize_bytes};
+use crate::shingle::{Shingling, fingerprint, for_each_shingle_hash, normalize_bytes};
 
 /// Marks a bin no shingle fell into. Real values are capped one below it.
 const EMPTY_BIN: u32 = u32::MAX;
@@ -98,21 +98,23 @@ impl MinHasher {
         hashes: &mut Vec<u64>,
     ) -> usize {
         hashes.clear();
-        self.sign_appending_hashes(text, scratch, sig, hashes)
+        normalize_bytes(text, &mut scratch.normalized);
+        self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig, |h| hashes.push(h))
     }
 
-    /// [`MinHasher::sign_with_hashes`] that appends the hashes to what
-    /// `hashes` holds, so that the sets of several documents can be built
-    /// back to back in one buffer.
-    pub fn sign_appending_hashes(
+    /// [`MinHasher::sign_into`] that also appends the [`fingerprint`] of
+    /// every shingle hash of `text` to `fingerprints`, in text order with
+    /// repeats, so that the sets of several documents can be built back to
+    /// back in one buffer: what `doppel dedup` logs for exact verification.
+    pub fn sign_appending_fingerprints(
         &self,
         text: &str,
         scratch: &mut SignScratch,
         sig: &mut [u32],
-        hashes: &mut Vec<u64>,
+        fingerprints: &mut Vec<u32>,
     ) -> usize {
         normalize_bytes(text, &mut scratch.normalized);
-        self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig, |h| hashes.push(h))
+        self.sign_normalized(&scratch.normalized, &mut scratch.filled, sig, |h| fingerprints.push(fingerprint(h)))
     }
 
     fn sign_normalized(
@@ -259,15 +261,16 @@ mod tests {
             set.dedup();
             assert_eq!(set, crate::shingle::shingle_set(text, Shingling::Words(5), 7));
         }
-        // Appending builds the lists of several texts back to back, as the
-        // sign pass's runs do.
+        // Appending builds the fingerprint lists of several texts back to
+        // back, as the sign pass's runs do, with the same signatures.
         let mut run = Vec::new();
         let mut expected = Vec::new();
         for text in [long.as_str(), " ... ", "Only three words"] {
             h.sign_with_hashes(text, &mut scratch, &mut sig, &mut hashes);
-            expected.extend_from_slice(&hashes);
-            let n = h.sign_appending_hashes(text, &mut scratch, &mut sig, &mut run);
-            assert_eq!(n, hashes.len());
+            expected.extend(hashes.iter().map(|&x| crate::shingle::fingerprint(x)));
+            let plain = sig.clone();
+            let n = h.sign_appending_fingerprints(text, &mut scratch, &mut sig, &mut run);
+            assert_eq!((n, &sig), (hashes.len(), &plain));
         }
         assert_eq!(run, expected);
     }

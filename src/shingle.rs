@@ -667,6 +667,26 @@ impl Iterator for SpaceOffsets<'_> {
     }
 }
 
+/// The 32-bit fingerprint of a shingle hash that exact verification counts
+/// shared shingles by: the hash's top half.
+///
+/// Exact sets are logged for every document while signing, and on a big
+/// corpus that log is the largest thing written, all of it fresh page
+/// cache. At 4 bytes a shingle instead of 8, `doppel dedup --duplicates-only
+/// --cluster union` on 1 GB of news took 2.60 s instead of 3.18 s (system
+/// time 0.59 s instead of 1.58 s; medians of 5, alternated). What it costs
+/// in exactness: two different shingles share a fingerprint with odds of 1
+/// in 2^32, so a set loses one shingle to a collision within itself with
+/// odds of about `|A|^2 / 2^33` (1 in 8,600 for 1,000 shingles), and a pair
+/// gains a false shared shingle with odds of about `|A \ B| |B \ A| / 2^32`
+/// (3 in a million for two 1,000-shingle articles at Jaccard 0.8). Either
+/// moves Jaccard by about `1 / |A ∪ B|`, so a decision changes only for a
+/// pair that close to the threshold. Taking the top half keeps a sorted set
+/// of hashes sorted.
+pub fn fingerprint(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
 /// The set of shingle hashes of a text, sorted and without repeats: the
 /// exact representation that Jaccard similarity is defined on.
 pub fn shingle_set(text: &str, shingling: Shingling, seed: u64) -> Vec<u64> {

@@ -2,8 +2,9 @@
 //!
 //! LSH candidates are only likely matches. With exact verification (the
 //! default) a pair is confirmed on the true Jaccard similarity of the two
-//! documents' sets of 64-bit shingle hashes (a 64-bit collision among a
-//! pair's shingles has odds of about 1 in 10^13), or on containment: the
+//! documents' sets of shingles, counted by 32-bit fingerprints of their
+//! hashes (see [`fingerprint`] for the odds that a collision changes a
+//! decision: about one pair in a million judged), or on containment: the
 //! share of the smaller set found in the larger, which is what a truncated
 //! syndicated copy has in common with the full article. The hashes come
 //! from a log the sign pass wrote, or from a second read of the
@@ -16,6 +17,8 @@
 
 use crate::config::DedupConfig;
 use crate::pipeline::Signatures;
+#[cfg(doc)]
+use crate::shingle::fingerprint;
 use crate::shingle::intersection_size;
 use crate::spill::SpillFile;
 
@@ -30,22 +33,24 @@ pub enum Verify {
     Estimate,
 }
 
-/// Exact shingle sets of a subset of documents, stored flat.
+/// Exact shingle sets of a subset of documents, stored flat: sorted 64-bit
+/// shingle hashes (the ground truth), or sorted 32-bit [`fingerprint`]s
+/// (what [`crate::Deduplicator`] judges by, as `doppel dedup` does).
 #[derive(Debug, Clone, Default)]
-pub struct ShingleSets {
+pub struct ShingleSets<T = u64> {
     docs: Vec<u32>,
     offsets: Vec<usize>,
-    hashes: Vec<u64>,
+    hashes: Vec<T>,
 }
 
-impl ShingleSets {
+impl<T: Copy> ShingleSets<T> {
     /// An empty store.
-    pub fn new() -> ShingleSets {
+    pub fn new() -> ShingleSets<T> {
         ShingleSets { docs: Vec::new(), offsets: vec![0], hashes: Vec::new() }
     }
 
     /// Adds the set of document `doc`; documents must come in increasing order.
-    pub fn push(&mut self, doc: u32, sorted_set: &[u64]) {
+    pub fn push(&mut self, doc: u32, sorted_set: &[T]) {
         debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
         self.docs.push(doc);
         self.hashes.extend_from_slice(sorted_set);
@@ -53,7 +58,7 @@ impl ShingleSets {
     }
 
     /// The set of `doc`, or `None` if it was not stored.
-    pub fn get(&self, doc: u32) -> Option<&[u64]> {
+    pub fn get(&self, doc: u32) -> Option<&[T]> {
         let i = self.docs.binary_search(&doc).ok()?;
         Some(&self.hashes[self.offsets[i]..self.offsets[i + 1]])
     }
@@ -70,11 +75,11 @@ impl ShingleSets {
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.docs.len() * 4 + self.offsets.len() * 8 + self.hashes.len() * 8
+        self.docs.len() * 4 + self.offsets.len() * 8 + std::mem::size_of_val(self.hashes.as_slice())
     }
 }
 
-/// Shingle hashes of candidate documents in an unnamed temporary file, so that memory
+/// Shingle fingerprints of candidate documents in an unnamed temporary file, so that memory
 /// holds only an index (20 bytes a stored document) however many candidate
 /// documents there are; or, taken over from a set log small enough to be
 /// held in memory, in memory. Sets are read back with positioned reads, from the
@@ -85,7 +90,7 @@ impl ShingleSets {
 #[derive(Debug)]
 pub struct SpilledSets {
     docs: Vec<u32>,
-    // Where each stored set starts in the file, in values (u64), and its length.
+    // Where each stored list starts in the file, in values (u32), and its length.
     starts: Vec<u64>,
     lens: Vec<u32>,
     // Each stored list's number of distinct hashes plus one, once counted
@@ -111,7 +116,7 @@ impl SpilledSets {
     /// A store held in memory of the lists of `docs` (sorted document
     /// indices), each given by `list` (any order, repeats allowed).
     #[cfg(test)]
-    pub(crate) fn in_memory<'a>(docs: &[u32], list: impl Fn(u32) -> &'a [u64]) -> SpilledSets {
+    pub(crate) fn in_memory<'a>(docs: &[u32], list: impl Fn(u32) -> &'a [u32]) -> SpilledSets {
         let mut all = Vec::new();
         let mut sets = SpilledSets::over(Lists::Memory(Blocks::default()));
         for &doc in docs {
@@ -141,14 +146,14 @@ impl SpilledSets {
         }
     }
 
-    /// Appends the hashes of document `doc` (a sorted set, or any list of
-    /// its shingle hashes); documents must come in increasing order.
-    pub fn push(&mut self, doc: u32, hashes: &[u64]) -> std::io::Result<()> {
+    /// Appends the [`fingerprint`]s of document `doc`'s shingle hashes (in
+    /// any order, repeats allowed); documents must come in increasing order.
+    pub fn push(&mut self, doc: u32, hashes: &[u32]) -> std::io::Result<()> {
         debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
         let Lists::File(file) = &mut self.lists else {
             return Err(std::io::Error::other("internal: sets pushed to a store held in memory"));
         };
-        let start = file.len() / 8;
+        let start = file.len() / 4;
         file.append(bytemuck::cast_slice(hashes))?;
         self.docs.push(doc);
         self.starts.push(start);
@@ -178,7 +183,7 @@ impl SpilledSets {
 
     /// The number of distinct hashes of the `i`th stored list, which is in
     /// `list`, counted with `scratch` the first time it is asked for.
-    fn distinct_count(&self, i: usize, list: &[u64], scratch: &mut HashList) -> usize {
+    fn distinct_count(&self, i: usize, list: &[u32], scratch: &mut HashList) -> usize {
         use std::sync::atomic::Ordering::Relaxed;
         match self.distinct[i].load(Relaxed) {
             0 => {
@@ -192,15 +197,15 @@ impl SpilledSets {
         }
     }
 
-    /// The set of `doc`, read from the file (`None` if not stored or unreadable).
-    pub fn get(&self, doc: u32) -> Option<Vec<u64>> {
+    /// The list of `doc`, read from the file (`None` if not stored or unreadable).
+    pub fn get(&self, doc: u32) -> Option<Vec<u32>> {
         let mut set = Vec::new();
         self.get_into(doc, &mut set).then_some(set)
     }
 
-    /// Reads the set of `doc` into `set`, reusing its buffer; false if the
-    /// set is not stored or cannot be read.
-    pub fn get_into(&self, doc: u32, set: &mut Vec<u64>) -> bool {
+    /// Reads the list of `doc` into `set`, reusing its buffer; false if the
+    /// list is not stored or cannot be read.
+    pub fn get_into(&self, doc: u32, set: &mut Vec<u32>) -> bool {
         let mut buf = Vec::new();
         self.index(doc)
             .and_then(|i| {
@@ -215,7 +220,7 @@ impl SpilledSets {
     /// Calls `f` with the `i`th stored list: a slice of the lists held in
     /// memory, or `buf` filled from the file. `None` if the list cannot be
     /// read (the error is kept).
-    fn with_list<R>(&self, i: usize, buf: &mut Vec<u64>, f: impl FnOnce(&[u64]) -> R) -> Option<R> {
+    fn with_list<R>(&self, i: usize, buf: &mut Vec<u32>, f: impl FnOnce(&[u32]) -> R) -> Option<R> {
         let (start, len) = (self.starts[i], self.lens[i] as usize);
         let file = match &self.lists {
             Lists::Memory(blocks) => return Some(f(blocks.slice(start, len))),
@@ -223,7 +228,7 @@ impl SpilledSets {
         };
         buf.clear();
         buf.resize(len, 0);
-        if let Err(e) = file.read_exact_at(bytemuck::cast_slice_mut(buf), start * 8) {
+        if let Err(e) = file.read_exact_at(bytemuck::cast_slice_mut(buf), start * 4) {
             let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert(e);
             return None;
@@ -258,7 +263,7 @@ impl SpilledSets {
     /// Sets `words` to the bins of the `i`th stored list (see [`set_bins`]),
     /// read with `buf`; the bins set, or `None` if the list cannot be read
     /// (the error is kept).
-    pub(crate) fn fill_bins(&self, i: usize, words: &mut [u64], buf: &mut Vec<u64>) -> Option<u32> {
+    pub(crate) fn fill_bins(&self, i: usize, words: &mut [u64], buf: &mut Vec<u32>) -> Option<u32> {
         self.with_list(i, buf, |list| set_bins(words, list))
     }
 
@@ -339,7 +344,7 @@ impl SpilledSets {
     pub fn memory_bytes(&self) -> u64 {
         match &self.lists {
             Lists::File(_) => 0,
-            Lists::Memory(blocks) => blocks.values * 8,
+            Lists::Memory(blocks) => blocks.values * 4,
         }
     }
 
@@ -380,7 +385,7 @@ enum Lists {
 /// stays in memory, and freeing a buffer a document another tenth.
 #[derive(Debug, Default)]
 struct Blocks {
-    blocks: Vec<Vec<u64>>,
+    blocks: Vec<Vec<u32>>,
     // Where each block starts, in values, counted over all blocks; strictly
     // increasing, as empty blocks are not kept.
     starts: Vec<u64>,
@@ -388,7 +393,7 @@ struct Blocks {
 }
 
 impl Blocks {
-    fn push(&mut self, block: Vec<u64>) {
+    fn push(&mut self, block: Vec<u32>) {
         if block.is_empty() {
             return;
         }
@@ -399,7 +404,7 @@ impl Blocks {
 
     /// The `len` values from `start`, which lie in one block when they are
     /// one document's list.
-    fn slice(&self, start: u64, len: usize) -> &[u64] {
+    fn slice(&self, start: u64, len: usize) -> &[u32] {
         if len == 0 {
             return &[];
         }
@@ -409,17 +414,17 @@ impl Blocks {
     }
 }
 
-/// Every document's shingle hashes, in document order, as the sign pass
-/// emits them (text order, repeats kept: sorting is left to no one, see
-/// [`HashList`]), in memory while it is small (see [`SetLog::create`]) and
+/// Every document's shingle [`fingerprint`]s, in document order, as the
+/// sign pass emits them (text order, repeats kept: sorting is left to no
+/// one, see [`HashList`]), in memory while it is small (see [`SetLog::create`]) and
 /// otherwise in an unnamed temporary file. Memory holds nothing per
 /// document beyond that: the lengths are the shingle counts the signatures
 /// keep anyway.
 /// Once LSH has named the candidates, [`SetLog::into_sets`] indexes just
 /// those, and verification reads their hashes without reading the corpus
 /// again. Against a second pass that re-reads and re-hashes the candidate
-/// documents, it costs disk (8 bytes a shingle of every document, about
-/// 1.2x the size of a news corpus) and saves the second read, parse and
+/// documents, it costs disk (4 bytes a shingle of every document, about
+/// 0.6x the size of a news corpus) and saves the second read, parse and
 /// hash.
 #[derive(Debug)]
 pub(crate) struct SetLog {
@@ -449,7 +454,7 @@ impl SetLog {
         };
         Ok(SetLog {
             memory: Blocks::default(),
-            memory_budget_values: usize::try_from(memory_budget_bytes / 8).unwrap_or(usize::MAX),
+            memory_budget_values: usize::try_from(memory_budget_bytes / 4).unwrap_or(usize::MAX),
             file,
             dir: dir.to_path_buf(),
             documents: 0,
@@ -458,15 +463,15 @@ impl SetLog {
 
     /// Appends the hashes of the next document.
     #[cfg(test)]
-    pub fn append(&mut self, hashes: &[u64]) -> std::io::Result<()> {
+    pub fn append(&mut self, hashes: &[u32]) -> std::io::Result<()> {
         len_u32(hashes.len())?;
         self.append_documents(hashes.to_vec(), 1)
     }
 
-    /// Appends the hashes of the next `documents` documents, their lists
-    /// back to back in `hashes`; held as they are while the log is in
+    /// Appends the fingerprints of the next `documents` documents, their
+    /// lists back to back in `hashes`; held as they are while the log is in
     /// memory.
-    pub fn append_documents(&mut self, hashes: Vec<u64>, documents: usize) -> std::io::Result<()> {
+    pub fn append_documents(&mut self, hashes: Vec<u32>, documents: usize) -> std::io::Result<()> {
         if self.file.is_none() && self.memory.values + hashes.len() as u64 > self.memory_budget_values as u64 {
             let mut file = SpillFile::create(&self.dir)?;
             for block in std::mem::take(&mut self.memory).blocks {
@@ -504,7 +509,7 @@ impl SetLog {
     pub fn into_sets(mut self, docs: &[u32], len: impl Fn(u32) -> u32) -> std::io::Result<SpilledSets> {
         self.finish()?;
         let (total, lists) = match self.file {
-            Some(file) => (file.len() / 8, Lists::File(file)),
+            Some(file) => (file.len() / 4, Lists::File(file)),
             None => (self.memory.values, Lists::Memory(self.memory)),
         };
         let mut sets = SpilledSets::over(lists);
@@ -527,10 +532,11 @@ impl SetLog {
     }
 }
 
-/// A document's shingle hashes in a table, for counting what another
+/// A document's shingle fingerprints in a table, for counting what another
 /// document shares with it.
 ///
-/// Exact Jaccard needs `|A|`, `|B|` and `|A ∩ B|` of the distinct hashes.
+/// Exact Jaccard needs `|A|`, `|B|` and `|A ∩ B|` of the distinct
+/// fingerprints (called hashes below: they are the top halves of hashes).
 /// Sorting every document's hashes to intersect them by merging costs
 /// `n log n` for every document signed, candidate or not; a table costs two
 /// probes a hash, and only for the documents of candidate pairs. Shingle
@@ -544,7 +550,7 @@ impl SetLog {
 /// sorted sets.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct HashList {
-    slots: Vec<u64>,
+    slots: Vec<u32>,
     // log2 of the capacity, for slots from the top bits of the mixed hash.
     bits: u32,
     // 0: slots are the low bits of the hash; else the multiplier.
@@ -576,7 +582,7 @@ impl HashList {
     }
 
     /// The table of `hashes` (repeats and any order allowed).
-    pub fn fill(&mut self, hashes: &[u64]) {
+    pub fn fill(&mut self, hashes: &[u32]) {
         self.reset(hashes.len());
         self.multiplier = 0;
         // At load 1/4 a uniform fill probes about 1.2 slots a hash.
@@ -594,7 +600,7 @@ impl HashList {
     }
 
     /// Adds `h`: whether it was not there, and the slots probed.
-    fn insert(&mut self, h: u64) -> (bool, usize) {
+    fn insert(&mut self, h: u32) -> (bool, usize) {
         if h == 0 {
             let new = !self.has_zero;
             self.has_zero = true;
@@ -619,7 +625,7 @@ impl HashList {
         }
     }
 
-    fn slot_of(&self, h: u64) -> Option<usize> {
+    fn slot_of(&self, h: u32) -> Option<usize> {
         let (mut i, mask) = (self.home(h), self.slots.len() - 1);
         loop {
             match self.slots[i] {
@@ -632,16 +638,16 @@ impl HashList {
 
     /// The first slot probed for `h` (multiplicative hashing: the top bits
     /// of the product depend on every bit of `h`).
-    fn home(&self, h: u64) -> usize {
+    fn home(&self, h: u32) -> usize {
         match self.multiplier {
             0 => h as usize & (self.slots.len() - 1),
-            m => (h.wrapping_mul(m) >> (64 - self.bits)) as usize,
+            m => (u64::from(h).wrapping_mul(m) >> (64 - self.bits)) as usize,
         }
     }
 
     /// How many distinct hashes of `other` (repeats and any order allowed)
     /// are held: one probe a hash, no table of `other`.
-    fn shared_with(&mut self, other: &[u64]) -> usize {
+    fn shared_with(&mut self, other: &[u32]) -> usize {
         // Needing none, the count is never given up.
         self.shared_at_least(other, 0).unwrap_or(0)
     }
@@ -650,7 +656,7 @@ impl HashList {
     /// `needed` could be shared: once more entries of `other` have missed
     /// than it has beyond `needed`. Entries count with their repeats, so
     /// the bound only errs towards going on.
-    fn shared_at_least(&mut self, other: &[u64], needed: usize) -> Option<usize> {
+    fn shared_at_least(&mut self, other: &[u32], needed: usize) -> Option<usize> {
         let spare = other.len().checked_sub(needed)?;
         if self.met.len() != self.slots.len() || self.round == u32::MAX {
             self.met.clear();
@@ -690,15 +696,15 @@ impl HashList {
     /// allowed), using `scratch` to count `other`'s distinct hashes: the
     /// tests' reference for the cached counts the pipeline uses.
     #[cfg(test)]
-    fn similarity(&mut self, other: &[u64], scratch: &mut HashList) -> PairSimilarity {
+    fn similarity(&mut self, other: &[u32], scratch: &mut HashList) -> PairSimilarity {
         scratch.fill(other);
         let shared = self.shared_with(other);
         PairSimilarity::from_sizes(self.len as f64, scratch.len as f64, shared as f64)
     }
 }
 
-/// Sets `words.len() * 64` bins (a power of two) for `hashes`, each hash
-/// the bit of bits 32 and up of its value, and returns the bins set.
+/// Sets `words.len() * 64` bins (a power of two) for `hashes` (fingerprints),
+/// each the bit of its value turned by half, and returns the bins set.
 ///
 /// A map of bins rules a pair out without probing. Bins are disjoint, so
 /// every bin set in one map and not the other holds a hash of one set that
@@ -709,17 +715,18 @@ impl HashList {
 /// On a corpus dense with near-copies most candidate pairs fall short of
 /// the threshold by less than the MinHash estimate can tell (on `real150`,
 /// 114k of 141k judged pairs, most between 0.6 and 0.8), and the maps rule
-/// out 94% of those for about a fifth of the bytes of the lists (eight bins
-/// a hash, rounded up to a power of two). A bin is the low bits of the
-/// hash's top half, so that a map of `2^k` bins folds to one of `2^(k-1)`
-/// by OR-ing its halves (see [`bins_differing`]); the top half keeps the
-/// bins apart from [`HashList`]'s slots, which are the low bits.
-pub(crate) fn set_bins(words: &mut [u64], hashes: &[u64]) -> u32 {
+/// out 94% of those for about two fifths of the bytes of the lists (eight
+/// bins a hash, rounded up to a power of two). A bin is the low bits of the
+/// value with its halves swapped, so that a map of `2^k` bins folds to one
+/// of `2^(k-1)` by OR-ing its halves (see [`bins_differing`]); the top half
+/// first keeps the bins apart from [`HashList`]'s slots, which are the low
+/// bits, up to maps of 2^16 bins.
+pub(crate) fn set_bins(words: &mut [u64], hashes: &[u32]) -> u32 {
     debug_assert!(words.len().is_power_of_two());
     words.fill(0);
     let mask = words.len() * 64 - 1;
     for &h in hashes {
-        let bin = (h >> 32) as usize & mask;
+        let bin = h.rotate_left(16) as usize & mask;
         words[bin >> 6] |= 1 << (bin & 63);
     }
     words.iter().map(|w| w.count_ones()).sum()
@@ -791,7 +798,7 @@ impl PairSimilarity {
     }
 
     /// Exact similarity of two sorted, repeat-free sets.
-    pub fn exact(a: &[u64], b: &[u64]) -> PairSimilarity {
+    pub fn exact<T: Ord>(a: &[T], b: &[T]) -> PairSimilarity {
         PairSimilarity::from_sizes(a.len() as f64, b.len() as f64, intersection_size(a, b) as f64)
     }
 
@@ -805,8 +812,9 @@ impl PairSimilarity {
 /// Where similarities come from: exact sets or signatures.
 #[derive(Debug, Clone, Copy)]
 pub enum SimilaritySource<'a> {
-    /// Exact shingle sets (every document asked about must be stored).
-    Exact(&'a ShingleSets),
+    /// Exact shingle sets, as fingerprints (every document asked about
+    /// must be stored).
+    Exact(&'a ShingleSets<u32>),
     /// MinHash estimates; containment is derived from the estimated
     /// intersection `J (|A| + |B|) / (1 + J)`.
     Estimate(&'a Signatures),
@@ -995,11 +1003,11 @@ mod tests {
     fn spilled_sets_read_back_what_was_written() {
         let dir = tempfile::tempdir().unwrap();
         let mut sets = SpilledSets::create(dir.path()).unwrap();
-        sets.push(2, &[1, u64::MAX]).unwrap();
+        sets.push(2, &[1, u32::MAX]).unwrap();
         sets.push(7, &[]).unwrap();
         sets.push(9, &[5, 6, 7]).unwrap();
         sets.finish().unwrap();
-        assert_eq!(sets.get(2), Some(vec![1, u64::MAX]));
+        assert_eq!(sets.get(2), Some(vec![1, u32::MAX]));
         assert_eq!(sets.get(7), Some(vec![]));
         assert_eq!(sets.get(9), Some(vec![5, 6, 7]));
         assert_eq!(sets.get(3), None);
@@ -1011,19 +1019,19 @@ mod tests {
     #[test]
     fn a_set_log_gives_back_the_hashes_of_the_documents_asked_for() {
         let dir = tempfile::tempdir().unwrap();
-        let all: Vec<Vec<u64>> = vec![vec![3, 1, 3], vec![], vec![u64::MAX], vec![9, 4], vec![0, 7, 8, 10]];
+        let all: Vec<Vec<u32>> = vec![vec![3, 1, 3], vec![], vec![u32::MAX], vec![9, 4], vec![0, 7, 8, 10]];
         let len = |d: u32| all[d as usize].len() as u32;
         // On disk from the start; in memory, then moved to a file when the
         // third list passes the budget of three hashes; in memory to the end.
-        for (budget_bytes, on_disk) in [(0, true), (24, true), (1 << 20, false)] {
+        for (budget_bytes, on_disk) in [(0, true), (12, true), (1 << 20, false)] {
             let mut log = SetLog::create(dir.path(), budget_bytes).unwrap();
             for set in &all {
                 log.append(set).unwrap();
             }
             assert_eq!(log.documents(), 5);
-            assert_eq!(log.file_bytes(), if on_disk { 10 * 8 } else { 0 });
+            assert_eq!(log.file_bytes(), if on_disk { 10 * 4 } else { 0 });
             let sets = log.into_sets(&[1, 3, 4], len).unwrap();
-            assert_eq!(sets.memory_bytes(), if on_disk { 0 } else { 10 * 8 }, "budget {budget_bytes}");
+            assert_eq!(sets.memory_bytes(), if on_disk { 0 } else { 10 * 4 }, "budget {budget_bytes}");
             assert_eq!(sets.len(), 3);
             assert_eq!(sets.get(1), Some(vec![]));
             assert_eq!(sets.get(3), Some(vec![9, 4]));
@@ -1047,13 +1055,13 @@ mod tests {
     #[test]
     fn a_set_log_finds_each_document_in_the_runs_it_was_logged_in() {
         let dir = tempfile::tempdir().unwrap();
-        let all: Vec<Vec<u64>> =
+        let all: Vec<Vec<u32>> =
             vec![vec![], vec![5, 6], vec![], vec![7], vec![8, 9, 10], vec![], vec![], vec![11], vec![12, 12]];
         let len = |d: u32| all[d as usize].len() as u32;
         // Runs of 2, 0, 1, 3 and 3 documents, empty lists at their edges;
         // the budget of 6 hashes is passed by the last run.
         let runs = [0..2, 2..2, 2..3, 3..6, 6..9];
-        for (budget_bytes, on_disk) in [(0, true), (48, true), (1 << 20, false)] {
+        for (budget_bytes, on_disk) in [(0, true), (24, true), (1 << 20, false)] {
             let mut log = SetLog::create(dir.path(), budget_bytes).unwrap();
             for run in runs.clone() {
                 log.append_documents(all[run.clone()].concat(), run.len()).unwrap();
@@ -1061,7 +1069,7 @@ mod tests {
             assert_eq!(log.documents(), all.len());
             let every: Vec<u32> = (0..all.len() as u32).collect();
             let sets = log.into_sets(&every, len).unwrap();
-            assert_eq!(sets.memory_bytes(), if on_disk { 0 } else { 9 * 8 });
+            assert_eq!(sets.memory_bytes(), if on_disk { 0 } else { 9 * 4 });
             for (doc, set) in all.iter().enumerate() {
                 assert_eq!(sets.get(doc as u32).as_ref(), Some(set), "doc {doc}, budget {budget_bytes}");
             }
@@ -1071,29 +1079,29 @@ mod tests {
     #[test]
     fn hashes_sharing_their_low_bits_switch_the_table_to_mixed_slots() {
         let mut table = HashList::default();
-        table.fill(&(0..5000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect::<Vec<_>>());
-        assert_eq!((table.multiplier, table.len()), (0, 5000));
+        table.fill(&(0..4000u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect::<Vec<_>>());
+        assert_eq!((table.multiplier, table.len()), (0, 4000));
         // Low 20 bits all zero: without mixing, every hash probes one run.
-        let crafted: Vec<u64> = (1..5000u64).map(|i| i << 20).collect();
+        let crafted: Vec<u32> = (1..4000u32).map(|i| i << 20).collect();
         table.fill(&crafted);
         assert_ne!(table.multiplier, 0);
-        assert_eq!(table.len(), 4999);
+        assert_eq!(table.len(), 3999);
         assert_eq!(table.shared_with(&crafted[..100]), 100);
     }
 
-    /// Lists of hashes near-copies of one another: `base` values, each
-    /// kept with odds `keep` and each replaced, spread over the 64 bits.
-    fn near_copies(base: &[u64], picks: &[u8], keep: u8) -> Vec<u64> {
+    /// Lists of fingerprints near-copies of one another: `base` values,
+    /// each kept with odds `keep` and each replaced, spread over the 32 bits.
+    fn near_copies(base: &[u32], picks: &[u8], keep: u8) -> Vec<u32> {
         base.iter()
             .zip(picks.iter().cycle())
-            .map(|(&v, &p)| if p < keep { v } else { v ^ 0xABCD_0000 ^ u64::from(p) })
-            .map(|v| v.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .map(|(&v, &p)| if p < keep { v } else { v ^ 0xABCD_0000 ^ u32::from(p) })
+            .map(|v| v.wrapping_mul(0x9E37_79B9))
             .collect()
     }
 
     #[test]
     fn bins_rule_out_pairs_far_below_the_threshold_and_keep_copies() {
-        let base: Vec<u64> = (0..600).collect();
+        let base: Vec<u32> = (0..600).collect();
         let picks: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
         let a = near_copies(&base, &[0], 1);
         let config = DedupConfig::default();
@@ -1121,11 +1129,11 @@ mod tests {
     #[test]
     fn judging_with_bins_decides_every_pair_as_judging_without() {
         let dir = tempfile::tempdir().unwrap();
-        let base: Vec<u64> = (0..400).collect();
+        let base: Vec<u32> = (0..400).collect();
         // A story and eleven copies, each replacing its own share of the
         // shingles (pairs from Jaccard 0.3 to 1.0), with a few shingles
         // repeated, so that a list is longer than its set.
-        let lists: Vec<Vec<u64>> = (0..12u32)
+        let lists: Vec<Vec<u32>> = (0..12u32)
             .map(|d| {
                 let picks: Vec<u8> =
                     (0..400u32).map(|i| (i.wrapping_add(d * 97).wrapping_mul(2654435761) >> 24) as u8).collect();
@@ -1187,7 +1195,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sets = SpilledSets::create(dir.path()).unwrap();
         for (d, n) in [(0u32, 600usize), (1, 1), (2, 5000), (3, 0)] {
-            sets.push(d, &(0..n as u64).collect::<Vec<_>>()).unwrap();
+            sets.push(d, &(0..n as u32).collect::<Vec<_>>()).unwrap();
         }
         sets.finish().unwrap();
         let hashes = 5601u64;
@@ -1202,7 +1210,7 @@ mod tests {
         // Many one-hash lists take a word each, whatever the bins a hash.
         let mut short = SpilledSets::create(dir.path()).unwrap();
         for d in 0..100u32 {
-            short.push(d, &[u64::from(d)]).unwrap();
+            short.push(d, &[d]).unwrap();
         }
         short.finish().unwrap();
         assert_eq!(short.plan_bins(800).map(|s| s.len()), Some(100));
@@ -1216,10 +1224,10 @@ mod tests {
         // distinct counts the judge knows.
         #[test]
         fn bins_never_rule_out_a_matching_pair(
-            base in proptest::collection::vec(0u64..5000, 1..300),
+            base in proptest::collection::vec(0u32..5000, 1..300),
             picks in proptest::collection::vec(0u8..=255, 1..50),
             keep in 150u8..=255,
-            extra in proptest::collection::vec(0u64..5000, 0..120),
+            extra in proptest::collection::vec(0u32..5000, 0..120),
             words in (0u32..5, 0u32..5),
             threshold in 0.3f64..1.0,
             containment in proptest::option::of(0.3f64..1.0),
@@ -1231,7 +1239,7 @@ mod tests {
             b.extend(near_copies(&extra, &[0], 1));
             b.truncate(b.len() - b.len() / 3 * usize::from(keep % 2 == 0));
             let config = DedupConfig { jaccard_threshold: threshold, containment, ..DedupConfig::default() };
-            let set = |v: &[u64]| {
+            let set = |v: &[u32]| {
                 let mut s = v.to_vec();
                 s.sort_unstable();
                 s.dedup();
@@ -1259,8 +1267,8 @@ mod tests {
         // finds otherwise is the full count.
         #[test]
         fn a_count_given_up_early_could_not_have_reached_the_need(
-            a in proptest::collection::vec(0u64..300, 0..300),
-            b in proptest::collection::vec(0u64..300, 0..300),
+            a in proptest::collection::vec(0u32..300, 0..300),
+            b in proptest::collection::vec(0u32..300, 0..300),
             needed in 0usize..320,
         ) {
             let mut table = HashList::default();
@@ -1291,16 +1299,16 @@ mod tests {
         // hash 0 (the table's empty mark), and lists sharing most values.
         #[test]
         fn hash_list_similarity_equals_the_exact_similarity_of_the_sets(
-            a in proptest::collection::vec(0u64..600, 0..400),
-            b in proptest::collection::vec(0u64..600, 0..400),
-            scale in proptest::prelude::any::<u64>(),
+            a in proptest::collection::vec(0u32..600, 0..400),
+            b in proptest::collection::vec(0u32..600, 0..400),
+            scale in proptest::prelude::any::<u32>(),
         ) {
             // Odd scales spread the values; a scale of 2^20 makes them share
             // their low bits, the input the probe budget is there for.
             let scale = if scale % 3 == 0 { 1 << 20 } else { scale | 1 };
-            let spread = |v: &[u64]| v.iter().map(|&x| x.wrapping_mul(scale)).collect::<Vec<_>>();
+            let spread = |v: &[u32]| v.iter().map(|&x| x.wrapping_mul(scale)).collect::<Vec<_>>();
             let (a, b) = (spread(&a), spread(&b));
-            let set = |v: &[u64]| {
+            let set = |v: &[u32]| {
                 let mut s = v.to_vec();
                 s.sort_unstable();
                 s.dedup();

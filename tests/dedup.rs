@@ -405,3 +405,55 @@ fn synth_is_deterministic_and_quiet_when_asked() {
     assert_eq!(dir.read("a.jsonl"), dir.read("b.jsonl"));
     assert_eq!(dir.json_lines("a.jsonl").len(), 40);
 }
+
+/// The library's `Deduplicator` and `doppel dedup` judge by the same
+/// fingerprints: on stories with copies edited from far above the threshold
+/// to just under it, they make the same clusters with the same Jaccard.
+#[test]
+fn the_library_and_the_command_make_the_same_clusters() {
+    let dir = Dir::new();
+    let mut texts = Vec::new();
+    for s in 0..12u64 {
+        let base = story(100 + s, 300 + 60 * s as usize);
+        texts.push(base.clone());
+        // Replacing every 200th to every 35th word: Jaccard about 0.95 down
+        // to 0.75 against the story.
+        for every in [200, 120, 80, 60, 45, 35] {
+            texts.push(edit(&base, every + s as usize % 3));
+        }
+    }
+    let lines: Vec<String> = texts.iter().enumerate().map(|(i, t)| record(&format!("d{i}"), t)).collect();
+    dir.write("in.jsonl", lines.join("\n") + "\n");
+    dir.ok(&["dedup", "in.jsonl", "--out", "o", "-q", "--duplicates-only"]);
+    let from_command: Vec<(String, Vec<(String, String)>)> = dir
+        .json_lines("o/clusters.jsonl")
+        .iter()
+        .map(|c| {
+            let dups = c["duplicates"].as_array().unwrap();
+            let dups = dups.iter().map(|d| (d["id"].as_str().unwrap().into(), d["jaccard"].to_string())).collect();
+            (c["kept"].as_str().unwrap().into(), dups)
+        })
+        .collect();
+    let mut dedup = doppel::Deduplicator::new(doppel::DedupConfig::default()).unwrap();
+    dedup.add_all(&texts);
+    let from_library: Vec<(String, Vec<(String, String)>)> = dedup
+        .finish()
+        .clusters
+        .iter()
+        .map(|c| {
+            let dups = c.duplicates.iter().map(|d| (format!("d{}", d.doc.0), format!("{:.6}", d.jaccard))).collect();
+            (format!("d{}", c.kept.0), dups)
+        })
+        .collect();
+    assert!(from_command.len() >= 10, "{from_command:?}");
+    // Some copies fall short of the threshold.
+    let removed: usize = from_command.iter().map(|c| c.1.len()).sum();
+    assert!(removed > 12 && removed < 12 * 6, "{removed} removed");
+    let trim = |v: &str| v.trim_end_matches('0').trim_end_matches('.').to_string();
+    let normalise = |cs: Vec<(String, Vec<(String, String)>)>| {
+        cs.into_iter()
+            .map(|(k, d)| (k, d.into_iter().map(|(id, j)| (id, trim(&j))).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(normalise(from_command), normalise(from_library));
+}

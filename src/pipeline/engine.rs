@@ -7,7 +7,7 @@ use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, stars};
 use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
 use crate::minhash::{MinHasher, SignScratch};
-use crate::shingle::{SetScratch, sort_set};
+use crate::shingle::{SetScratch, fingerprint, sort_set};
 use crate::verify::{PairSimilarity, ShingleSets, SimilaritySource, SpilledSets, Verify};
 
 /// MinHash signatures of a corpus, one per document in input order, with
@@ -211,11 +211,12 @@ pub struct Deduplicator {
     config: DedupConfig,
     hasher: MinHasher,
     signatures: Signatures,
-    sets: ShingleSets,
+    sets: ShingleSets<u32>,
     scratch: SignScratch,
     set_scratch: SetScratch,
     sig: Vec<u32>,
     set: Vec<u64>,
+    fingerprints: Vec<u32>,
 }
 
 impl Deduplicator {
@@ -232,6 +233,7 @@ impl Deduplicator {
             scratch: SignScratch::default(),
             set_scratch: SetScratch::default(),
             set: Vec::new(),
+            fingerprints: Vec::new(),
         })
     }
 
@@ -252,7 +254,8 @@ impl Deduplicator {
         };
         let doc = self.signatures.push(&self.sig, text.chars().count(), shingles);
         if exact {
-            self.sets.push(doc.0, &self.set);
+            fingerprint_set(&self.set, &mut self.fingerprints);
+            self.sets.push(doc.0, &self.fingerprints);
         }
         doc
     }
@@ -262,20 +265,21 @@ impl Deduplicator {
         let k = self.config.num_perm;
         let exact = self.config.verify == Verify::Exact;
         let mut sigs = vec![0u32; texts.len() * k];
-        let signed: Vec<(usize, usize, Vec<u64>)> = sigs
+        let signed: Vec<(usize, usize, Vec<u32>)> = sigs
             .par_chunks_mut(k)
             .zip(texts.par_iter())
             .map_init(<(SignScratch, SetScratch)>::default, |(scratch, set_scratch), (sig, text)| {
                 let text = text.as_ref();
-                let mut set = Vec::new();
+                let (mut set, mut fingerprints) = (Vec::new(), Vec::new());
                 let shingles = if exact {
                     let n = self.hasher.sign_with_hashes(text, scratch, sig, &mut set);
                     sort_set(&mut set, set_scratch);
+                    fingerprint_set(&set, &mut fingerprints);
                     n
                 } else {
                     self.hasher.sign_into(text, scratch, sig)
                 };
-                (text.chars().count(), shingles, set)
+                (text.chars().count(), shingles, fingerprints)
             })
             .collect();
         for (sig, (chars, shingles, set)) in sigs.chunks(k).zip(signed) {
@@ -317,6 +321,15 @@ impl Deduplicator {
             })
             .collect()
     }
+}
+
+/// The sorted, repeat-free [`fingerprint`]s of a sorted, repeat-free set of
+/// hashes, into `out`: a fingerprint is a hash's top half, so the order
+/// holds and repeats (two hashes sharing a top half) sit side by side.
+fn fingerprint_set(sorted_set: &[u64], out: &mut Vec<u32>) {
+    out.clear();
+    out.extend(sorted_set.iter().map(|&h| fingerprint(h)));
+    out.dedup();
 }
 
 /// Candidate pairs from LSH, sorted and without repeats. Documents with no

@@ -69,9 +69,9 @@ pub struct JobOptions {
 #[serde(rename_all = "snake_case")]
 pub enum ExactSets {
     /// Log every document's shingle hashes during the sign pass, the ones
-    /// that sign it, to an unnamed temporary file in the output directory
-    /// (8 bytes a shingle: about 1.2x a news corpus with word 5-grams, and
-    /// about 8x with character n-grams). No second read of the corpus.
+    /// that sign it, as 32-bit fingerprints, to an unnamed temporary file
+    /// in the output directory (4 bytes a shingle: about 0.6x a news corpus
+    /// with word 5-grams, and about 4x with character n-grams). No second read of the corpus.
     /// Should the disk fill up while the log is written, the log is dropped
     /// and the job falls back to [`ExactSets::Reread`], saying so in its
     /// warnings; a disk that fills up under another temporary file (band
@@ -400,7 +400,7 @@ impl BatchSigner<'_> {
         rec: &RawRecord,
         scratch: &mut SignScratch,
         sig: &mut [u32],
-        set: &mut Vec<u64>,
+        set: &mut Vec<u32>,
     ) -> Outcome {
         if self.passed[i] {
             return Outcome::PassedOver;
@@ -421,7 +421,7 @@ impl BatchSigner<'_> {
             Err(reason) => return Outcome::Changed(reason),
         };
         let shingles = match self.with_sets {
-            true => self.hasher.sign_appending_hashes(&text, scratch, sig, set),
+            true => self.hasher.sign_appending_fingerprints(&text, scratch, sig, set),
             false => self.hasher.sign_into(&text, scratch, sig),
         };
         Outcome::Doc { chars: text.chars().count(), shingles, id }
@@ -477,13 +477,13 @@ impl IdLog {
     }
 }
 
-/// The set log's expected size: 8 bytes a shingle, about one word shingle
-/// per 6 bytes of input (1.2 GB for 1 GB of news) and one character
+/// The set log's expected size: 4 bytes a shingle, about one word shingle
+/// per 6 bytes of input (0.6 GB for 1 GB of news) and one character
 /// shingle a byte.
 fn estimated_set_log_bytes(decoded_bytes: u64, shingling: Shingling) -> u64 {
     match shingling {
-        Shingling::Words(_) => decoded_bytes / 6 * 8,
-        Shingling::Chars(_) => decoded_bytes.saturating_mul(8),
+        Shingling::Words(_) => decoded_bytes / 6 * 4,
+        Shingling::Chars(_) => decoded_bytes.saturating_mul(4),
     }
 }
 
@@ -587,7 +587,7 @@ fn sign_pass(
             // Records are signed a run at a time, their sets built back to
             // back in one buffer that the log keeps as it is.
             let run_records = records_per_chunk(batch.records.len(), SIGN_RUN_RECORDS);
-            let runs: Vec<(Vec<Outcome>, Vec<u64>)> = sigs
+            let runs: Vec<(Vec<Outcome>, Vec<u32>)> = sigs
                 .par_chunks_mut(k * run_records)
                 .zip(batch.records.par_chunks(run_records).enumerate())
                 .map_init(SignScratch::default, |scratch, (run_sigs, (run, recs))| {
@@ -707,7 +707,7 @@ struct SetLogging<'a> {
 impl SetLogging<'_> {
     /// Appends one batch's sets, in document order: runs of documents'
     /// sets back to back, each with its number of documents.
-    fn add(&mut self, sets: Vec<(Vec<u64>, usize)>) -> Result<()> {
+    fn add(&mut self, sets: Vec<(Vec<u32>, usize)>) -> Result<()> {
         let Some(log) = self.log.as_mut() else { return Ok(()) };
         for (set, documents) in sets {
             if let Err(e) = log.append_documents(set, documents) {
@@ -747,7 +747,7 @@ impl SetLogging<'_> {
 #[cfg(test)]
 fn log_batches(
     log: Option<SetLog>,
-    batches: impl IntoIterator<Item = Vec<(Vec<u64>, usize)>>,
+    batches: impl IntoIterator<Item = Vec<(Vec<u32>, usize)>>,
     logging: &std::sync::atomic::AtomicBool,
     spill_dir: &Path,
 ) -> Result<(Option<SetLog>, Option<String>)> {
@@ -1120,7 +1120,8 @@ fn exact_sets(
                     let text = cuts
                         .apply(i, text)
                         .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
-                    Ok((d, crate::shingle::shingle_set(&text, config.shingling, config.seed)))
+                    let set = crate::shingle::shingle_set(&text, config.shingling, config.seed);
+                    Ok((d, set.into_iter().map(crate::shingle::fingerprint).collect::<Vec<u32>>()))
                 })
                 .collect::<Result<Vec<_>>>()?;
             bar.set_position(counter.load(Ordering::Relaxed));
@@ -1404,11 +1405,11 @@ mod tests {
     fn the_set_log_is_kept_only_where_it_and_the_outputs_fit() {
         let gb = 1u64 << 30;
         let log = estimated_set_log_bytes(gb, Shingling::Words(5));
-        assert!(log > gb && log < 2 * gb, "{log}");
-        assert_eq!(estimated_set_log_bytes(gb, Shingling::Chars(5)), 8 * gb);
-        assert!(set_log_fits(3 * gb, log, gb));
-        assert!(!set_log_fits(2 * gb, log, gb));
-        assert!(set_log_fits(2 * gb, log, 0));
+        assert!(log > gb / 2 && log < gb, "{log}");
+        assert_eq!(estimated_set_log_bytes(gb, Shingling::Chars(5)), 4 * gb);
+        assert!(set_log_fits(2 * gb, log, gb));
+        assert!(!set_log_fits(gb + gb / 2, log, gb));
+        assert!(set_log_fits(gb, log, 0));
         assert!(!set_log_fits(u64::MAX - 1, u64::MAX, 1));
     }
 
@@ -1452,7 +1453,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let logging = std::sync::atomic::AtomicBool::new(true);
         // Runs of documents' sets, back to back, with their counts.
-        let batches = || vec![vec![(vec![1u64, 2, 3, 4], 2)], vec![(vec![5, 6], 1)], vec![(vec![7], 1)]];
+        let batches = || vec![vec![(vec![1u32, 2, 3, 4], 2)], vec![(vec![5, 6], 1)], vec![(vec![7], 1)]];
         // Room for everything: the log holds every document.
         let log = SetLog::create(dir.path(), 0).unwrap();
         let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
@@ -1460,7 +1461,7 @@ mod tests {
         assert!(warning.is_none() && logging.load(Ordering::Relaxed));
         // Room for the first batch only: the log goes, the workers are told,
         // the warning names the directory, and the run goes on.
-        crate::spill::tests::set_disk_room(4 * 8);
+        crate::spill::tests::set_disk_room(4 * 4);
         let log = SetLog::create(dir.path(), 0).unwrap();
         let (log, warning) = log_batches(Some(log), batches(), &logging, dir.path()).unwrap();
         crate::spill::tests::set_disk_room(u64::MAX);
