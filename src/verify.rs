@@ -658,13 +658,7 @@ impl HashList {
     /// the bound only errs towards going on.
     fn shared_at_least(&mut self, other: &[u32], needed: usize) -> Option<usize> {
         let spare = other.len().checked_sub(needed)?;
-        if self.met.len() != self.slots.len() || self.round == u32::MAX {
-            self.met.clear();
-            self.met.resize(self.slots.len(), 0);
-            self.met_zero = 0;
-            self.round = 0;
-        }
-        self.round += 1;
+        self.start_round();
         let round = self.round;
         let mut shared = 0usize;
         for (seen, &h) in other.iter().enumerate() {
@@ -685,6 +679,62 @@ impl HashList {
             }
         }
         Some(shared)
+    }
+
+    /// How many distinct hashes of `other` (repeats and any order allowed)
+    /// are held, and how many distinct hashes of `other` are not, which go
+    /// into `missed` (emptied first): one probe a hash, plus an insert for a
+    /// hash not held. Given up (`None`) once `may_match(most shared, fewest
+    /// missed)` says no: the similarity only grows with the shared count
+    /// and shrinks with the missed count, so the bound is the count so far
+    /// plus every entry left, against the misses so far.
+    fn shared_and_missed(
+        &mut self,
+        other: &[u32],
+        missed: &mut HashList,
+        may_match: impl Fn(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        self.start_round();
+        let round = self.round;
+        // Misses are few in a pair that matches; their slots are mixed, so
+        // no input can make their probing quadratic.
+        missed.reset(other.len());
+        missed.multiplier = table_multiplier();
+        let mut shared = 0usize;
+        for (seen, &h) in other.iter().enumerate() {
+            if h == 0 {
+                if !self.has_zero {
+                    missed.insert(0);
+                } else if self.met_zero != round {
+                    self.met_zero = round;
+                    shared += 1;
+                }
+            } else {
+                match self.slot_of(h) {
+                    Some(i) if self.met[i] != round => {
+                        self.met[i] = round;
+                        shared += 1;
+                    }
+                    Some(_) => {}
+                    None => _ = missed.insert(h),
+                }
+            }
+            if seen % 64 == 63 && !may_match(shared + other.len() - seen - 1, missed.len()) {
+                return None;
+            }
+        }
+        Some((shared, missed.len()))
+    }
+
+    /// Starts a round of marks for counting what another list shares.
+    fn start_round(&mut self) {
+        if self.met.len() != self.slots.len() || self.round == u32::MAX {
+            self.met.clear();
+            self.met.resize(self.slots.len(), 0);
+            self.met_zero = 0;
+            self.round = 0;
+        }
+        self.round += 1;
     }
 
     /// Distinct hashes held.
@@ -905,15 +955,29 @@ impl SimilaritySource<'_> {
                         each(b, None);
                         continue;
                     }
-                    a_known = Some(table.len());
-                    let judged = match known.map(|b_len| fewest_shared_to_match(table.len(), b_len, config)) {
-                        Some(None) => None,
-                        _ => sets
+                    let a_len = table.len();
+                    a_known = Some(a_len);
+                    let judged = match known.map(|b_len| (b_len, fewest_shared_to_match(a_len, b_len, config))) {
+                        Some((_, None)) => None,
+                        Some((b_len, Some(needed))) => sets
                             .with_list(ib, &mut buf, |list| {
-                                let b_len = sets.distinct_count(ib, list, &mut scratch);
-                                let needed = fewest_shared_to_match(table.len(), b_len, config)?;
                                 let shared = table.shared_at_least(list, needed)?;
-                                Some(PairSimilarity::from_sizes(table.len() as f64, b_len as f64, shared as f64))
+                                Some(PairSimilarity::from_sizes(a_len as f64, b_len as f64, shared as f64))
+                            })
+                            .flatten(),
+                        // `b`'s distinct count is found in the same pass
+                        // that counts what it shares: only the hashes `a`
+                        // lacks go into a table of their own.
+                        None => sets
+                            .with_list(ib, &mut buf, |list| {
+                                let (shared, missed) =
+                                    table.shared_and_missed(list, &mut scratch, |shared, missed| {
+                                        let b_len = (shared + missed) as f64;
+                                        PairSimilarity::from_sizes(a_len as f64, b_len, shared as f64).matches(config)
+                                    })?;
+                                sets.note_distinct_count(ib, shared + missed);
+                                let b_len = (shared + missed) as f64;
+                                Some(PairSimilarity::from_sizes(a_len as f64, b_len, shared as f64))
                             })
                             .flatten(),
                     };
@@ -1278,6 +1342,36 @@ mod tests {
                 Some(shared) => proptest::prop_assert_eq!(shared, full),
                 None => proptest::prop_assert!(full < needed, "gave up at {full} shared, {needed} needed"),
             }
+        }
+
+        // Counting what is shared and what is missed in one pass gives the
+        // counts of the sets, and gives up only on a pair that cannot match.
+        #[test]
+        fn shared_and_missed_counts_the_sets_and_gives_up_only_when_short(
+            a in proptest::collection::vec(0u32..400, 0..300),
+            b in proptest::collection::vec(0u32..400, 0..300),
+            threshold in 0.05f64..1.0,
+            containment in proptest::option::of(0.05f64..1.0),
+        ) {
+            let config = DedupConfig { jaccard_threshold: threshold, containment, ..DedupConfig::default() };
+            let (mut table, mut missed, mut scratch) = (HashList::default(), HashList::default(), HashList::default());
+            table.fill(&a);
+            scratch.fill(&b);
+            let (shared, b_len) = (table.shared_with(&b), scratch.len());
+            let sizes = |shared: usize, missed: usize| {
+                PairSimilarity::from_sizes(table.len() as f64, (shared + missed) as f64, shared as f64)
+            };
+            let full = sizes(shared, b_len - shared);
+            let a_len = table.len();
+            let may_match = |s: usize, m: usize| {
+                PairSimilarity::from_sizes(a_len as f64, (s + m) as f64, s as f64).matches(&config)
+            };
+            match table.shared_and_missed(&b, &mut missed, may_match) {
+                Some(counts) => proptest::prop_assert_eq!(counts, (shared, b_len - shared)),
+                None => proptest::prop_assert!(!full.matches(&config), "gave up on {:?}", full),
+            }
+            // Never giving up, it counts to the end.
+            proptest::prop_assert_eq!(table.shared_and_missed(&b, &mut missed, |_, _| true), Some((shared, b_len - shared)));
         }
 
         #[test]
