@@ -47,6 +47,17 @@ def timed(cmd, time_file):
     return wall, int(v["Maximum resident set size (kbytes)"]) * 1024 / 1e6, cpu
 
 
+def warm(path):
+    """Reads path once, so that a timed run finds it in the page cache and
+    times the tool, not the disk: a machine that pages out what was not
+    read for a while (DAMON's pageout, on the machine these figures were
+    taken on) would otherwise hand the first run after a long one a cold
+    file."""
+    with open(path, "rb", buffering=0) as fh:
+        while fh.read(8 << 20):
+            pass
+
+
 def help_text(doppel, sub):
     """`doppel SUB --help`, or None when the subcommand does not exist."""
     if not doppel:
@@ -145,6 +156,7 @@ def main():
             for k in range(a.repeat):
                 shutil.rmtree(out_dir, ignore_errors=True)
                 os.makedirs(out_dir)
+                warm(corpus)
                 w, m, c = timed(cmd, os.path.join(out_dir, "time.txt"))
                 walls.append(w)
                 rss.append(m)
