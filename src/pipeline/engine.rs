@@ -8,7 +8,7 @@ use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
 use crate::minhash::{MinHasher, SignScratch};
 use crate::shingle::{SetScratch, fingerprint, sort_set};
-use crate::verify::{PairSimilarity, ShingleSets, SimilaritySource, SpilledSets, Verify};
+use crate::verify::{JudgeScratch, PairSimilarity, ShingleSets, SimilaritySource, SpilledSets, Verify};
 
 /// MinHash signatures of a corpus, one per document in input order, with
 /// each document's text length in characters and shingle count.
@@ -471,15 +471,17 @@ pub(crate) fn cluster_candidates(
         // the end (see `judge_to`); it stays unjudged for clustering.
         let results: Vec<(usize, Option<PairSimilarity>)> = open
             .par_chunk_by(|&i, &j| chunk[i] >> 32 == chunk[j] >> 32)
-            .flat_map_iter(|run| {
+            .map_init(JudgeScratch::default, |scratch, run| {
                 let a = unpack_pair(chunk[run[0]]).0;
                 let mut all = Vec::with_capacity(run.len());
                 let mut next = run.iter();
-                source.judge_to(sigs, a, run.iter().map(|&i| unpack_pair(chunk[i]).1), config, |_, s| {
+                let others = run.iter().map(|&i| unpack_pair(chunk[i]).1);
+                source.judge_to(sigs, a, others, config, scratch, |_, s| {
                     all.extend(next.next().map(|&i| (i, s)));
                 });
                 all
             })
+            .flatten_iter()
             .collect();
         judged_pairs += results.len() as u64;
         for (i, s) in results {
