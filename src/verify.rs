@@ -3,8 +3,8 @@
 //! LSH candidates are only likely matches. With exact verification (the
 //! default) a pair is confirmed on the true Jaccard similarity of the two
 //! documents' sets of shingles, counted by 32-bit fingerprints of their
-//! hashes (see [`fingerprint`] for the odds that a collision changes a
-//! decision: about one pair in a million judged), or on containment: the
+//! hashes (see [`fingerprint`] for the odds of a collision and how far it
+//! moves a similarity), or on containment: the
 //! share of the smaller set found in the larger, which is what a truncated
 //! syndicated copy has in common with the full article. The hashes come
 //! from a log the sign pass wrote, or from a second read of the

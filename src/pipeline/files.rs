@@ -71,7 +71,8 @@ pub enum ExactSets {
     /// Log every document's shingle hashes during the sign pass, the ones
     /// that sign it, as 32-bit fingerprints, to an unnamed temporary file
     /// in the output directory (4 bytes a shingle: about 0.6x a news corpus
-    /// with word 5-grams, and about 4x with character n-grams). No second read of the corpus.
+    /// with word 5-grams, and about 4x with character n-grams). No second
+    /// read of the corpus.
     /// Should the disk fill up while the log is written, the log is dropped
     /// and the job falls back to [`ExactSets::Reread`], saying so in its
     /// warnings; a disk that fills up under another temporary file (band
