@@ -687,6 +687,16 @@ pub fn fingerprint(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
+/// The [`fingerprint`]s of every shingle of a text, in text order with
+/// repeats, into `out`: what `doppel dedup` logs for exact verification,
+/// without signing. Nothing is sorted: judging counts with hash tables.
+pub fn shingle_fingerprints(text: &str, shingling: Shingling, seed: u64, out: &mut Vec<u32>) {
+    let mut normalized = Vec::new();
+    normalize_bytes(text, &mut normalized);
+    out.clear();
+    for_each_shingle_hash(&normalized, shingling, seed, |h| out.push(fingerprint(h)));
+}
+
 /// The set of shingle hashes of a text, sorted and without repeats: the
 /// exact representation that Jaccard similarity is defined on.
 pub fn shingle_set(text: &str, shingling: Shingling, seed: u64) -> Vec<u64> {

@@ -1121,8 +1121,9 @@ fn exact_sets(
                     let text = cuts
                         .apply(i, text)
                         .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
-                    let set = crate::shingle::shingle_set(&text, config.shingling, config.seed);
-                    Ok((d, set.into_iter().map(crate::shingle::fingerprint).collect::<Vec<u32>>()))
+                    let mut fingerprints = Vec::new();
+                    crate::shingle::shingle_fingerprints(&text, config.shingling, config.seed, &mut fingerprints);
+                    Ok((d, fingerprints))
                 })
                 .collect::<Result<Vec<_>>>()?;
             bar.set_position(counter.load(Ordering::Relaxed));
