@@ -712,6 +712,9 @@ impl HashList {
         missed.reset(other.len());
         missed.multiplier = table_multiplier();
         let mut shared = 0usize;
+        // The marking is written out as in `shared_at_least`: one helper for
+        // both, returning whether a hash was held and first met, made the
+        // cluster stage 10-28% slower on 1 GB with one thread (medians of 5).
         for (seen, &h) in other.iter().enumerate() {
             if h == 0 {
                 if !self.has_zero {
