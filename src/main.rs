@@ -27,6 +27,10 @@ enum Command {
     /// Clean, then deduplicate the cleaned text: writes deduped.jsonl,
     /// clusters.jsonl, removed.jsonl, rejected.jsonl and stats.json.
     Run(RunArgs),
+    /// Train the cleaner's line classifier on labelled pages: JSONL, one
+    /// page a line, `{"lines": [{"text": ..., "label": "content" |
+    /// "boilerplate"}, ...]}`. Writes a model for `clean --model`.
+    TrainCleaner(TrainCleanerArgs),
     /// Generate a news dump with planted near-duplicates and scraper junk,
     /// for tests and benchmarks (deterministic for a seed).
     Synth(SynthArgs),
@@ -167,6 +171,35 @@ struct CleanArgs {
 }
 
 #[derive(Args)]
+struct TrainCleanerArgs {
+    /// Labelled pages (JSONL).
+    #[arg(required = true, value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// Where to write the model (JSON).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Hidden units of each of the model's two networks.
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    hidden: usize,
+    /// Passes over the training lines.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    epochs: usize,
+    /// Seed of the initial weights and the shuffles.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The model's default junk threshold (else the one with the best
+    /// character F1 on the training pages).
+    #[arg(long, value_name = "P")]
+    threshold: Option<f32>,
+    /// Train on the pages as given only, not also on parts of them.
+    #[arg(long)]
+    no_augment: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -191,6 +224,15 @@ struct CleanParams {
     /// Save the boilerplate table in force (learned or loaded) to this file.
     #[arg(long, value_name = "FILE")]
     save_table: Option<PathBuf>,
+    /// Cut a line when the classifier's junk probability is at least P:
+    /// higher keeps more content and more junk, 1 turns the classifier off
+    /// (default: the model's own, chosen on its training pages).
+    #[arg(long, value_name = "P")]
+    junk_threshold: Option<f32>,
+    /// Classify lines with this model (from `doppel train-cleaner`)
+    /// instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Print the rules in force (the --rules format) and exit.
     #[arg(long)]
     explain: bool,
@@ -198,15 +240,20 @@ struct CleanParams {
 
 impl CleanParams {
     fn options(&self, common: &CommonArgs) -> anyhow::Result<doppel::pipeline::CleanOptions> {
-        let rules = match &self.rules {
+        let mut rules = match &self.rules {
             Some(path) => doppel::clean::Rules::from_file(path)?,
             None => doppel::clean::Rules::default(),
         };
+        if let Some(p) = self.junk_threshold {
+            anyhow::ensure!((0.0..=1.0).contains(&p), "--junk-threshold must be between 0 and 1, got {p}");
+            rules.classifier.threshold = Some(p);
+        }
         let job = common.job(DedupConfig::default());
         Ok(doppel::pipeline::CleanOptions {
             rules,
             table: self.table.clone(),
             save_table: self.save_table.clone(),
+            model: self.model.clone(),
             fields: FieldNames { site: self.site_field.clone(), ..job.fields },
             skip_bad: common.skip_bad,
             progress: job.progress,
@@ -480,6 +527,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 r.run_seconds,
                 args.common.out.display()
             );
+            Ok(())
+        }
+        Command::TrainCleaner(args) => {
+            let opts = doppel::clean::model::TrainOptions {
+                hidden: args.hidden,
+                epochs: args.epochs,
+                seed: args.seed,
+                threshold: args.threshold,
+                augment: !args.no_augment,
+            };
+            let model = doppel::pipeline::train_cleaner(&args.inputs, &opts)?;
+            model.save(&args.out)?;
+            if !args.quiet {
+                eprintln!(
+                    "doppel: trained on {}; junk threshold {:.2}. Model in {}.",
+                    model.trained_on,
+                    model.threshold,
+                    args.out.display()
+                );
+            }
             Ok(())
         }
         Command::Synth(args) => {

@@ -30,7 +30,10 @@
 //! the line break and blank line after it, so the cleaned text keeps one
 //! blank line between paragraphs.
 
+pub mod features;
+pub mod lang;
 pub mod memo;
+pub mod model;
 pub mod rules;
 pub mod table;
 
@@ -40,6 +43,7 @@ use regex::Regex;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use memo::LineMemo;
+pub use model::{LineModel, Why};
 pub use rules::{CompiledRules, Rules};
 pub use table::{BoilerplateTable, DocObservation, TableLearner};
 
@@ -67,9 +71,11 @@ pub const CORPUS_BOILERPLATE: &str = "corpus_boilerplate";
 pub const REPEATED_PARAGRAPH: &str = "repeated_paragraph";
 /// Rule name: stray token after the last sentence.
 pub const STRAY_TOKEN: &str = "stray_token";
+/// Rule name: a line the classifier scores as junk.
+pub const CLASSIFIER: &str = "classifier";
 
 /// One cut: a span of the original text and the rule that removed it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Cut {
     /// Start, in characters (Unicode scalar values) of the original text.
     pub start: usize,
@@ -79,6 +85,10 @@ pub struct Cut {
     pub rule: String,
     /// The text removed.
     pub text: String,
+    /// For a cut of the classifier: its score and the features that
+    /// decided it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Why>,
     /// Start, in bytes of the original text: where `doppel run` cuts when
     /// it rebuilds the cleaned text from the original record.
     #[serde(skip)]
@@ -89,7 +99,7 @@ pub struct Cut {
 }
 
 /// A cleaned text and its cuts, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cleaned {
     /// The text without the cuts.
     pub text: String,
@@ -129,6 +139,10 @@ pub struct Cleaner {
     /// set of rules in the process, shared by clones and kept by
     /// [`Cleaner::with_table`], which leave the rules as they are.
     rules_id: u64,
+    /// The line classifier, when its rule is enabled, and the junk
+    /// probability it cuts at.
+    model: Option<std::sync::Arc<LineModel>>,
+    junk_threshold: f32,
 }
 
 /// What the cleaner decided for one non-blank line. Rule names borrow from
@@ -145,6 +159,8 @@ struct LineDecision<'r> {
     // their search can be spared. Negative so that the default, for a line
     // the scan did not read, is to search.
     no_credit_words: bool,
+    // Why the classifier cut the line, when it did.
+    why: Option<Why>,
 }
 
 /// What the header rule makes of one line (see [`Cleaner::decide_header`]).
@@ -179,7 +195,28 @@ impl Cleaner {
             .map_err(|e| crate::Error::config(e.to_string()))?;
         static NEXT_RULES_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let rules_id = NEXT_RULES_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Cleaner { rules: rules.clone(), compiled, table: std::sync::Arc::new(table), stray, rules_id })
+        let mut cleaner = Cleaner {
+            rules: rules.clone(),
+            compiled,
+            table: std::sync::Arc::new(table),
+            stray,
+            rules_id,
+            model: None,
+            junk_threshold: 1.0,
+        };
+        if rules.classifier.enabled {
+            cleaner = cleaner.with_model(LineModel::builtin().clone());
+        }
+        Ok(cleaner)
+    }
+
+    /// The same cleaner with another line model (one trained by
+    /// `doppel train-cleaner`); the rules' threshold, if they set one,
+    /// still wins over the model's.
+    pub fn with_model(mut self, model: LineModel) -> Cleaner {
+        self.junk_threshold = self.rules.classifier.threshold.unwrap_or(model.threshold);
+        self.model = self.rules.classifier.enabled.then(|| std::sync::Arc::new(model));
+        self
     }
 
     /// Whether `self` is a clone of `other`: only clones share a learned
@@ -327,6 +364,7 @@ impl Cleaner {
             .map(|l| if l.removed_by.is_none() { line_ends_key(&text[l.start..l.end], &mut buf) } else { 0 })
             .collect();
         self.decide_boilerplate(text, site, &ends, &mut lines);
+        self.decide_classifier(text, &mut lines);
         let mut repeat_keys = vec![None; lines.len()];
         let mut header_facts = vec![None; lines.len()];
         // Where the header ends and which paragraphs are adjacent both
@@ -417,6 +455,22 @@ impl Cleaner {
                     in_block = false;
                     in_body = in_body || is_body_line(line);
                 }
+            }
+        }
+    }
+
+    /// Lines the classifier scores as junk. It reads every line of the
+    /// page, those the rules took too: a menu is a run of short lines
+    /// whether or not a rule named one of them.
+    fn decide_classifier(&self, text: &str, lines: &mut [LineDecision<'_>]) {
+        let Some(model) = &self.model else { return };
+        let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
+        let page = LineModel::rows(&texts, lang::detect(text));
+        let scored = model.score_rows(&page);
+        for (i, l) in lines.iter_mut().enumerate() {
+            if l.removed_by.is_none() && scored.second[i] >= self.junk_threshold {
+                l.removed_by = Some(CLASSIFIER);
+                l.why = Some(model.why(&page, &scored, i));
             }
         }
     }
@@ -762,7 +816,7 @@ pub(crate) fn newline_pieces(text: &str) -> impl Iterator<Item = (usize, &str)> 
 
 /// A [`Cut`] whose rule name is borrowed and whose text is left where it
 /// is (`byte_start..byte_end` of the original).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct CutSpan<'r> {
     /// Start, in characters of the original text.
     pub start: usize,
@@ -774,6 +828,8 @@ pub(crate) struct CutSpan<'r> {
     pub byte_start: usize,
     /// End (exclusive), in bytes.
     pub byte_end: usize,
+    /// For a cut of the classifier: why.
+    pub why: Option<Why>,
 }
 
 /// Turns line decisions into cuts, and into the cleaned text if
@@ -787,6 +843,7 @@ fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> Cleaned {
             end: c.end,
             rule: c.rule.to_string(),
             text: text[c.byte_start..c.byte_end].to_string(),
+            why: c.why,
             byte_start: c.byte_start,
             byte_end: c.byte_end,
         })
@@ -796,7 +853,7 @@ fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> Cleaned {
 
 /// [`build`] with the cuts as spans.
 fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: bool) -> (String, Vec<CutSpan<'r>>) {
-    let mut parts: Vec<(usize, usize, &'r str)> = Vec::new();
+    let mut parts: Vec<(usize, usize, &'r str, Option<Why>)> = Vec::new();
     let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());
     for (i, l) in lines.iter().enumerate() {
         match l.removed_by {
@@ -811,16 +868,16 @@ fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: bool) -> (St
                         (from, l.end)
                     }
                 };
-                parts.push((span.0, span.1, rule));
+                parts.push((span.0, span.1, rule, l.why));
             }
-            None => parts.extend(l.cuts.iter().cloned()),
+            None => parts.extend(l.cuts.iter().map(|&(s, e, rule)| (s, e, rule, None))),
         }
     }
     parts.sort_by_key(|s| s.0);
     let mut cleaned = String::with_capacity(if with_text { text.len() } else { 0 });
     let mut cuts = Vec::with_capacity(parts.len());
     let (mut pos, mut chars_at_pos) = (0usize, 0usize);
-    for (s, e, rule) in parts {
+    for (s, e, rule, why) in parts {
         let s = s.max(pos);
         if e <= s {
             continue;
@@ -830,7 +887,7 @@ fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: bool) -> (St
         }
         let start = chars_at_pos + text[pos..s].chars().count();
         let end = start + text[s..e].chars().count();
-        cuts.push(CutSpan { start, end, rule, byte_start: s, byte_end: e });
+        cuts.push(CutSpan { start, end, rule, byte_start: s, byte_end: e, why });
         pos = e;
         chars_at_pos = end;
     }

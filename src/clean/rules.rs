@@ -115,6 +115,24 @@ impl BoilerplateRule {
     }
 }
 
+/// The line classifier ([`super::model`]): lines it scores as junk.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierRule {
+    /// Whether the classifier runs.
+    pub enabled: bool,
+    /// A line is cut when its junk probability is at least this; `null`
+    /// takes the model's own default. Higher keeps more: the one knob
+    /// between keeping content and cutting junk.
+    pub threshold: Option<f32>,
+}
+
+impl Default for ClassifierRule {
+    fn default() -> Self {
+        ClassifierRule { enabled: true, threshold: None }
+    }
+}
+
 /// A user-defined pattern rule.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +172,9 @@ pub struct Rules {
     pub repeated_paragraph: RepeatedParagraphRule,
     /// Lines recurring across documents.
     pub boilerplate: BoilerplateRule,
+    /// The line classifier, for junk that no pattern names.
+    #[serde(default)]
+    pub classifier: ClassifierRule,
     /// User-defined rules, run after the built-in pattern rules.
     #[serde(default)]
     pub custom: Vec<CustomRule>,
@@ -316,6 +337,7 @@ impl Default for Rules {
                 corpus_min_sites: 3,
                 corpus_max_words: 20,
             },
+            classifier: ClassifierRule::default(),
             custom: Vec::new(),
         };
         // Prefilters, each taken from what every pattern of its rule needs.
@@ -489,6 +511,11 @@ impl Rules {
                 return Err(RuleError { rule: "custom".into(), message: "a custom rule needs a name".into() });
             }
             pattern_rules.push(LineRule::new(&c.name, &c.rule)?);
+        }
+        if let Some(t) = self.classifier.threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(RuleError { rule: "classifier.threshold".into(), message: format!("must be between 0 and 1, got {t}") });
         }
         for (name, value) in [("boilerplate.site_min_share", self.boilerplate.site_min_share)] {
             if !(0.0..=1.0).contains(&value) {

@@ -29,7 +29,7 @@ use super::files::{
     records_per_chunk, write_stats,
 };
 use super::progress::Progress;
-use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, Rules, TableLearner};
+use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
 use crate::{Error, Result};
@@ -43,6 +43,8 @@ pub struct CleanOptions {
     pub table: Option<PathBuf>,
     /// Save the table in force (learned or loaded) here.
     pub save_table: Option<PathBuf>,
+    /// Classify lines with this model instead of the built-in one.
+    pub model: Option<PathBuf>,
     /// Text, id and site fields.
     pub fields: FieldNames,
     /// Reject bad records and go on.
@@ -113,7 +115,12 @@ pub struct RunSummary {
 /// The cleaner for a job: rules plus a learned or loaded table, saved when
 /// `--save-table` asks.
 fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
-    let (cleaner, learned, seconds) = learn_or_load(corpus, opts, progress)?;
+    // A bad model fails the run before the learning pass, not after it.
+    let model = opts.model.as_deref().map(LineModel::load).transpose()?;
+    let (mut cleaner, learned, seconds) = learn_or_load(corpus, opts, progress)?;
+    if let Some(model) = model {
+        cleaner = cleaner.with_model(model);
+    }
     if let Some(path) = &opts.save_table {
         cleaner.table().save(path)?;
     }
@@ -470,6 +477,14 @@ fn push_removed_line(out: &mut Vec<u8>, id: &str, text: &str, cuts: &[CutSpan<'_
         push_json_string(out, cut.rule);
         out.extend_from_slice(b",\"text\":");
         push_json_string(out, &text[cut.byte_start..cut.byte_end]);
+        if let Some(why) = &cut.why {
+            // Rare (one cut a page, not a line) next to the rest: serde's
+            // writer is fast enough here.
+            if let Ok(json) = serde_json::to_string(why) {
+                out.push(b',');
+                out.extend_from_slice(&json.as_bytes()[1..json.len() - 1]);
+            }
+        }
         out.push(b'}');
     }
     out.extend_from_slice(b"]}\n");

@@ -17,6 +17,7 @@ mod engine;
 mod files;
 mod floor;
 mod progress;
+mod train;
 mod truth;
 
 pub use clean_job::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, RunSummary, clean_files, run_files};
@@ -24,4 +25,5 @@ pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::{DedupSummary, ExactSets, JobOptions, Parameters, StageSeconds, dedup_files};
 pub use floor::{FloorSummary, floor};
 pub(crate) use progress::Progress;
+pub use train::train_cleaner;
 pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, eval_files, exact_pairs};

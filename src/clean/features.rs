@@ -1,0 +1,461 @@
+//! Shallow text features of a page's lines, for the line classifier
+//! ([`super::model`]).
+//!
+//! The method is Kohlschütter et al.'s "Boilerplate detection using shallow
+//! text features" (2010) and jusText's: a line's length, its share of
+//! stopwords, its punctuation, capitals, digits and separators, where it
+//! stands on the page, and above all the run of prose around it. Prose is
+//! long and full of function words; menus, credits, share bars and related
+//! headlines are short, capitalised and come in runs. Context decides the
+//! hard cases: a short line between two paragraphs is a subheading, the
+//! same line in a run of short lines after the last paragraph is a link.
+//!
+//! [`LineStats`] counts one line in one pass over its characters;
+//! [`page_features`] turns a page's stats into one feature row per line.
+//! Every feature is a number of order one (shares, flags and logarithms of
+//! counts), so that the model's standardisation has little to do. None
+//! measures the page's size: a model trained on whole web pages would
+//! read a three-paragraph story, far smaller than any page it saw, as
+//! something it never learned, and guess.
+
+use super::lang::{Stopwords, is_unspaced};
+
+/// What one pass over a line counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LineStats {
+    /// Characters that are not white space.
+    pub chars: u32,
+    /// Whitespace-separated words with a letter or digit.
+    pub spaced_words: u32,
+    /// Characters of scripts without spaces (Han, kana, Thai).
+    pub unspaced_chars: u32,
+    /// Stopword tokens: spaced words and unspaced characters.
+    pub stopwords: u32,
+    /// Spaced words that start with a capital letter.
+    pub capitalised: u32,
+    /// Letters, upper-case letters, digits, punctuation marks.
+    pub letters: u32,
+    /// Upper-case letters.
+    pub upper: u32,
+    /// Decimal digits.
+    pub digits: u32,
+    /// Punctuation and symbols.
+    pub punct: u32,
+    /// Commas (Latin and CJK).
+    pub commas: u32,
+    /// Sentence ends inside the line (a stop followed by a space).
+    pub inner_stops: u32,
+    /// Separators of navigation and credits: `|`, `•`, `·`, `»`, `›`, `>`,
+    /// `<`, `«`, `‹`, `~`, `/`.
+    pub separators: u32,
+    /// `#` and `@`: hashtags, handles, e-mail.
+    pub tags: u32,
+    /// The line ends like a sentence: `.`, `!`, `?`, `。`, `！`, `？`, `…`,
+    /// perhaps followed by closing quotes or brackets.
+    pub sentence_end: bool,
+    /// The line ends in a colon.
+    pub colon_end: bool,
+    /// The line holds an address (`http`, `www.`, `.com`...) or `©`.
+    pub link_or_copyright: bool,
+    /// The line starts with a bullet, a digit or a symbol.
+    pub marked_start: bool,
+}
+
+impl LineStats {
+    /// Counts `line` against a language's `stops`; `lower` is scratch.
+    pub fn of(line: &str, stops: &Stopwords, lower: &mut String) -> LineStats {
+        let mut s = LineStats::default();
+        for word in line.split_whitespace() {
+            s.count_word(word, stops, lower);
+        }
+        let trimmed = line.trim_end().trim_end_matches(['"', '\'', '”', '’', ')', ']', '»', '」', '』', '）']);
+        let last = trimmed.chars().next_back();
+        s.sentence_end = matches!(last, Some('.' | '!' | '?' | '。' | '！' | '？' | '…'));
+        s.colon_end = matches!(last, Some(':' | '：'));
+        s.marked_start = line.trim_start().chars().next().is_some_and(|c| !c.is_alphabetic() && !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '«' | '「'));
+        s.link_or_copyright =
+            line.contains('©') || line.contains("http") || line.contains("www.") || line.contains(".com") || line.contains("(c)");
+        s
+    }
+
+    fn count_word(&mut self, word: &str, stops: &Stopwords, lower: &mut String) {
+        let mut alnum = false;
+        let mut has_upper = false;
+        let mut prev_stop = false;
+        for c in word.chars() {
+            self.chars += 1;
+            if c.is_alphabetic() {
+                self.letters += 1;
+                alnum = true;
+                if c.is_uppercase() {
+                    self.upper += 1;
+                    has_upper = true;
+                }
+                if is_unspaced(c) {
+                    self.unspaced_chars += 1;
+                    self.stopwords += u32::from(stops.is_char(c));
+                }
+            } else if c.is_ascii_digit() {
+                self.digits += 1;
+                alnum = true;
+            } else if !c.is_alphanumeric() {
+                self.punct += 1;
+                match c {
+                    ',' | '，' | '、' | '،' => self.commas += 1,
+                    '|' | '•' | '·' | '»' | '›' | '>' | '<' | '«' | '‹' | '~' | '/' | '¦' => self.separators += 1,
+                    '#' | '@' => self.tags += 1,
+                    '。' | '！' | '？' => self.inner_stops += 1,
+                    _ => {}
+                }
+                prev_stop = matches!(c, '.' | '!' | '?');
+                continue;
+            }
+            prev_stop = false;
+        }
+        // A word that ends in a stop ends a sentence (the line's last word
+        // too: `sentence_end` tells that one apart).
+        if prev_stop {
+            self.inner_stops += 1;
+        }
+        if !alnum {
+            return;
+        }
+        let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+        // A word of a script without spaces is counted by its characters.
+        if core.chars().next().is_some_and(is_unspaced) {
+            return;
+        }
+        self.spaced_words += 1;
+        if core.chars().next().is_some_and(char::is_uppercase) {
+            self.capitalised += 1;
+        }
+        let is_stop = if has_upper {
+            lower.clear();
+            lower.extend(core.chars().flat_map(char::to_lowercase));
+            stops.is_word(lower)
+        } else {
+            stops.is_word(core)
+        };
+        self.stopwords += u32::from(is_stop);
+    }
+
+    /// Words, counting two unspaced characters as a word (the mean length
+    /// of a Chinese word).
+    pub fn words(&self) -> f32 {
+        self.spaced_words as f32 + self.unspaced_chars as f32 / 2.0
+    }
+
+    /// Stopwords over tokens.
+    pub fn stop_share(&self) -> f32 {
+        let tokens = self.spaced_words + self.unspaced_chars;
+        if tokens == 0 { 0.0 } else { self.stopwords as f32 / tokens as f32 }
+    }
+
+    /// A line of prose, as jusText would call it: long enough, and with
+    /// the function words of a sentence. A language without a stopword
+    /// list falls back on length and a sentence end.
+    pub fn is_prose(&self, has_stopwords: bool) -> bool {
+        let words = self.words();
+        match has_stopwords {
+            true => words >= 8.0 && self.stop_share() >= 0.2,
+            false => words >= 20.0 || (words >= 8.0 && self.sentence_end),
+        }
+    }
+}
+
+/// Names of the features of a row of [`page_features`], in order: what
+/// explanations print.
+pub const FEATURE_NAMES: &[&str] = &[
+    "log_chars",
+    "log_words",
+    "stopword_share",
+    "log_stopwords",
+    "sentence_end",
+    "colon_end",
+    "log_inner_stops",
+    "capitalised_share",
+    "upper_share",
+    "digit_share",
+    "letter_share",
+    "punct_share",
+    "comma_rate",
+    "log_separators",
+    "log_hash_at",
+    "link_or_copyright",
+    "marked_start",
+    "chars_per_word",
+    "unspaced_share",
+    "relative_position",
+    "log_lines_before",
+    "log_lines_after",
+    "prev2_log_chars",
+    "prev2_stopword_share",
+    "prev2_sentence_end",
+    "prev2_prose",
+    "prev_log_chars",
+    "prev_stopword_share",
+    "prev_sentence_end",
+    "prev_prose",
+    "next_log_chars",
+    "next_stopword_share",
+    "next_sentence_end",
+    "next_prose",
+    "next2_log_chars",
+    "next2_stopword_share",
+    "next2_sentence_end",
+    "next2_prose",
+    "log_lines_to_prose_before",
+    "log_lines_to_prose_after",
+    "before_first_prose",
+    "after_last_prose",
+    "prose_share_before",
+    "prose_share_of_page",
+    "log_prose_chars_near",
+    "prose",
+    "share_of_longest_line",
+    "log_short_run",
+    "prose_language",
+];
+
+/// Features of each line of a page: `FEATURE_NAMES.len()` numbers a line,
+/// row after row, appended to `out`.
+pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32>) {
+    let n = stats.len();
+    if n == 0 {
+        return;
+    }
+    let ln = |x: f32| (1.0 + x).ln();
+    let prose: Vec<bool> = stats.iter().map(|s| s.is_prose(has_stopwords)).collect();
+    let prose_chars: Vec<f32> = stats.iter().zip(&prose).map(|(s, &p)| if p { s.chars as f32 } else { 0.0 }).collect();
+    let total_prose: f32 = prose_chars.iter().sum();
+    let total_chars: f32 = stats.iter().map(|s| s.chars as f32).sum();
+    let longest = stats.iter().map(|s| s.chars).max().unwrap_or(1).max(1) as f32;
+    let first_prose = prose.iter().position(|&p| p);
+    let last_prose = prose.iter().rposition(|&p| p);
+    // Lines to the nearest prose line before and after each line.
+    let mut to_prev = vec![f32::INFINITY; n];
+    let mut to_next = vec![f32::INFINITY; n];
+    let mut last = None;
+    for i in 0..n {
+        if let Some(j) = last {
+            to_prev[i] = (i - j) as f32;
+        }
+        if prose[i] {
+            last = Some(i);
+        }
+    }
+    last = None;
+    for i in (0..n).rev() {
+        if let Some(j) = last {
+            to_next[i] = (j - i) as f32;
+        }
+        if prose[i] {
+            last = Some(i);
+        }
+    }
+    // The run of consecutive lines that are not prose each line belongs to.
+    let mut short_run = vec![0u32; n];
+    let mut i = 0;
+    while i < n {
+        if prose[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && !prose[i] {
+            i += 1;
+        }
+        short_run[start..i].fill((i - start) as u32);
+    }
+    let far = ln(n as f32 + 1.0);
+    let mut prose_before = 0.0;
+    for i in 0..n {
+        let s = &stats[i];
+        let words = s.words();
+        let chars = s.chars.max(1) as f32;
+        let neighbour = |d: isize, out: &mut Vec<f32>| match i.checked_add_signed(d).filter(|&j| j < n) {
+            Some(j) => {
+                let t = &stats[j];
+                out.extend_from_slice(&[ln(t.chars as f32), t.stop_share(), f(t.sentence_end), f(prose[j])]);
+            }
+            None => out.extend_from_slice(&[0.0, 0.0, 0.0, 0.0]),
+        };
+        let near: f32 = (i.saturating_sub(3)..(i + 4).min(n)).filter(|&j| j != i).map(|j| prose_chars[j]).sum();
+        out.extend_from_slice(&[
+            ln(s.chars as f32),
+            ln(words),
+            s.stop_share(),
+            ln(s.stopwords as f32),
+            f(s.sentence_end),
+            f(s.colon_end),
+            ln(s.inner_stops as f32),
+            share(s.capitalised, s.spaced_words),
+            share(s.upper, s.letters),
+            s.digits as f32 / chars,
+            s.letters as f32 / chars,
+            s.punct as f32 / chars,
+            s.commas as f32 / words.max(1.0),
+            ln(s.separators as f32),
+            ln(s.tags as f32),
+            f(s.link_or_copyright),
+            f(s.marked_start),
+            (chars / words.max(1.0)).min(30.0) / 10.0,
+            s.unspaced_chars as f32 / chars,
+            if n > 1 { i as f32 / (n - 1) as f32 } else { 0.5 },
+            ln(i as f32),
+            ln((n - 1 - i) as f32),
+        ]);
+        for d in [-2, -1, 1, 2] {
+            neighbour(d, out);
+        }
+        out.extend_from_slice(&[
+            if to_prev[i].is_finite() { ln(to_prev[i]) } else { far },
+            if to_next[i].is_finite() { ln(to_next[i]) } else { far },
+            f(first_prose.is_none_or(|p| i < p)),
+            f(last_prose.is_none_or(|p| i > p)),
+            if total_prose > 0.0 { prose_before / total_prose } else { 0.0 },
+            total_prose / total_chars.max(1.0),
+            ln(near),
+            f(prose[i]),
+            s.chars as f32 / longest,
+            ln(short_run[i] as f32),
+            f(has_stopwords),
+        ]);
+        prose_before += prose_chars[i];
+    }
+}
+
+fn f(b: bool) -> f32 {
+    if b { 1.0 } else { 0.0 }
+}
+
+fn share(part: u32, whole: u32) -> f32 {
+    if whole == 0 { 0.0 } else { part as f32 / whole as f32 }
+}
+
+/// Names of the context features [`context_features`] adds to a row.
+pub const CONTEXT_NAMES: &[&str] = &[
+    "score",
+    "prev3_score",
+    "prev2_score",
+    "prev_score",
+    "next_score",
+    "next2_score",
+    "next3_score",
+    "mean_score_near",
+    "min_score_before",
+    "min_score_after",
+    "page_mean_score",
+    "inside_content_span",
+    "log_lines_to_content_before",
+    "log_lines_to_content_after",
+    "content_share_before",
+];
+
+/// The second stage's context: each line's first-stage junk probability
+/// and those of the lines around it, appended to `out` a row a line. A
+/// line whose neighbours the first stage calls content is likelier content
+/// itself, whatever its own shape.
+pub fn context_features(scores: &[f32], out: &mut Vec<f32>) {
+    let n = scores.len();
+    if n == 0 {
+        return;
+    }
+    let ln = |x: f32| (1.0 + x).ln();
+    let mean = scores.iter().sum::<f32>() / n as f32;
+    let content: Vec<bool> = scores.iter().map(|&p| p < 0.5).collect();
+    let first = content.iter().position(|&c| c);
+    let last = content.iter().rposition(|&c| c);
+    let total_content = content.iter().filter(|&&c| c).count().max(1) as f32;
+    let far = ln(n as f32 + 1.0);
+    let mut to_prev = vec![far; n];
+    let mut to_next = vec![far; n];
+    let mut seen = None;
+    for i in 0..n {
+        if let Some(j) = seen {
+            to_prev[i] = ln((i - j) as f32);
+        }
+        if content[i] {
+            seen = Some(i);
+        }
+    }
+    seen = None;
+    for i in (0..n).rev() {
+        if let Some(j) = seen {
+            to_next[i] = ln((j - i) as f32);
+        }
+        if content[i] {
+            seen = Some(i);
+        }
+    }
+    let mut content_before = 0.0;
+    for i in 0..n {
+        let at = |d: isize| i.checked_add_signed(d).filter(|&j| j < n).map_or(mean, |j| scores[j]);
+        let lo = i.saturating_sub(6);
+        let hi = (i + 7).min(n);
+        let near: Vec<f32> = (lo..hi).filter(|&j| j != i).map(|j| scores[j]).collect();
+        let near_mean = if near.is_empty() { mean } else { near.iter().sum::<f32>() / near.len() as f32 };
+        let min_before = scores[lo..i].iter().copied().fold(1.0f32, f32::min);
+        let min_after = scores[(i + 1).min(n)..hi].iter().copied().fold(1.0f32, f32::min);
+        out.extend_from_slice(&[
+            scores[i],
+            at(-3),
+            at(-2),
+            at(-1),
+            at(1),
+            at(2),
+            at(3),
+            near_mean,
+            min_before,
+            min_after,
+            mean,
+            f(first.is_some_and(|a| a <= i) && last.is_some_and(|b| i <= b)),
+            to_prev[i],
+            to_next[i],
+            content_before / total_content,
+        ]);
+        content_before += f(content[i]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clean::lang::stopwords;
+
+    fn stats(line: &str, code: &str) -> LineStats {
+        LineStats::of(line, stopwords(code), &mut String::new())
+    }
+
+    #[test]
+    fn prose_in_any_script_is_prose_and_a_menu_is_not() {
+        assert!(stats("The union said on Monday that the strike would go on for a third day.", "en").is_prose(true));
+        assert!(stats("部长周一表示，谈判将在假期结束后恢复，双方的立场仍然存在分歧，但是他们都希望达成协议。", "zh").is_prose(true));
+        assert!(stats("大臣は月曜日、休暇の後に交渉が再開されると述べたが、詳細は明らかにしなかった。", "ja").is_prose(true));
+        assert!(!stats("Home | World | Business | Sport", "en").is_prose(true));
+        assert!(!stats("Jane Doe, Harbour Ledger", "en").is_prose(true));
+    }
+
+    #[test]
+    fn every_row_has_one_number_per_name() {
+        let lines = ["Home | News", "A headline about the port", "The union said the strike would go on for a day.", "Share"];
+        let s: Vec<LineStats> = lines.iter().map(|l| stats(l, "en")).collect();
+        let mut out = Vec::new();
+        page_features(&s, true, &mut out);
+        assert_eq!(out.len(), lines.len() * FEATURE_NAMES.len());
+        assert!(out.iter().all(|x| x.is_finite()));
+        let mut ctx = Vec::new();
+        context_features(&[0.9, 0.4, 0.1, 0.8], &mut ctx);
+        assert_eq!(ctx.len(), 4 * CONTEXT_NAMES.len());
+    }
+
+    #[test]
+    fn separators_and_sentence_ends_are_counted() {
+        let s = stats("Photo: Jane Doe / Agency | Harbour Ledger", "en");
+        assert_eq!(s.separators, 2);
+        assert!(!s.sentence_end);
+        let s = stats("He left. She stayed. \"Fine.\"", "en");
+        assert!(s.sentence_end);
+        assert_eq!(s.inner_stops, 2);
+    }
+}

@@ -1,0 +1,195 @@
+//! A document's language and its stopwords, for the line classifier's
+//! stopword share.
+//!
+//! The share of stopwords is the strongest single sign of prose (jusText's
+//! main feature): a sentence is a third to a half function words in any
+//! language, a menu or a credit almost none. Which words are function
+//! words depends on the language, so each document's language is found
+//! once ([`whatlang`], trigram statistics on a sample of its longest
+//! lines) and its lines are counted against that language's list (the
+//! [`stop_words`] crate: NLTK's lists where NLTK has one, stopwords-iso's
+//! otherwise).
+//!
+//! Chinese and Japanese put no spaces between words: there each Han or kana
+//! character is a token, and the lists' one-character entries (的, 了, の,
+//! は...) are the stopwords.
+
+use std::sync::OnceLock;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+/// The stopwords of one language: whole words (lower case) and, for
+/// scripts without spaces, single characters.
+#[derive(Debug, Default)]
+pub struct Stopwords {
+    /// ISO 639-1 code, or `""` when no language was found.
+    pub code: &'static str,
+    words: HashSet<&'static str>,
+    chars: HashSet<char>,
+}
+
+impl Stopwords {
+    /// Whether `word` (already lower case) is a stopword.
+    pub fn is_word(&self, word: &str) -> bool {
+        self.words.contains(word)
+    }
+
+    /// Whether the character `c` is a stopword of a script without spaces.
+    pub fn is_char(&self, c: char) -> bool {
+        self.chars.contains(&c)
+    }
+}
+
+/// ISO 639-3 (whatlang) to ISO 639-1 (stop-words), for every language both
+/// know.
+const CODES: &[(&str, &str)] = &[
+    ("eng", "en"),
+    ("deu", "de"),
+    ("fra", "fr"),
+    ("spa", "es"),
+    ("ita", "it"),
+    ("por", "pt"),
+    ("nld", "nl"),
+    ("rus", "ru"),
+    ("cmn", "zh"),
+    ("jpn", "ja"),
+    ("ara", "ar"),
+    ("ukr", "uk"),
+    ("pol", "pl"),
+    ("tur", "tr"),
+    ("swe", "sv"),
+    ("dan", "da"),
+    ("nob", "no"),
+    ("fin", "fi"),
+    ("ces", "cs"),
+    ("slk", "sk"),
+    ("hun", "hu"),
+    ("ron", "ro"),
+    ("ell", "el"),
+    ("heb", "he"),
+    ("hin", "hi"),
+    ("kor", "ko"),
+    ("vie", "vi"),
+    ("ind", "id"),
+    ("pes", "fa"),
+    ("bul", "bg"),
+    ("hrv", "hr"),
+    ("slv", "sl"),
+    ("cat", "ca"),
+    ("lit", "lt"),
+    ("lav", "lv"),
+    ("est", "et"),
+    ("tha", "th"),
+    ("urd", "ur"),
+    ("ben", "bn"),
+    ("afr", "af"),
+    ("tgl", "tl"),
+];
+
+fn table() -> &'static HashMap<&'static str, Stopwords> {
+    static TABLE: OnceLock<HashMap<&'static str, Stopwords>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = HashMap::default();
+        for &(_, code) in CODES {
+            let Some(list) = stop_words::lookup(code) else { continue };
+            let mut stops = Stopwords { code, ..Default::default() };
+            for &w in list {
+                let mut chars = w.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if is_unspaced(c) => {
+                        stops.chars.insert(c);
+                    }
+                    _ => {
+                        stops.words.insert(w);
+                    }
+                }
+            }
+            table.insert(code, stops);
+        }
+        table.insert("", Stopwords::default());
+        table
+    })
+}
+
+/// The stopwords of a language by its ISO 639-1 code; an unknown code
+/// gets an empty list.
+pub fn stopwords(code: &str) -> &'static Stopwords {
+    let table = table();
+    table.get(code).unwrap_or_else(|| &table[""])
+}
+
+/// The stopwords of the language `text` is written in. The sample is the
+/// text's first kilobytes of lines of five words or more (or of its
+/// longest lines, when none is that long): menus and credits tell little
+/// of a page's language.
+pub fn detect(text: &str) -> &'static Stopwords {
+    const SAMPLE_BYTES: usize = 1200;
+    let mut sample = String::new();
+    for line in text.lines() {
+        if sample.len() >= SAMPLE_BYTES {
+            break;
+        }
+        let line = line.trim();
+        let long = line.split_whitespace().nth(4).is_some() || line.chars().filter(|&c| is_unspaced(c)).nth(9).is_some();
+        if long {
+            let cut = floor_boundary(line, SAMPLE_BYTES - sample.len());
+            sample.push_str(&line[..cut]);
+            sample.push('\n');
+        }
+    }
+    if sample.is_empty() {
+        sample.push_str(&text[..floor_boundary(text, SAMPLE_BYTES)]);
+    }
+    let code = whatlang::detect_lang(&sample)
+        .and_then(|lang| CODES.iter().find(|(three, _)| *three == lang.code()))
+        .map_or("", |&(_, one)| one);
+    stopwords(code)
+}
+
+/// The largest character boundary of `s` at or below `at`.
+fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// A character of a script written without spaces between words: Han,
+/// Hiragana, Katakana (and their punctuation block), Thai.
+pub fn is_unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // Han extension A
+        | 0x4E00..=0x9FFF    // Han
+        | 0xF900..=0xFAFF    // Han compatibility
+        | 0x0E00..=0x0E7F    // Thai
+        | 0x20000..=0x2FA1F  // Han extensions B-F
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_of_a_news_corpus_are_found_with_their_stopwords() {
+        let cases = [
+            ("en", "The minister said on Monday that the talks would resume after the holiday."),
+            ("de", "Der Minister sagte am Montag, dass die Gespräche nach den Feiertagen wieder aufgenommen werden."),
+            ("fr", "Le ministre a déclaré lundi que les négociations reprendraient après les fêtes."),
+            ("es", "El ministro dijo el lunes que las negociaciones se reanudarían después de las fiestas."),
+            ("ru", "Министр заявил в понедельник, что переговоры возобновятся после праздников."),
+            ("zh", "部长周一表示，谈判将在假期结束后恢复，双方的立场仍然存在分歧。"),
+            ("ja", "大臣は月曜日、休暇の後に交渉が再開されると述べた。"),
+        ];
+        for (code, text) in cases {
+            let stops = detect(text);
+            assert_eq!(stops.code, code, "{text}");
+            assert!(!stops.words.is_empty() || !stops.chars.is_empty(), "{code} has no stopwords");
+        }
+        assert!(stopwords("en").is_word("the"));
+        assert!(stopwords("ja").is_char('の'));
+        assert!(stopwords("zh").is_char('的'));
+    }
+}

@@ -1,0 +1,556 @@
+//! The line classifier: how likely each line of a page is junk, learned
+//! from labelled pages, shipped as data and retrainable by the user
+//! (`doppel train-cleaner`).
+//!
+//! Two small networks (one hidden layer of tanh units each) are stacked.
+//! The first reads a line's own shallow features and those of its
+//! neighbours ([`super::features::page_features`]). The second reads the
+//! same features plus the first's verdicts on the lines around it
+//! ([`super::features::context_features`]): a page's prose comes in one
+//! block, so a line the first stage doubts is settled by what surrounds it.
+//! Stacking two passes like this is a cheap stand-in for a sequence model
+//! (a CRF), with nothing to run at cleaning time but two matrix products a
+//! line.
+//!
+//! Training is plain mini-batch Adam on the cross-entropy, each line
+//! weighted by the square root of its length: the measure users care about
+//! counts characters, but a weight of one per character would let a few
+//! long paragraphs drown every menu. The shuffle and the initial weights
+//! come from a fixed seed and training runs on one thread, so the same
+//! pages give the same model, byte for byte.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::features::{CONTEXT_NAMES, FEATURE_NAMES, LineStats, context_features, page_features};
+use super::lang::{self, Stopwords};
+use crate::{Error, Result};
+
+/// The model shipped with doppel, trained on real labelled pages (see
+/// `benches/cleaner/README.md` for how, and for its measured accuracy).
+const BUILTIN: &str = include_str!("model.json");
+
+const MODEL_FORMAT: &str = "doppel-line-model";
+const MODEL_VERSION: u32 = 1;
+
+/// One hidden layer of tanh units and a logistic output, over standardised
+/// inputs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Network {
+    inputs: usize,
+    hidden: usize,
+    mean: Vec<f32>,
+    scale: Vec<f32>,
+    /// Hidden weights, `hidden` rows of `inputs`.
+    w1: Vec<f32>,
+    b1: Vec<f32>,
+    w2: Vec<f32>,
+    b2: f32,
+}
+
+impl Network {
+    /// The logit of junk for the row `x`; `h` is scratch of `hidden` units.
+    fn logit(&self, x: &[f32], z: &mut Vec<f32>, h: &mut Vec<f32>) -> f32 {
+        z.clear();
+        // Clipped, so that a line unlike any seen in training moves the
+        // score no further than a rare one did.
+        z.extend(x.iter().zip(&self.mean).zip(&self.scale).map(|((&v, &m), &s)| ((v - m) * s).clamp(-CLIP, CLIP)));
+        h.clear();
+        h.extend(self.w1.chunks_exact(self.inputs).zip(&self.b1).map(|(w, &b)| (dot(w, z) + b).tanh()));
+        dot(&self.w2, h) + self.b2
+    }
+
+    /// Each input's part in the logit at `x`: its standardised value times
+    /// the logit's gradient there (first-order, so the parts of a linear
+    /// model add up to the logit less its bias).
+    fn attributions(&self, x: &[f32]) -> Vec<f32> {
+        let (mut z, mut h) = (Vec::new(), Vec::new());
+        self.logit(x, &mut z, &mut h);
+        let mut out = vec![0.0; self.inputs];
+        for (k, w) in self.w1.chunks_exact(self.inputs).enumerate() {
+            let g = self.w2[k] * (1.0 - h[k] * h[k]);
+            for (o, (&wi, &zi)) in out.iter_mut().zip(w.iter().zip(&z)) {
+                *o += g * wi * zi;
+            }
+        }
+        out
+    }
+}
+
+/// Standardised inputs are clipped to this many standard deviations.
+const CLIP: f32 = 4.0;
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The line classifier: two stacked [`Network`]s and the junk probability
+/// above which the cleaner cuts a line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LineModel {
+    format: String,
+    version: u32,
+    /// Names of the first stage's inputs, checked on load.
+    features: Vec<String>,
+    /// Names of the second stage's extra inputs, checked on load.
+    context: Vec<String>,
+    first: Network,
+    second: Network,
+    /// The default cut: a line whose junk probability is at least this.
+    pub threshold: f32,
+    /// How the model was made: data, sizes, scores on its training pages.
+    #[serde(default)]
+    pub trained_on: serde_json::Value,
+}
+
+/// What a page's lines look like to the model: their rows of features.
+#[derive(Debug, Default, Clone)]
+pub struct PageRows {
+    rows: Vec<f32>,
+    lines: usize,
+}
+
+impl LineModel {
+    /// The model shipped with doppel.
+    pub fn builtin() -> &'static LineModel {
+        static MODEL: OnceLock<LineModel> = OnceLock::new();
+        // The shipped file is tested to parse (`the_builtin_model_loads`).
+        MODEL.get_or_init(|| LineModel::from_json(BUILTIN).expect("the built-in line model parses"))
+    }
+
+    fn from_json(text: &str) -> std::result::Result<LineModel, String> {
+        let model: LineModel = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if model.format != MODEL_FORMAT || model.version != MODEL_VERSION {
+            return Err(format!("not a {MODEL_FORMAT} version {MODEL_VERSION} file"));
+        }
+        if model.features != FEATURE_NAMES || model.context != CONTEXT_NAMES {
+            return Err("its features are not this doppel's: retrain it with `doppel train-cleaner`".into());
+        }
+        let fits = |n: &Network, inputs: usize| {
+            n.inputs == inputs
+                && n.mean.len() == inputs
+                && n.scale.len() == inputs
+                && n.w1.len() == inputs * n.hidden
+                && n.b1.len() == n.hidden
+                && n.w2.len() == n.hidden
+        };
+        if !fits(&model.first, FEATURE_NAMES.len()) || !fits(&model.second, FEATURE_NAMES.len() + CONTEXT_NAMES.len()) {
+            return Err("its weights do not fit its sizes".into());
+        }
+        Ok(model)
+    }
+
+    /// Loads a model saved by [`LineModel::save`].
+    pub fn load(path: &Path) -> Result<LineModel> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        LineModel::from_json(&text)
+            .map_err(|comment| Error::DataCorruption { path: path.to_path_buf(), comment: format!("not a line model: {comment}") })
+    }
+
+    /// Saves the model as JSON.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
+        let json = serde_json::to_vec(self).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        let mut out = crate::output::AtomicFile::create(path)?;
+        out.write_all(&json).map_err(|e| Error::io(path, e))?;
+        out.commit()
+    }
+
+    /// The rows of features of `lines`, counted against `stops`.
+    pub fn rows(lines: &[&str], stops: &Stopwords) -> PageRows {
+        let mut lower = String::new();
+        let stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
+        let mut rows = Vec::with_capacity(lines.len() * FEATURE_NAMES.len());
+        page_features(&stats, !stops.code.is_empty(), &mut rows);
+        PageRows { rows, lines: lines.len() }
+    }
+
+    /// Each line's junk probability; `lines` are a page's non-blank lines
+    /// in order, `stops` its language's stopwords ([`lang::detect`]).
+    pub fn score(&self, lines: &[&str], stops: &Stopwords) -> Vec<f32> {
+        let rows = LineModel::rows(lines, stops);
+        self.score_rows(&rows).second
+    }
+
+    /// Both stages' probabilities for a page, and the second's inputs.
+    pub fn score_rows(&self, page: &PageRows) -> Scored {
+        let (mut z, mut h) = (Vec::new(), Vec::new());
+        let f = FEATURE_NAMES.len();
+        let first: Vec<f32> =
+            page.rows.chunks_exact(f).map(|x| sigmoid(self.first.logit(x, &mut z, &mut h))).collect();
+        let mut context = Vec::with_capacity(page.lines * CONTEXT_NAMES.len());
+        context_features(&first, &mut context);
+        let mut x = Vec::with_capacity(f + CONTEXT_NAMES.len());
+        let second = page
+            .rows
+            .chunks_exact(f)
+            .zip(context.chunks_exact(CONTEXT_NAMES.len()))
+            .map(|(row, ctx)| {
+                x.clear();
+                x.extend_from_slice(row);
+                x.extend_from_slice(ctx);
+                sigmoid(self.second.logit(&x, &mut z, &mut h))
+            })
+            .collect();
+        Scored { context, second }
+    }
+
+    /// Why line `i` of a scored page got its score: the probability and
+    /// the three features that pushed it most, either way.
+    pub fn why(&self, page: &PageRows, scored: &Scored, i: usize) -> Why {
+        let f = FEATURE_NAMES.len();
+        let c = CONTEXT_NAMES.len();
+        let mut x = page.rows[i * f..(i + 1) * f].to_vec();
+        x.extend_from_slice(&scored.context[i * c..(i + 1) * c]);
+        let parts = self.second.attributions(&x);
+        let mut named: Vec<(&'static str, f32)> = FEATURE_NAMES.iter().chain(CONTEXT_NAMES).copied().zip(parts).collect();
+        named.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
+        let mut because = [("", 0.0); 3];
+        for (slot, part) in because.iter_mut().zip(named) {
+            *slot = part;
+        }
+        Why { junk: scored.second[i], because }
+    }
+}
+
+/// A scored page: the second stage's probabilities and context inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Scored {
+    context: Vec<f32>,
+    /// Each line's junk probability.
+    pub second: Vec<f32>,
+}
+
+/// Why the classifier cut a line: its junk probability and the three
+/// features that weighed most, each with its part in the logit (positive:
+/// towards junk).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Why {
+    /// The line's junk probability.
+    pub junk: f32,
+    /// Feature names and their parts, largest first.
+    pub because: [(&'static str, f32); 3],
+}
+
+/// A page with its lines labelled, for training: `true` is junk.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledPage {
+    /// The page's non-blank lines, in order.
+    pub lines: Vec<String>,
+    /// One label a line: `true` when the line is junk (boilerplate).
+    pub junk: Vec<bool>,
+}
+
+/// How to train a [`LineModel`].
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Hidden units of each network.
+    pub hidden: usize,
+    /// Passes over the training lines, for each stage.
+    pub epochs: usize,
+    /// Seed of the initial weights and the shuffles.
+    pub seed: u64,
+    /// The junk probability the model cuts at by default; `None` picks the
+    /// one that maximises character F1 of content on the training pages.
+    pub threshold: Option<f32>,
+    /// Also train on parts of each page: the article with a few lines of
+    /// its surroundings, and a few of its content lines alone. Labelled
+    /// pages are whole web pages; doppel mostly cleans what a scraper kept
+    /// of one, down to a one-paragraph story, which must not look strange.
+    pub augment: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions { hidden: 24, epochs: 8, seed: 1, threshold: None, augment: true }
+    }
+}
+
+/// A column of training rows and what each weighs.
+struct Table {
+    rows: Vec<f32>,
+    width: usize,
+    labels: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+impl LineModel {
+    /// Trains a model on labelled pages (sequential and deterministic).
+    pub fn train(pages: &[LabelledPage], opts: &TrainOptions) -> Result<LineModel> {
+        if pages.iter().all(|p| p.lines.is_empty()) {
+            return Err(Error::config("no labelled lines to train on"));
+        }
+        if pages.iter().any(|p| p.lines.len() != p.junk.len()) {
+            return Err(Error::config("a page has not one label a line"));
+        }
+        let given_pages = pages.len();
+        let mut rng = SplitMix(opts.seed);
+        let augmented;
+        let pages = match opts.augment {
+            true => {
+                augmented = augment(pages, &mut rng);
+                &augmented[..]
+            }
+            false => pages,
+        };
+        let f = FEATURE_NAMES.len();
+        let mut first = Table { rows: Vec::new(), width: f, labels: Vec::new(), weights: Vec::new() };
+        let mut page_rows = Vec::with_capacity(pages.len());
+        let mut chars = Vec::new();
+        for page in pages {
+            let lines: Vec<&str> = page.lines.iter().map(String::as_str).collect();
+            let stops = lang::detect(&page.lines.join("\n"));
+            let rows = LineModel::rows(&lines, stops);
+            first.rows.extend_from_slice(&rows.rows);
+            for (line, &junk) in page.lines.iter().zip(&page.junk) {
+                let n = line.chars().filter(|c| !c.is_whitespace()).count() as f32;
+                chars.push(n);
+                first.labels.push(f32::from(u8::from(junk)));
+                first.weights.push(n.max(1.0).sqrt());
+            }
+            page_rows.push(rows);
+        }
+        let first_net = fit(&first, opts, &mut rng);
+        let mut model = LineModel {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+            context: CONTEXT_NAMES.iter().map(|s| s.to_string()).collect(),
+            first: first_net.clone(),
+            second: first_net,
+            threshold: 0.5,
+            trained_on: serde_json::Value::Null,
+        };
+        let mut second = Table { rows: Vec::new(), width: f + CONTEXT_NAMES.len(), labels: first.labels, weights: first.weights };
+        let (mut z, mut h) = (Vec::new(), Vec::new());
+        for page in &page_rows {
+            let scores: Vec<f32> =
+                page.rows.chunks_exact(f).map(|x| sigmoid(model.first.logit(x, &mut z, &mut h))).collect();
+            let mut context = Vec::new();
+            context_features(&scores, &mut context);
+            for (row, ctx) in page.rows.chunks_exact(f).zip(context.chunks_exact(CONTEXT_NAMES.len())) {
+                second.rows.extend_from_slice(row);
+                second.rows.extend_from_slice(ctx);
+            }
+        }
+        model.second = fit(&second, opts, &mut rng);
+        // Scores on the training pages as given (the augmented parts come
+        // after them), for the threshold and the record.
+        let given = &page_rows[..given_pages];
+        let scores: Vec<f32> = given.iter().flat_map(|p| model.score_rows(p).second).collect();
+        let labels = &second.labels[..scores.len()];
+        let best = |t: f32| char_f1(&scores, labels, &chars[..scores.len()], t);
+        let threshold = opts.threshold.unwrap_or_else(|| {
+            (1..100).map(|k| k as f32 / 100.0).max_by(|&a, &b| best(a).total_cmp(&best(b)).then(b.total_cmp(&a))).unwrap_or(0.5)
+        });
+        model.threshold = threshold;
+        model.trained_on = serde_json::json!({
+            "pages": given_pages,
+            "lines": labels.len(),
+            "augmented_pages": pages.len() - given_pages,
+            "hidden": opts.hidden,
+            "epochs": opts.epochs,
+            "seed": opts.seed,
+            "train_char_f1": best(threshold),
+        });
+        Ok(model)
+    }
+}
+
+/// The pages, then for each page with junk around its content: the
+/// content with 0 to 3 lines either side, and 1 to 4 consecutive content
+/// lines alone.
+fn augment(pages: &[LabelledPage], rng: &mut SplitMix) -> Vec<LabelledPage> {
+    let mut out = pages.to_vec();
+    for page in pages {
+        let (Some(first), Some(last)) = (page.junk.iter().position(|&j| !j), page.junk.iter().rposition(|&j| !j)) else {
+            continue;
+        };
+        let part = |a: usize, b: usize| LabelledPage { lines: page.lines[a..b].to_vec(), junk: page.junk[a..b].to_vec() };
+        let before = (rng.next() % 4) as usize;
+        let after = (rng.next() % 4) as usize;
+        let (a, b) = (first.saturating_sub(before), (last + 1 + after).min(page.lines.len()));
+        if (a, b) != (0, page.lines.len()) {
+            out.push(part(a, b));
+        }
+        let content: Vec<usize> = (0..page.lines.len()).filter(|&i| !page.junk[i]).collect();
+        let start = content[(rng.next() % content.len() as u64) as usize];
+        let len = 1 + (rng.next() % 4) as usize;
+        let end = (start..page.lines.len()).take(len).take_while(|&i| !page.junk[i]).last().unwrap_or(start) + 1;
+        out.push(part(start, end));
+    }
+    out
+}
+
+/// Character F1 of content when lines scoring `threshold` or more are cut.
+fn char_f1(scores: &[f32], junk: &[f32], chars: &[f32], threshold: f32) -> f32 {
+    let (mut tp, mut fp, mut fneg) = (0.0f64, 0.0f64, 0.0f64);
+    for ((&s, &j), &c) in scores.iter().zip(junk).zip(chars) {
+        let kept = s < threshold;
+        let content = j < 0.5;
+        match (kept, content) {
+            (true, true) => tp += f64::from(c),
+            (true, false) => fp += f64::from(c),
+            (false, true) => fneg += f64::from(c),
+            (false, false) => {}
+        }
+    }
+    if tp == 0.0 { 0.0 } else { (2.0 * tp / (2.0 * tp + fp + fneg)) as f32 }
+}
+
+/// SplitMix64: a small, fixed generator, so that training is the same on
+/// every platform and in every version of every crate.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    fn symmetric(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+/// Fits one network to a table by mini-batch Adam.
+fn fit(table: &Table, opts: &TrainOptions, rng: &mut SplitMix) -> Network {
+    const BATCH: usize = 256;
+    const L2: f32 = 1e-5;
+    let (d, hn) = (table.width, opts.hidden.max(1));
+    let n = table.labels.len();
+    // Standardise each input by its weighted mean and spread.
+    let total: f64 = table.weights.iter().map(|&w| f64::from(w)).sum();
+    let mut mean = vec![0.0f64; d];
+    let mut var = vec![0.0f64; d];
+    for (row, &w) in table.rows.chunks_exact(d).zip(&table.weights) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += f64::from(w) * f64::from(v);
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= total);
+    for (row, &w) in table.rows.chunks_exact(d).zip(&table.weights) {
+        for ((s, &v), &m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += f64::from(w) * (f64::from(v) - m).powi(2);
+        }
+    }
+    let scale: Vec<f32> = var.iter().map(|&v| if v > 1e-12 { (1.0 / (v / total).sqrt()) as f32 } else { 0.0 }).collect();
+    let mean: Vec<f32> = mean.into_iter().map(|m| m as f32).collect();
+    let bound = (6.0 / (d + hn) as f32).sqrt();
+    let mut net = Network {
+        inputs: d,
+        hidden: hn,
+        mean,
+        scale,
+        w1: (0..d * hn).map(|_| rng.symmetric() * bound).collect(),
+        b1: vec![0.0; hn],
+        w2: (0..hn).map(|_| rng.symmetric() * bound).collect(),
+        b2: 0.0,
+    };
+    let params = d * hn + hn + hn + 1;
+    let (mut m1, mut m2) = (vec![0.0f32; params], vec![0.0f32; params]);
+    let mut grad = vec![0.0f32; params];
+    let mut order: Vec<usize> = (0..n).collect();
+    let mean_weight = (total / n.max(1) as f64) as f32;
+    let (mut z, mut h) = (Vec::new(), Vec::new());
+    let mut step = 0i32;
+    let steps = (opts.epochs * n.div_ceil(BATCH)).max(1) as f32;
+    for _ in 0..opts.epochs {
+        for i in (1..n).rev() {
+            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        for batch in order.chunks(BATCH) {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            for &i in batch {
+                let x = &table.rows[i * d..(i + 1) * d];
+                let p = sigmoid(net.logit(x, &mut z, &mut h));
+                let g_out = (p - table.labels[i]) * table.weights[i] / mean_weight / batch.len() as f32;
+                let (gw1, rest) = grad.split_at_mut(d * hn);
+                let (gb1, rest) = rest.split_at_mut(hn);
+                let (gw2, gb2) = rest.split_at_mut(hn);
+                gb2[0] += g_out;
+                for k in 0..hn {
+                    gw2[k] += g_out * h[k];
+                    let g_h = g_out * net.w2[k] * (1.0 - h[k] * h[k]);
+                    gb1[k] += g_h;
+                    for (g, &zi) in gw1[k * d..(k + 1) * d].iter_mut().zip(&z) {
+                        *g += g_h * zi;
+                    }
+                }
+            }
+            step += 1;
+            // Learning rate decays linearly to a tenth over the run.
+            let lr = 3e-3 * (1.0 - 0.9 * step as f32 / steps);
+            let (b1c, b2c) = (1.0 - 0.9f32.powi(step), 1.0 - 0.999f32.powi(step));
+            let mut at = 0;
+            let mut update = |w: &mut f32, decay: bool| {
+                let g = grad[at] + if decay { L2 * *w } else { 0.0 };
+                m1[at] = 0.9 * m1[at] + 0.1 * g;
+                m2[at] = 0.999 * m2[at] + 0.001 * g * g;
+                *w -= lr * (m1[at] / b1c) / ((m2[at] / b2c).sqrt() + 1e-8);
+                at += 1;
+            };
+            net.w1.iter_mut().for_each(|w| update(w, true));
+            net.b1.iter_mut().for_each(|w| update(w, false));
+            net.w2.iter_mut().for_each(|w| update(w, true));
+            update(&mut net.b2, false);
+        }
+    }
+    net
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_model_loads() {
+        let model = LineModel::from_json(BUILTIN).unwrap();
+        assert!(model.threshold > 0.0 && model.threshold < 1.0);
+    }
+
+    fn page(i: usize) -> LabelledPage {
+        let mut lines = vec!["Home".to_string(), "World | Business | Sport".into(), format!("Port strike day {i}")];
+        let mut junk = vec![true, true, false];
+        for k in 0..4 {
+            lines.push(format!(
+                "The union said on day {i} that the strike in part {k} of the port would go on until the talks with the owners resumed."
+            ));
+            junk.push(false);
+        }
+        lines.extend(["Share this article".to_string(), "Related: Other news".into(), "© 2024 The Paper".into()]);
+        junk.extend([true, true, true]);
+        LabelledPage { lines, junk }
+    }
+
+    #[test]
+    fn a_model_learns_menus_from_prose_and_training_is_deterministic() {
+        let pages: Vec<LabelledPage> = (0..40).map(page).collect();
+        let opts = TrainOptions { hidden: 6, epochs: 20, ..Default::default() };
+        let model = LineModel::train(&pages, &opts).unwrap();
+        let again = LineModel::train(&pages, &opts).unwrap();
+        assert_eq!(serde_json::to_string(&model).unwrap(), serde_json::to_string(&again).unwrap());
+        let test = page(99);
+        let lines: Vec<&str> = test.lines.iter().map(String::as_str).collect();
+        let scores = model.score(&lines, lang::stopwords("en"));
+        for ((line, &junk), &score) in lines.iter().zip(&test.junk).zip(&scores) {
+            assert_eq!(score >= model.threshold, junk, "{line}: {score}");
+        }
+        let rows = LineModel::rows(&lines, lang::stopwords("en"));
+        let why = model.why(&rows, &model.score_rows(&rows), 0);
+        assert!(why.because.iter().all(|(name, _)| !name.is_empty()));
+        assert!(why.because[0].1.abs() >= why.because[2].1.abs());
+        let round = LineModel::from_json(&serde_json::to_string(&model).unwrap()).unwrap();
+        assert_eq!(round, model);
+    }
+}
