@@ -404,14 +404,45 @@ impl<'a> Fields<'a> {
     /// The site as text: a string's value, or any other value's JSON
     /// (a string that cannot be decoded, holding a lone surrogate, stays
     /// JSON too); borrowed unless the string holds an escape.
+    ///
+    /// A URL stands for its host, lower case and without `www.`
+    /// (`https://www.Example.com/a/b` is `example.com`), so that a field
+    /// holding each page's address groups the pages by site.
     pub fn site_text(&self) -> Option<Cow<'a, str>> {
         let raw = self.site?;
-        match raw.as_bytes().first() {
-            Some(b'"') => Some(json_string_value(raw).unwrap_or(Cow::Borrowed(raw))),
-            _ if raw == "null" => None,
-            _ => Some(Cow::Borrowed(raw)),
-        }
+        let site = match raw.as_bytes().first() {
+            Some(b'"') => json_string_value(raw).unwrap_or(Cow::Borrowed(raw)),
+            _ if raw == "null" => return None,
+            _ => Cow::Borrowed(raw),
+        };
+        Some(match url_host(&site) {
+            Some(host) => Cow::Owned(host),
+            None => site,
+        })
     }
+}
+
+/// The host of a URL (`scheme://host...` or `//host...`), lower case and
+/// without a leading `www.` or a port; `None` for anything else.
+pub(crate) fn url_host(value: &str) -> Option<String> {
+    let value = value.trim();
+    let rest = match value.find("://") {
+        Some(at) if at > 0 && value[..at].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => {
+            &value[at + 3..]
+        }
+        _ => value.strip_prefix("//")?,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    Some(host.strip_prefix("www.").map(str::to_string).unwrap_or(host))
 }
 
 /// Parses one JSONL record and extracts the text and id fields; other fields
@@ -905,6 +936,18 @@ mod tests {
 
     fn names() -> FieldNames {
         FieldNames::default()
+    }
+
+    #[test]
+    fn a_site_field_holding_a_url_stands_for_its_host() {
+        assert_eq!(url_host("https://www.Example.com/a/b?x=1").as_deref(), Some("example.com"));
+        assert_eq!(url_host("http://user@news.example.org:8080/").as_deref(), Some("news.example.org"));
+        assert_eq!(url_host("//cdn.example.net/x").as_deref(), Some("cdn.example.net"));
+        assert_eq!(url_host("example.com"), None);
+        assert_eq!(url_host("Harbour Ledger"), None);
+        let names = FieldNames { site: Some("url".into()), ..FieldNames::default() };
+        let f = parse_record(br#"{"id":1,"url":"https://www.harbour.example/2024/story","text":"t"}"#, &names).unwrap();
+        assert_eq!(f.site_text().as_deref(), Some("harbour.example"));
     }
 
     proptest! {

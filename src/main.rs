@@ -179,10 +179,10 @@ struct TrainCleanerArgs {
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Hidden units of each of the model's two networks.
-    #[arg(long, default_value_t = 24, value_name = "N")]
+    #[arg(long, default_value_t = 48, value_name = "N")]
     hidden: usize,
     /// Passes over the training lines.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 16, value_name = "N")]
     epochs: usize,
     /// Seed of the initial weights and the shuffles.
     #[arg(long, default_value_t = 1)]
@@ -427,6 +427,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             args.common.init_threads()?;
             let s = doppel::pipeline::clean_files(&args.common.inputs(), &args.common.out, &opts)?;
+            warn(&s.warnings);
             if !args.common.quiet {
                 eprintln!(
                     "doppel: cleaned {} documents ({} changed, {} rejected), removed {} of {} characters ({:.1}%) \
@@ -456,8 +457,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             args.common.init_threads()?;
             let job = args.params.job(&args.common);
             let r = doppel::pipeline::run_files(&args.common.inputs(), &args.common.out, &clean, &job)?;
+            // Warnings are printed even with --quiet: they are never hidden.
+            warn(&r.clean.warnings);
+            warn(&r.dedup.warnings);
             if !args.common.quiet {
-                warn(&r.dedup.warnings);
                 let s = &r.dedup;
                 eprintln!(
                     "doppel: read {} documents ({:.1} MB) in {:.2} s ({:.1} MB/s); cleaning removed {:.1}% of the \
@@ -585,8 +588,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             args.common.init_threads()?;
             let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };
             let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
+            warn(&s.warnings);
             if !args.common.quiet {
-                warn(&s.warnings);
                 eprintln!(
                     "doppel: read {} documents from {} file(s) ({:.1} MB) in {:.2} s ({:.1} MB/s, {:.0} docs/s); \
                      kept {}, removed {} near-duplicates in {} clusters (threshold {}, {} bands x {} rows), \

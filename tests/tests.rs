@@ -6,3 +6,4 @@ mod clean;
 mod dedup;
 mod eval;
 mod samples;
+mod syndication;

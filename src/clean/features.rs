@@ -72,9 +72,16 @@ impl LineStats {
         let last = trimmed.chars().next_back();
         s.sentence_end = matches!(last, Some('.' | '!' | '?' | '。' | '！' | '？' | '…'));
         s.colon_end = matches!(last, Some(':' | '：'));
-        s.marked_start = line.trim_start().chars().next().is_some_and(|c| !c.is_alphabetic() && !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '«' | '「'));
-        s.link_or_copyright =
-            line.contains('©') || line.contains("http") || line.contains("www.") || line.contains(".com") || line.contains("(c)");
+        s.marked_start = line
+            .trim_start()
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_alphabetic() && !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '«' | '「'));
+        s.link_or_copyright = line.contains('©')
+            || line.contains("http")
+            || line.contains("www.")
+            || line.contains(".com")
+            || line.contains("(c)");
         s
     }
 
@@ -102,7 +109,9 @@ impl LineStats {
                 self.punct += 1;
                 match c {
                     ',' | '，' | '、' | '،' => self.commas += 1,
-                    '|' | '•' | '·' | '»' | '›' | '>' | '<' | '«' | '‹' | '~' | '/' | '¦' => self.separators += 1,
+                    '|' | '•' | '·' | '»' | '›' | '>' | '<' | '«' | '‹' | '~' | '/' | '¦' => {
+                        self.separators += 1
+                    }
                     '#' | '@' => self.tags += 1,
                     '。' | '！' | '？' => self.inner_stops += 1,
                     _ => {}
@@ -154,11 +163,17 @@ impl LineStats {
     /// A line of prose, as jusText would call it: long enough, and with
     /// the function words of a sentence. A language without a stopword
     /// list falls back on length and a sentence end.
+    ///
+    /// Chinese has fewer one-character function words than Japanese has
+    /// particles or a spaced language has short words: a line mostly
+    /// without spaces needs a lower share, or a sentence end.
     pub fn is_prose(&self, has_stopwords: bool) -> bool {
         let words = self.words();
-        match has_stopwords {
-            true => words >= 8.0 && self.stop_share() >= 0.2,
-            false => words >= 20.0 || (words >= 8.0 && self.sentence_end),
+        let unspaced = self.unspaced_chars as f32 > self.spaced_words as f32;
+        match (has_stopwords, unspaced) {
+            (true, false) => words >= 8.0 && self.stop_share() >= 0.2,
+            (true, true) => words >= 8.0 && (self.stop_share() >= 0.05 || self.sentence_end),
+            (false, _) => words >= 20.0 || (words >= 8.0 && self.sentence_end),
         }
     }
 }
@@ -430,15 +445,22 @@ mod tests {
     #[test]
     fn prose_in_any_script_is_prose_and_a_menu_is_not() {
         assert!(stats("The union said on Monday that the strike would go on for a third day.", "en").is_prose(true));
-        assert!(stats("部长周一表示，谈判将在假期结束后恢复，双方的立场仍然存在分歧，但是他们都希望达成协议。", "zh").is_prose(true));
-        assert!(stats("大臣は月曜日、休暇の後に交渉が再開されると述べたが、詳細は明らかにしなかった。", "ja").is_prose(true));
+        assert!(
+            stats("部长周一表示，谈判将在假期结束后恢复，双方的立场仍然存在分歧，但是他们都希望达成协议。", "zh")
+                .is_prose(true)
+        );
+        assert!(
+            stats("大臣は月曜日、休暇の後に交渉が再開されると述べたが、詳細は明らかにしなかった。", "ja")
+                .is_prose(true)
+        );
         assert!(!stats("Home | World | Business | Sport", "en").is_prose(true));
         assert!(!stats("Jane Doe, Harbour Ledger", "en").is_prose(true));
     }
 
     #[test]
     fn every_row_has_one_number_per_name() {
-        let lines = ["Home | News", "A headline about the port", "The union said the strike would go on for a day.", "Share"];
+        let lines =
+            ["Home | News", "A headline about the port", "The union said the strike would go on for a day.", "Share"];
         let s: Vec<LineStats> = lines.iter().map(|l| stats(l, "en")).collect();
         let mut out = Vec::new();
         page_features(&s, true, &mut out);

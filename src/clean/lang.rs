@@ -119,31 +119,69 @@ pub fn stopwords(code: &str) -> &'static Stopwords {
 }
 
 /// The stopwords of the language `text` is written in. The sample is the
-/// text's first kilobytes of lines of five words or more (or of its
-/// longest lines, when none is that long): menus and credits tell little
-/// of a page's language.
+/// text's longest lines, up to a kilobyte or so: menus, bylines and
+/// credits are short, often in another language or script than the story
+/// (an English menu over a Japanese story), and tell little of it.
 pub fn detect(text: &str) -> &'static Stopwords {
     const SAMPLE_BYTES: usize = 1200;
+    let mut lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    // Longest first; a stable sort keeps the text's order among equals.
+    lines.sort_by_key(|l| std::cmp::Reverse(l.len()));
     let mut sample = String::new();
-    for line in text.lines() {
+    for line in lines {
         if sample.len() >= SAMPLE_BYTES {
             break;
         }
-        let line = line.trim();
-        let long = line.split_whitespace().nth(4).is_some() || line.chars().filter(|&c| is_unspaced(c)).nth(9).is_some();
-        if long {
-            let cut = floor_boundary(line, SAMPLE_BYTES - sample.len());
-            sample.push_str(&line[..cut]);
-            sample.push('\n');
+        let cut = floor_boundary(line, SAMPLE_BYTES - sample.len());
+        sample.push_str(&line[..cut]);
+        sample.push('\n');
+    }
+    // whatlang picks the script with the most characters first, and a
+    // Japanese text's are split among Han, Hiragana and Katakana: an
+    // English menu line outnumbers any one of them. Scripts without spaces
+    // are told first, by their share of the sample's letters.
+    let (mut letters, mut unspaced, mut kana, mut thai) = (0usize, 0usize, 0usize, 0usize);
+    for c in sample.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        if is_unspaced(c) {
+            unspaced += 1;
+            kana += usize::from(('\u{3040}'..='\u{30FF}').contains(&c));
+            thai += usize::from(('\u{0E00}'..='\u{0E7F}').contains(&c));
         }
     }
-    if sample.is_empty() {
-        sample.push_str(&text[..floor_boundary(text, SAMPLE_BYTES)]);
+    if unspaced * 2 > letters {
+        return stopwords(if thai * 2 > unspaced {
+            "th"
+        } else if kana * 10 >= unspaced {
+            "ja"
+        } else {
+            "zh"
+        });
     }
     let code = whatlang::detect_lang(&sample)
         .and_then(|lang| CODES.iter().find(|(three, _)| *three == lang.code()))
         .map_or("", |&(_, one)| one);
-    stopwords(code)
+    let stops = stopwords(code);
+    // Prose in any language is a fifth to a half stopwords. A sample with
+    // almost none is not in the language found (a guess on a list of
+    // names, codes or made-up words): the page is read as of no known
+    // language, by length and punctuation alone.
+    let (mut words, mut found) = (0usize, 0usize);
+    let mut lower = String::new();
+    for w in sample.split_whitespace() {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        if w.is_empty() {
+            continue;
+        }
+        words += 1;
+        lower.clear();
+        lower.extend(w.chars().flat_map(char::to_lowercase));
+        found += usize::from(stops.is_word(&lower));
+    }
+    match words > 0 && found * 20 < words {
+        true => stopwords(""),
+        false => stops,
+    }
 }
 
 /// The largest character boundary of `s` at or below `at`.
@@ -188,6 +226,13 @@ mod tests {
             assert_eq!(stops.code, code, "{text}");
             assert!(!stops.words.is_empty() || !stops.chars.is_empty(), "{code} has no stopwords");
         }
+        // The story's language, not its menu's.
+        let page = "The Harbour Courier | Home | World | Business | Sport\n港湾ストが三日目に\n\
+                    労働組合によると、港湾労働者は月曜日も仕事を休み、ストライキは三日目に入った。\n\
+                    「私たちは引き下がらない」とマリア・ロペスさんは語った。";
+        assert_eq!(detect(page).code, "ja");
+        // Made-up words are of no language.
+        assert_eq!(detect("Vorlak tesmin quor balatri venso. Kiramo delvit osren tulka mavredo.").code, "");
         assert!(stopwords("en").is_word("the"));
         assert!(stopwords("ja").is_char('の'));
         assert!(stopwords("zh").is_char('的'));

@@ -35,6 +35,7 @@ pub mod lang;
 pub mod memo;
 pub mod model;
 pub mod rules;
+pub mod story;
 pub mod table;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -185,7 +186,19 @@ struct RepeatKey {
 
 impl Cleaner {
     /// Compiles `rules`; `table` holds learned boilerplate and stray tokens.
+    /// Lines are classified with the built-in model.
     pub fn new(rules: &Rules, table: BoilerplateTable) -> crate::Result<Cleaner> {
+        let model = rules.classifier.enabled.then(|| LineModel::builtin().clone());
+        Cleaner::with_rules_table_model(rules, table, model)
+    }
+
+    /// [`Cleaner::new`] with another line model than the built-in one
+    /// (`None`: none at all).
+    pub fn with_rules_table_model(
+        rules: &Rules,
+        table: BoilerplateTable,
+        model: Option<LineModel>,
+    ) -> crate::Result<Cleaner> {
         let compiled = rules.compile().map_err(|e| crate::Error::config(e.to_string()))?;
         // A sentence end, optional closing quotes or brackets, then one
         // lower-case token and nothing else.
@@ -204,8 +217,8 @@ impl Cleaner {
             model: None,
             junk_threshold: 1.0,
         };
-        if rules.classifier.enabled {
-            cleaner = cleaner.with_model(LineModel::builtin().clone());
+        if let Some(model) = model {
+            cleaner = cleaner.with_model(model);
         }
         Ok(cleaner)
     }
@@ -355,7 +368,8 @@ impl Cleaner {
         if lines.is_empty() {
             return lines;
         }
-        self.decide_line_rules(text, &mut lines, memo);
+        let stops = lang::detect(text);
+        self.decide_line_rules(text, stops, &mut lines, memo);
         // Each kept line keyed by the ends of its letters, for boilerplate
         // and repeats alike; only lines whose keys meet are normalised.
         let mut buf = Vec::new();
@@ -364,7 +378,7 @@ impl Cleaner {
             .map(|l| if l.removed_by.is_none() { line_ends_key(&text[l.start..l.end], &mut buf) } else { 0 })
             .collect();
         self.decide_boilerplate(text, site, &ends, &mut lines);
-        self.decide_classifier(text, &mut lines);
+        self.decide_classifier(text, stops, &mut lines);
         let mut repeat_keys = vec![None; lines.len()];
         let mut header_facts = vec![None; lines.len()];
         // Where the header ends and which paragraphs are adjacent both
@@ -422,7 +436,13 @@ impl Cleaner {
         }
     }
 
-    fn decide_line_rules<'r>(&'r self, text: &str, lines: &mut [LineDecision<'r>], mut memo: Option<&mut LineMemo>) {
+    fn decide_line_rules<'r>(
+        &'r self,
+        text: &str,
+        stops: &lang::Stopwords,
+        lines: &mut [LineDecision<'r>],
+        mut memo: Option<&mut LineMemo>,
+    ) {
         let rules = &self.compiled;
         for l in lines.iter_mut().filter(|l| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
@@ -435,7 +455,13 @@ impl Cleaner {
                 None => decide(),
             };
             if let Some(i) = verdict.rule {
-                l.removed_by = Some(rules.line_rules[i].name.as_str());
+                let name = rules.line_rules[i].name.as_str();
+                // A label rule names lists and credits (`Tags: port,
+                // strike`), never a sentence (`Topics: pay and pensions
+                // will be on the table when the talks resume.`).
+                if !(LABEL_RULES.contains(&name) && is_prose_sentence(line, stops)) {
+                    l.removed_by = Some(name);
+                }
             }
             l.no_credit_words = !verdict.credit_words;
         }
@@ -462,13 +488,32 @@ impl Cleaner {
     /// Lines the classifier scores as junk. It reads every line of the
     /// page, those the rules took too: a menu is a run of short lines
     /// whether or not a rule named one of them.
-    fn decide_classifier(&self, text: &str, lines: &mut [LineDecision<'_>]) {
+    ///
+    /// A page of no known language (made-up words, a list of codes, a
+    /// language without a stopword list) is left to the rules: the model
+    /// learned what prose looks like from its stopwords, and a page
+    /// without them would be read as having none.
+    fn decide_classifier(&self, text: &str, stops: &lang::Stopwords, lines: &mut [LineDecision<'_>]) {
         let Some(model) = &self.model else { return };
+        if stops.code.is_empty() {
+            return;
+        }
         let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
-        let page = LineModel::rows(&texts, lang::detect(text));
+        let page = LineModel::rows(&texts, stops);
         let scored = model.score_rows(&page);
+        let headline = headline(&texts, stops, lines);
+        let mut buf = Vec::new();
+        // A line the corpus shows to be a syndicated story's own is content.
+        let mut story_line = |line: &str| {
+            self.rules.boilerplate.counts_line(line)
+                && line_key(line, &mut buf).is_some_and(|(key, _)| self.table.is_story_line(key))
+        };
         for (i, l) in lines.iter_mut().enumerate() {
-            if l.removed_by.is_none() && scored.second[i] >= self.junk_threshold {
+            if l.removed_by.is_none()
+                && scored.second[i] >= self.junk_threshold
+                && headline != Some(i)
+                && !story_line(texts[i])
+            {
                 l.removed_by = Some(CLASSIFIER);
                 l.why = Some(model.why(&page, &scored, i));
             }
@@ -679,6 +724,43 @@ fn may_end_in_token(line: &str) -> bool {
         return false;
     };
     matches!(line[..space].trim_end().chars().next_back(), Some('.' | '!' | '?' | '"' | '\'' | '”' | '’' | ')' | ']'))
+}
+
+/// The story's headline, which the classifier leaves alone: the last line
+/// the rules kept of the three above the first paragraph of prose, when it
+/// reads like a title (two to thirty words, no separators, tags, links or
+/// closing colon).
+///
+/// A headline is a short line at the top of a page, as menus and section
+/// labels are, and the classifier's features cannot always tell it from
+/// them; but a page's prose starts under its title, and losing it makes
+/// two copies of a story look less alike.
+fn headline(texts: &[&str], stops: &lang::Stopwords, lines: &[LineDecision<'_>]) -> Option<usize> {
+    let mut lower = String::new();
+    let has_stops = !stops.code.is_empty();
+    let first_prose = texts.iter().position(|t| features::LineStats::of(t, stops, &mut lower).is_prose(has_stops))?;
+    let j = (first_prose.saturating_sub(3)..first_prose).rev().find(|&j| lines[j].removed_by.is_none())?;
+    let s = features::LineStats::of(texts[j], stops, &mut lower);
+    let words = s.words();
+    let titled = (2.0..=30.0).contains(&words)
+        && s.separators == 0
+        && s.tags == 0
+        && !s.link_or_copyright
+        && !s.colon_end
+        && !s.is_prose(has_stops);
+    titled.then_some(j)
+}
+
+/// Rules whose lines start with a label (`Tags:`, `Related:`, `Image
+/// credit:`) and go on with a list or a credit, which a sentence of prose
+/// after the label overrides.
+const LABEL_RULES: [&str; 3] = [CAPTION, READ_MORE, TAGS];
+
+/// A sentence of prose: twelve words or more, a stopword share of prose,
+/// and a sentence end.
+fn is_prose_sentence(line: &str, stops: &lang::Stopwords) -> bool {
+    let s = features::LineStats::of(line, stops, &mut String::new());
+    s.sentence_end && s.words() >= 12.0 && s.is_prose(!stops.code.is_empty())
 }
 
 /// A read-more line with no link of its own: a label heading a block.
@@ -1126,9 +1208,18 @@ mod tests {
             prop_assert_eq!(rebuilt, cleaned.text);
         }
 
+        // The rules run to a fixpoint, so cleaning their output again finds
+        // nothing more. The classifier reads each line in its page's context,
+        // and a page without its junk is another context: with it, cleaning
+        // again may cut more, but the cuts still rebuild the original.
         #[test]
-        fn cuts_rebuild_the_original_and_cleaning_is_idempotent(text in arbitrary_article()) {
+        fn cuts_rebuild_the_original_and_the_rules_are_idempotent(text in arbitrary_article()) {
             let c = cleaner();
+            let once = c.clean(&text, None);
+            prop_assert_eq!(restore(&once.text, &once.cuts), text.clone());
+            let mut rules = Rules::default();
+            rules.classifier.enabled = false;
+            let c = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
             let once = c.clean(&text, None);
             prop_assert_eq!(restore(&once.text, &once.cuts), text.clone());
             let twice = c.clean(&once.text, None);

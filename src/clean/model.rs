@@ -149,8 +149,10 @@ impl LineModel {
     /// Loads a model saved by [`LineModel::save`].
     pub fn load(path: &Path) -> Result<LineModel> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        LineModel::from_json(&text)
-            .map_err(|comment| Error::DataCorruption { path: path.to_path_buf(), comment: format!("not a line model: {comment}") })
+        LineModel::from_json(&text).map_err(|comment| Error::DataCorruption {
+            path: path.to_path_buf(),
+            comment: format!("not a line model: {comment}"),
+        })
     }
 
     /// Saves the model as JSON.
@@ -182,8 +184,7 @@ impl LineModel {
     pub fn score_rows(&self, page: &PageRows) -> Scored {
         let (mut z, mut h) = (Vec::new(), Vec::new());
         let f = FEATURE_NAMES.len();
-        let first: Vec<f32> =
-            page.rows.chunks_exact(f).map(|x| sigmoid(self.first.logit(x, &mut z, &mut h))).collect();
+        let first: Vec<f32> = page.rows.chunks_exact(f).map(|x| sigmoid(self.first.logit(x, &mut z, &mut h))).collect();
         let mut context = Vec::with_capacity(page.lines * CONTEXT_NAMES.len());
         context_features(&first, &mut context);
         let mut x = Vec::with_capacity(f + CONTEXT_NAMES.len());
@@ -209,7 +210,8 @@ impl LineModel {
         let mut x = page.rows[i * f..(i + 1) * f].to_vec();
         x.extend_from_slice(&scored.context[i * c..(i + 1) * c]);
         let parts = self.second.attributions(&x);
-        let mut named: Vec<(&'static str, f32)> = FEATURE_NAMES.iter().chain(CONTEXT_NAMES).copied().zip(parts).collect();
+        let mut named: Vec<(&'static str, f32)> =
+            FEATURE_NAMES.iter().chain(CONTEXT_NAMES).copied().zip(parts).collect();
         named.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
         let mut because = [("", 0.0); 3];
         for (slot, part) in because.iter_mut().zip(named) {
@@ -268,7 +270,7 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { hidden: 24, epochs: 8, seed: 1, threshold: None, augment: true }
+        TrainOptions { hidden: 48, epochs: 16, seed: 1, threshold: None, augment: true }
     }
 }
 
@@ -327,7 +329,8 @@ impl LineModel {
             threshold: 0.5,
             trained_on: serde_json::Value::Null,
         };
-        let mut second = Table { rows: Vec::new(), width: f + CONTEXT_NAMES.len(), labels: first.labels, weights: first.weights };
+        let mut second =
+            Table { rows: Vec::new(), width: f + CONTEXT_NAMES.len(), labels: first.labels, weights: first.weights };
         let (mut z, mut h) = (Vec::new(), Vec::new());
         for page in &page_rows {
             let scores: Vec<f32> =
@@ -347,7 +350,10 @@ impl LineModel {
         let labels = &second.labels[..scores.len()];
         let best = |t: f32| char_f1(&scores, labels, &chars[..scores.len()], t);
         let threshold = opts.threshold.unwrap_or_else(|| {
-            (1..100).map(|k| k as f32 / 100.0).max_by(|&a, &b| best(a).total_cmp(&best(b)).then(b.total_cmp(&a))).unwrap_or(0.5)
+            (1..100)
+                .map(|k| k as f32 / 100.0)
+                .max_by(|&a, &b| best(a).total_cmp(&best(b)).then(b.total_cmp(&a)))
+                .unwrap_or(0.5)
         });
         model.threshold = threshold;
         model.trained_on = serde_json::json!({
@@ -369,10 +375,12 @@ impl LineModel {
 fn augment(pages: &[LabelledPage], rng: &mut SplitMix) -> Vec<LabelledPage> {
     let mut out = pages.to_vec();
     for page in pages {
-        let (Some(first), Some(last)) = (page.junk.iter().position(|&j| !j), page.junk.iter().rposition(|&j| !j)) else {
+        let (Some(first), Some(last)) = (page.junk.iter().position(|&j| !j), page.junk.iter().rposition(|&j| !j))
+        else {
             continue;
         };
-        let part = |a: usize, b: usize| LabelledPage { lines: page.lines[a..b].to_vec(), junk: page.junk[a..b].to_vec() };
+        let part =
+            |a: usize, b: usize| LabelledPage { lines: page.lines[a..b].to_vec(), junk: page.junk[a..b].to_vec() };
         let before = (rng.next() % 4) as usize;
         let after = (rng.next() % 4) as usize;
         let (a, b) = (first.saturating_sub(before), (last + 1 + after).min(page.lines.len()));
@@ -444,7 +452,8 @@ fn fit(table: &Table, opts: &TrainOptions, rng: &mut SplitMix) -> Network {
             *s += f64::from(w) * (f64::from(v) - m).powi(2);
         }
     }
-    let scale: Vec<f32> = var.iter().map(|&v| if v > 1e-12 { (1.0 / (v / total).sqrt()) as f32 } else { 0.0 }).collect();
+    let scale: Vec<f32> =
+        var.iter().map(|&v| if v > 1e-12 { (1.0 / (v / total).sqrt()) as f32 } else { 0.0 }).collect();
     let mean: Vec<f32> = mean.into_iter().map(|m| m as f32).collect();
     let bound = (6.0 / (d + hn) as f32).sqrt();
     let mut net = Network {

@@ -100,6 +100,16 @@ pub struct BoilerplateRule {
     /// ...and no longer than this many words. Syndicated copies share long
     /// paragraphs; boilerplate lines are short.
     pub corpus_max_words: usize,
+    /// A line on a site or across the corpus must also recur in at least
+    /// this many different stories (documents that are not copies of one
+    /// another, see `clean::story`): a syndicated story's own lines recur
+    /// on many sites, but in one story.
+    #[serde(default = "default_min_stories")]
+    pub min_stories: u32,
+}
+
+fn default_min_stories() -> u32 {
+    3
 }
 
 impl BoilerplateRule {
@@ -336,6 +346,7 @@ impl Default for Rules {
                 corpus_min_docs: 50,
                 corpus_min_sites: 3,
                 corpus_max_words: 20,
+                min_stories: default_min_stories(),
             },
             classifier: ClassifierRule::default(),
             custom: Vec::new(),
@@ -515,12 +526,25 @@ impl Rules {
         if let Some(t) = self.classifier.threshold
             && !(0.0..=1.0).contains(&t)
         {
-            return Err(RuleError { rule: "classifier.threshold".into(), message: format!("must be between 0 and 1, got {t}") });
+            return Err(RuleError {
+                rule: "classifier.threshold".into(),
+                message: format!("must be between 0 and 1, got {t}"),
+            });
         }
         for (name, value) in [("boilerplate.site_min_share", self.boilerplate.site_min_share)] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(RuleError { rule: name.into(), message: format!("must be between 0 and 1, got {value}") });
             }
+        }
+        if self.boilerplate.min_stories as usize > crate::clean::story::StoryKeys::MAX {
+            return Err(RuleError {
+                rule: "boilerplate.min_stories".into(),
+                message: format!(
+                    "at most {} stories are counted a line, got {}",
+                    crate::clean::story::StoryKeys::MAX,
+                    self.boilerplate.min_stories
+                ),
+            });
         }
         // Distinct sites are counted up to this many a line (see table.rs).
         if self.boilerplate.corpus_min_sites > 8 {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::rules::Rules;
+use super::story::{StoryKeys, StorySignature};
 use super::{CORPUS_BOILERPLATE, Cleaner, SITE_BOILERPLATE, line_key};
 use crate::{Error, Result};
 
@@ -31,6 +32,9 @@ pub struct BoilerplateTable {
     site_tails: HashSet<(u64, u64)>,
     tail_keys: HashSet<u64>,
     corpus_lines: HashSet<u64>,
+    // Lines that recur in one story only, on several documents: a
+    // syndicated story's own lines, which the classifier leaves alone.
+    story_lines: HashSet<u64>,
     stray_tokens: HashSet<String>,
     // The ends keys (`line_ends_key`) of the learned lines' texts, when
     // every text agrees with its hash: a line whose ends key is not here
@@ -45,7 +49,8 @@ pub struct BoilerplateTable {
 pub struct TableEntry {
     /// The site, or `null` for a corpus-wide line.
     pub site: Option<String>,
-    /// `line` for a whole line, `tail` for a tail glued after a separator.
+    /// `line` for a whole line, `tail` for a tail glued after a separator,
+    /// `story` for a line of a syndicated story (kept, not removed).
     #[serde(default = "line_kind")]
     pub kind: String,
     /// Hash of the normalised line, hex.
@@ -75,6 +80,10 @@ struct TableFile {
 
 const TABLE_FORMAT: &str = "doppel-boilerplate-table";
 
+/// Documents of one story a line must be met on to be known as the
+/// story's: three copies make a syndicated story, two may be a re-send.
+const STORY_LINE_MIN_DOCS: u32 = 3;
+
 fn line_kind() -> String {
     "line".into()
 }
@@ -100,6 +109,12 @@ impl BoilerplateTable {
             return Some(SITE_BOILERPLATE);
         }
         self.corpus_lines.contains(&key).then_some(CORPUS_BOILERPLATE)
+    }
+
+    /// Whether the line of hash `key` recurs in copies of one story only
+    /// (see [`crate::clean::story`]): content, however it looks.
+    pub fn is_story_line(&self, key: u64) -> bool {
+        self.story_lines.contains(&key)
     }
 
     /// False when no learned line can have this `line_ends_key`: the line
@@ -143,7 +158,7 @@ impl BoilerplateTable {
         let mut buf = Vec::new();
         for e in &entries {
             let key = u64::from_str_radix(&e.hash, 16).map_err(|_| format!("bad hash `{}`", e.hash))?;
-            if e.kind != "tail"
+            if e.kind == "line"
                 && let Some(ends) = &mut line_ends
             {
                 // A hand-edited table may hold a text that is not its line:
@@ -158,6 +173,9 @@ impl BoilerplateTable {
                 (Some(s), "tail") => {
                     t.site_tails.insert((site_key(s), key));
                     t.tail_keys.insert(key);
+                }
+                (_, "story") => {
+                    t.story_lines.insert(key);
                 }
                 (Some(s), _) => {
                     t.site_lines.insert((site_key(s), key));
@@ -227,6 +245,7 @@ pub struct DocObservation {
 #[derive(Debug, Clone)]
 struct ObservedDoc {
     site: Option<Range<usize>>,
+    story: StorySignature,
     lines_end: usize,
     stray_end: usize,
     tails_end: usize,
@@ -267,6 +286,10 @@ impl Cleaner {
         let (stray_start, tails_start) = (obs.stray.len(), obs.tails.len());
         let site = site.map(|s| obs.push_word(s));
         let mut buf = Vec::new();
+        let story = match rules.boilerplate.enabled {
+            true => StorySignature::of(text, &mut buf),
+            false => StorySignature::default(),
+        };
         let mut seen = HashSet::default();
         for (_, line) in super::newline_pieces(text) {
             // A line with more words holding a letter or digit than a
@@ -310,6 +333,7 @@ impl Cleaner {
         }
         obs.docs.push(ObservedDoc {
             site,
+            story,
             lines_end: obs.lines.len(),
             stray_end: obs.stray.len(),
             tails_end: obs.tails.len(),
@@ -335,6 +359,7 @@ fn alnum_word_starts_upto(line: &str, limit: usize) -> usize {
 struct SeenOnce {
     words: usize,
     site: Option<u64>,
+    story: StorySignature,
 }
 
 #[derive(Debug, Default)]
@@ -342,6 +367,7 @@ struct LineStat {
     docs: u32,
     words: usize,
     sites: SiteKeys,
+    stories: StoryKeys,
     text: Option<String>,
 }
 
@@ -409,7 +435,7 @@ impl TableLearner {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) => match self.once.entry(key) {
                         Entry::Vacant(first) => {
-                            first.insert(SeenOnce { words, site: site.map(|(k, _)| k) });
+                            first.insert(SeenOnce { words, site: site.map(|(k, _)| k), story: doc.story });
                             continue;
                         }
                         Entry::Occupied(first) => e.insert(seen_again(first.remove(), key, &mut self.site_lines)),
@@ -417,6 +443,7 @@ impl TableLearner {
                 };
                 stat.docs += 1;
                 stat.words = words;
+                stat.stories.add(doc.story);
                 if stat.docs == 2 {
                     stat.text = Some(text.to_string());
                 }
@@ -463,10 +490,15 @@ impl TableLearner {
             }
         }
         let mut entries = Vec::new();
+        // A line is furniture only when it recurs across different
+        // stories: copies of one story share their headline and short
+        // paragraphs, whatever their length or script.
+        let stories = |key: u64| self.corpus.get(&key).map_or(1, |s| s.stories.count()) as u32;
         for (&(site, key), (docs, text)) in &self.site_lines {
             let (name, site_docs) = &self.site_docs[&site];
             let words = self.corpus.get(&key).map_or(0, |s| s.words);
             if *docs >= b.site_min_docs
+                && stories(key) >= b.min_stories
                 && f64::from(*docs) >= b.site_min_share * f64::from(*site_docs)
                 && words <= b.site_max_words
             {
@@ -496,12 +528,25 @@ impl TableLearner {
         let sites_known = !self.site_docs.is_empty();
         for (&key, stat) in &self.corpus {
             if stat.docs >= b.corpus_min_docs
+                && stat.stories.count() as u32 >= b.min_stories
                 && stat.words <= b.corpus_max_words
                 && (!sites_known || stat.sites.len() as u32 >= b.corpus_min_sites)
             {
                 entries.push(TableEntry {
                     site: None,
                     kind: line_kind(),
+                    hash: format!("{key:016x}"),
+                    docs: stat.docs,
+                    text: stat.text.clone().unwrap_or_default(),
+                });
+            }
+        }
+        // Lines of one story met on several documents: syndicated copies.
+        for (&key, stat) in &self.corpus {
+            if stat.docs >= STORY_LINE_MIN_DOCS && stat.stories.count() == 1 {
+                entries.push(TableEntry {
+                    site: None,
+                    kind: "story".into(),
                     hash: format!("{key:016x}"),
                     docs: stat.docs,
                     text: stat.text.clone().unwrap_or_default(),
@@ -526,6 +571,7 @@ impl TableLearner {
 /// start would have made.
 fn seen_again(first: SeenOnce, key: u64, site_lines: &mut HashMap<(u64, u64), (u32, Option<String>)>) -> LineStat {
     let mut stat = LineStat { docs: 1, words: first.words, ..LineStat::default() };
+    stat.stories.add(first.story);
     if let Some(site) = first.site {
         stat.sites.add(site);
         site_lines.insert((site, key), (1, None));
@@ -652,6 +698,8 @@ mod tests {
             site_min_docs: 1,
             corpus_min_docs: 1,
             corpus_min_sites: 2,
+            // Lines of one short page each: no page tells a story.
+            min_stories: 1,
             ..Rules::default().boilerplate
         };
         let rules = Rules { boilerplate, ..Rules::default() };

@@ -80,6 +80,10 @@ pub struct CleanSummary {
     pub documents: u64,
     /// Documents with at least one cut.
     pub documents_changed: u64,
+    /// Documents whose site field (`--site-field`) was present.
+    pub documents_with_site: u64,
+    /// What a user should know: a site field no record holds, say.
+    pub warnings: Vec<String>,
     /// Records that could not be read.
     pub rejected: u64,
     /// Characters of text read.
@@ -115,12 +119,7 @@ pub struct RunSummary {
 /// The cleaner for a job: rules plus a learned or loaded table, saved when
 /// `--save-table` asks.
 fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
-    // A bad model fails the run before the learning pass, not after it.
-    let model = opts.model.as_deref().map(LineModel::load).transpose()?;
-    let (mut cleaner, learned, seconds) = learn_or_load(corpus, opts, progress)?;
-    if let Some(model) = model {
-        cleaner = cleaner.with_model(model);
-    }
+    let (cleaner, learned, seconds) = learn_or_load(corpus, opts, progress)?;
     if let Some(path) = &opts.save_table {
         cleaner.table().save(path)?;
     }
@@ -129,11 +128,16 @@ fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
 
 fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
     let started = Instant::now();
+    // A bad model fails the run before the learning pass, not after it.
+    let model = match &opts.model {
+        Some(path) => Some(LineModel::load(path)?),
+        None => opts.rules.classifier.enabled.then(|| LineModel::builtin().clone()),
+    };
     if let Some(path) = &opts.table {
         let table = BoilerplateTable::load(path)?;
-        return Ok((Cleaner::new(&opts.rules, table)?, false, 0.0));
+        return Ok((Cleaner::with_rules_table_model(&opts.rules, table, model)?, false, 0.0));
     }
-    let learner_cleaner = Cleaner::new(&opts.rules, BoilerplateTable::default())?;
+    let learner_cleaner = Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model)?;
     let learns = opts.rules.boilerplate.enabled || opts.rules.stray_token.learn_min_docs > 0;
     if !learns {
         return Ok((learner_cleaner, true, 0.0));
@@ -219,6 +223,7 @@ struct CleanedChunk {
     /// Each record's `(source, line)` and, for a bad one, why.
     outcomes: Vec<(u32, u64, Option<String>)>,
     documents_changed: u64,
+    documents_with_site: u64,
     characters: u64,
     characters_removed: u64,
     rules: BTreeMap<String, RuleStats>,
@@ -245,6 +250,7 @@ impl CleanedChunk {
         };
         self.outcomes.push((source, line, None));
         self.characters += c.characters;
+        self.documents_with_site += u64::from(c.has_site);
         if c.cuts.is_empty() {
             return;
         }
@@ -289,7 +295,7 @@ impl ChunkPool {
         chunk.records.clear();
         chunk.removed.clear();
         chunk.outcomes.clear();
-        (chunk.documents_changed, chunk.characters, chunk.characters_removed) = (0, 0, 0);
+        (chunk.documents_changed, chunk.documents_with_site, chunk.characters, chunk.characters_removed) = (0, 0, 0, 0);
         // The rule names stay, counted from zero: the same few come back.
         chunk.rules.values_mut().for_each(|r| *r = RuleStats::default());
         let bytes = chunk.buffer_bytes();
@@ -306,6 +312,7 @@ impl ChunkPool {
 struct CleanedRecord<'r> {
     cuts: Vec<CutSpan<'r>>,
     characters: u64,
+    has_site: bool,
 }
 
 /// What the cleaning pass produced besides the written lines.
@@ -434,6 +441,7 @@ fn clean_record<'c>(
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
     let site = doc.site.as_deref();
+    let has_site = site.is_some();
     let out = &mut chunk.records;
     let with_text = written == Written::Records;
     let (cleaned, cuts) =
@@ -454,7 +462,7 @@ fn clean_record<'c>(
         Some(last) => last.end + doc.text[last.byte_end..].chars().count(),
         None => doc.text.chars().count(),
     };
-    Ok(CleanedRecord { cuts, characters: characters as u64 })
+    Ok(CleanedRecord { cuts, characters: characters as u64, has_site })
 }
 
 /// Appends a `removed.jsonl` line, `{"id":ID,"removed":[CUT,...]}` and a
@@ -531,6 +539,7 @@ fn write_cleaned(
             write_records(&chunk.records)?;
             write_removed(&chunk.removed)?;
             s.documents_changed += chunk.documents_changed;
+            s.documents_with_site += chunk.documents_with_site;
             s.characters += chunk.characters;
             s.characters_removed += chunk.characters_removed;
             for (rule, r) in chunk.rules.iter().filter(|(_, r)| r.cuts > 0) {
@@ -550,12 +559,21 @@ fn write_cleaned(
         }
     }
     pass.rejected = rejects.list;
+    let s = &mut pass.summary;
+    if let Some(field) = &opts.fields.site
+        && s.documents > s.rejected
+        && s.documents_with_site == 0
+    {
+        s.warnings.push(format!(
+            "no record has the site field {field:?}: boilerplate was learned across the corpus only, not per site"
+        ));
+    }
     Ok(pass)
 }
 
 fn finish_summary(pass: &mut CleanPass, cleaner: &Cleaner, learned: bool, corpus: &Corpus) {
     let s = &mut pass.summary;
-    s.boilerplate_lines = cleaner.table().entries().len();
+    s.boilerplate_lines = cleaner.table().entries().iter().filter(|e| e.kind != "story").count();
     s.stray_tokens = cleaner.table().stray_entries().iter().map(|e| e.token.clone()).collect();
     s.table_learned = learned;
     s.input_bytes = corpus.total_bytes();
