@@ -262,3 +262,112 @@ fn run_keeps_each_records_cuts_with_it_across_batches_bad_records_and_a_broken_f
     dir.ok(&["run", "in", "--out", "one", "-q", "--skip-bad", "--threads", "1", "--exact-sets", "reread"]);
     dir.assert_same_dedup_outputs("run", "one");
 }
+
+/// Pages of one site: the same furniture around different stories.
+fn site_pages(site_field: &str, site_value: impl Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    for i in 0..6 {
+        let text = format!(
+            "Harbour Ledger Weekly Bulletin\n\n{}.\n\n{}.\n\nSubscribe to the Harbour Ledger Weekly Bulletin",
+            story(i as u64, 40),
+            story(100 + i as u64, 40)
+        );
+        out.push_str(&serde_json::json!({"id": format!("d{i}"), site_field: site_value(i), "text": text}).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_site_field_holding_urls_groups_pages_by_host() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", site_pages("url", |i| format!("https://www.Harbour.example/news/{i}.html")));
+    dir.ok(&["clean", "in.jsonl", "--out", "out", "-q", "--site-field", "url", "--save-table", "table.json"]);
+    let table: serde_json::Value = serde_json::from_str(&dir.read("table.json")).unwrap();
+    let sites: Vec<&str> = table["lines"].as_array().unwrap().iter().filter_map(|e| e["site"].as_str()).collect();
+    assert!(!sites.is_empty() && sites.iter().all(|&s| s == "harbour.example"), "{sites:?}");
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!(stats["documents_with_site"], 6);
+}
+
+#[test]
+fn a_site_field_no_record_holds_is_a_warning_even_when_quiet() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", site_pages("site", |_| "harbour.example".into()));
+    let out = dir.ok(&["clean", "in.jsonl", "--out", "out", "-q", "--site-field", "sitee"]);
+    assert!(stderr(&out).contains("warning: no record has the site field \"sitee\""), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!(stats["warnings"].as_array().unwrap().len(), 1);
+    let out = dir.ok(&["clean", "in.jsonl", "--out", "out2", "-q", "--site-field", "site"]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+/// Labelled pages in the `train-cleaner` format: a menu, a headline, prose,
+/// and a footer.
+fn labelled_pages(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let mut lines = vec![
+            serde_json::json!({"text": "Home | World | Business | Sport", "label": "boilerplate"}),
+            serde_json::json!({"text": format!("Harbour talks stall for day {i}"), "label": "content"}),
+        ];
+        for k in 0..3 {
+            lines.push(serde_json::json!({"text": format!("The union said on day {i} that the strike in part {k} of the port would go on until the owners returned to the talks."), "label": "content"}));
+        }
+        lines.push(serde_json::json!({"text": "Share on Facebook", "label": "boilerplate"}));
+        lines.push(serde_json::json!({"text": "© 2024 Harbour Ledger", "label": "boilerplate"}));
+        out.push_str(&serde_json::json!({"id": i, "lines": lines}).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_model_trained_with_doppel_cleans_with_its_threshold_and_explains_each_cut() {
+    let dir = Dir::new();
+    dir.write("train.jsonl", labelled_pages(60));
+    let out = dir.ok(&["train-cleaner", "train.jsonl", "--out", "model.json", "--hidden", "8", "--epochs", "30"]);
+    assert!(stderr(&out).contains("junk threshold"), "{}", stderr(&out));
+    let text = "Home | World | Business | Sport\n\nHarbour talks stall again\n\n\
+                The union said on Friday that the strike would go on until the owners returned to the talks.\n\n\
+                The owners said the offer on the table was fair and final, and urged the workers to return.\n\n\
+                Share on Facebook";
+    dir.write("in.jsonl", record("a", text) + "\n");
+    // Rules off, so that every cut is the classifier's.
+    dir.write(
+        "rules.json",
+        r#"{"caption":{"enabled":false},"prompt":{"enabled":false},"read_more":{"enabled":false},
+        "copyright":{"enabled":false},"tags":{"enabled":false},"author":{"enabled":false},"header":{"enabled":false}}"#,
+    );
+    dir.ok(&["clean", "in.jsonl", "--out", "out", "-q", "--model", "model.json", "--rules", "rules.json"]);
+    let cleaned = dir.json_lines("out/cleaned.jsonl");
+    let kept = cleaned[0]["text"].as_str().unwrap();
+    assert!(kept.starts_with("Harbour talks stall again\n\nThe union said"), "{kept}");
+    assert!(!kept.contains("Share on") && !kept.contains("Home |"), "{kept}");
+    let removed = dir.json_lines("out/removed.jsonl");
+    for cut in removed[0]["removed"].as_array().unwrap() {
+        assert_eq!(cut["rule"], "classifier");
+        assert!(cut["junk"].as_f64().unwrap() >= 0.5, "{cut}");
+        assert_eq!(cut["because"].as_array().unwrap().len(), 3, "{cut}");
+    }
+    // The knob: at a threshold of 1 nothing is cut.
+    dir.ok(&[
+        "clean",
+        "in.jsonl",
+        "--out",
+        "out1",
+        "-q",
+        "--model",
+        "model.json",
+        "--rules",
+        "rules.json",
+        "--junk-threshold",
+        "1",
+    ]);
+    assert_eq!(dir.json_lines("out1/cleaned.jsonl")[0]["text"].as_str().unwrap(), text);
+    // A labelled page with a bad label names its file and line.
+    dir.write("bad.jsonl", labelled_pages(1) + "{\"lines\":[{\"text\":\"x\",\"label\":\"menu\"}]}\n");
+    let out = dir.run(&["train-cleaner", "bad.jsonl", "--out", "m2.json"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bad.jsonl:2") && stderr(&out).contains("\"menu\""), "{}", stderr(&out));
+}

@@ -119,11 +119,12 @@ pub fn stopwords(code: &str) -> &'static Stopwords {
 }
 
 /// The stopwords of the language `text` is written in. The sample is the
-/// text's longest lines, up to a kilobyte or so: menus, bylines and
+/// text's longest lines, up to 600 bytes (a paragraph or two: plenty for
+/// whatlang, whose cost grows with the sample): menus, bylines and
 /// credits are short, often in another language or script than the story
 /// (an English menu over a Japanese story), and tell little of it.
 pub fn detect(text: &str) -> &'static Stopwords {
-    const SAMPLE_BYTES: usize = 1200;
+    const SAMPLE_BYTES: usize = 600;
     let mut lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     // Longest first; a stable sort keeps the text's order among equals.
     lines.sort_by_key(|l| std::cmp::Reverse(l.len()));

@@ -43,7 +43,8 @@ pub struct Network {
     hidden: usize,
     mean: Vec<f32>,
     scale: Vec<f32>,
-    /// Hidden weights, `hidden` rows of `inputs`.
+    /// Hidden weights, `inputs` rows of `hidden`: each input adds its row,
+    /// scaled, to every hidden unit at once, in vector registers.
     w1: Vec<f32>,
     b1: Vec<f32>,
     w2: Vec<f32>,
@@ -58,7 +59,13 @@ impl Network {
         // score no further than a rare one did.
         z.extend(x.iter().zip(&self.mean).zip(&self.scale).map(|((&v, &m), &s)| ((v - m) * s).clamp(-CLIP, CLIP)));
         h.clear();
-        h.extend(self.w1.chunks_exact(self.inputs).zip(&self.b1).map(|(w, &b)| (dot(w, z) + b).tanh()));
+        h.extend_from_slice(&self.b1);
+        for (row, &zj) in self.w1.chunks_exact(self.hidden).zip(z.iter()) {
+            for (hk, &w) in h.iter_mut().zip(row) {
+                *hk += w * zj;
+            }
+        }
+        h.iter_mut().for_each(|v| *v = tanh(*v));
         dot(&self.w2, h) + self.b2
     }
 
@@ -68,22 +75,39 @@ impl Network {
     fn attributions(&self, x: &[f32]) -> Vec<f32> {
         let (mut z, mut h) = (Vec::new(), Vec::new());
         self.logit(x, &mut z, &mut h);
-        let mut out = vec![0.0; self.inputs];
-        for (k, w) in self.w1.chunks_exact(self.inputs).enumerate() {
-            let g = self.w2[k] * (1.0 - h[k] * h[k]);
-            for (o, (&wi, &zi)) in out.iter_mut().zip(w.iter().zip(&z)) {
-                *o += g * wi * zi;
-            }
-        }
-        out
+        let g: Vec<f32> = self.w2.iter().zip(&h).map(|(&w, &hk)| w * (1.0 - hk * hk)).collect();
+        self.w1.chunks_exact(self.hidden).zip(&z).map(|(row, &zj)| dot(row, &g) * zj).collect()
     }
 }
 
 /// Standardised inputs are clipped to this many standard deviations.
 const CLIP: f32 = 4.0;
 
+/// A dot product in eight lanes, which the compiler keeps in vector
+/// registers: a plain sum is one chain of dependent additions (IEEE order),
+/// and this product is most of a line's cost.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// tanh as its (7, 6) Padé approximant, clipped where it reaches one:
+/// within 1e-4 of the true function everywhere, in a dozen multiplications
+/// and one division that vectorise, where libm's `tanhf` was a third of the
+/// cleaner's time. Training uses it too, so the weights fit it exactly.
+fn tanh(x: f32) -> f32 {
+    let x = x.clamp(-5.0, 5.0);
+    let x2 = x * x;
+    let p = x * (135_135.0 + x2 * (17_325.0 + x2 * (378.0 + x2)));
+    let q = 135_135.0 + x2 * (62_370.0 + x2 * (3_150.0 + x2 * 28.0));
+    (p / q).clamp(-1.0, 1.0)
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -210,12 +234,13 @@ impl LineModel {
         let mut x = page.rows[i * f..(i + 1) * f].to_vec();
         x.extend_from_slice(&scored.context[i * c..(i + 1) * c]);
         let parts = self.second.attributions(&x);
-        let mut named: Vec<(&'static str, f32)> =
-            FEATURE_NAMES.iter().chain(CONTEXT_NAMES).copied().zip(parts).collect();
-        named.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
-        let mut because = [("", 0.0); 3];
-        for (slot, part) in because.iter_mut().zip(named) {
-            *slot = part;
+        // The three largest parts, the earlier feature first on a tie.
+        let mut because = [("", 0.0f32); 3];
+        for (name, part) in FEATURE_NAMES.iter().chain(CONTEXT_NAMES).copied().zip(parts) {
+            if let Some(at) = because.iter().position(|b| b.0.is_empty() || part.abs() > b.1.abs()) {
+                because.copy_within(at..2, at + 1);
+                because[at] = (name, part);
+            }
         }
         Why { junk: scored.second[i], because }
     }
@@ -472,6 +497,7 @@ fn fit(table: &Table, opts: &TrainOptions, rng: &mut SplitMix) -> Network {
     let mut order: Vec<usize> = (0..n).collect();
     let mean_weight = (total / n.max(1) as f64) as f32;
     let (mut z, mut h) = (Vec::new(), Vec::new());
+    let mut g_h = vec![0.0f32; hn];
     let mut step = 0i32;
     let steps = (opts.epochs * n.div_ceil(BATCH)).max(1) as f32;
     for _ in 0..opts.epochs {
@@ -490,10 +516,12 @@ fn fit(table: &Table, opts: &TrainOptions, rng: &mut SplitMix) -> Network {
                 gb2[0] += g_out;
                 for k in 0..hn {
                     gw2[k] += g_out * h[k];
-                    let g_h = g_out * net.w2[k] * (1.0 - h[k] * h[k]);
-                    gb1[k] += g_h;
-                    for (g, &zi) in gw1[k * d..(k + 1) * d].iter_mut().zip(&z) {
-                        *g += g_h * zi;
+                    g_h[k] = g_out * net.w2[k] * (1.0 - h[k] * h[k]);
+                    gb1[k] += g_h[k];
+                }
+                for (row, &zj) in gw1.chunks_exact_mut(hn).zip(&z) {
+                    for (g, &gk) in row.iter_mut().zip(&g_h) {
+                        *g += gk * zj;
                     }
                 }
             }
@@ -521,6 +549,14 @@ fn fit(table: &Table, opts: &TrainOptions, rng: &mut SplitMix) -> Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tanh_is_within_its_bound_of_the_true_function() {
+        for k in -1000..=1000 {
+            let x = k as f32 / 100.0;
+            assert!((tanh(x) - x.tanh()).abs() < 1e-4, "{x}: {} vs {}", tanh(x), x.tanh());
+        }
+    }
 
     #[test]
     fn the_builtin_model_loads() {
