@@ -10,12 +10,12 @@
 # 1. Creates the venv /tmp/ctrain/venv with justext (pinned, with lxml and
 #    lxml_html_clean) if missing or its pins differ.
 # 2. Candidates: keep-all (the pages themselves); jusText (justext_baseline.py,
-#    cached in TEST_DIR/justext.jsonl, recomputed only when that is missing);
+#    cached in TEST_DIR/SPLIT-justext.jsonl, recomputed only when missing);
 #    doppel (`DOPPEL_BIN clean ... --site-field site --quiet EXTRA...` into
-#    TEST_DIR/doppel-out, turned into TEST_DIR/doppel.jsonl). The doppel row is
-#    named after the binary's file name plus the extra arguments.
-# 3. Scores each with score.py --json (TEST_DIR/score-*.json), prints one table
-#    and writes it to TEST_DIR/eval.json.
+#    TEST_DIR/SPLIT-doppel-out, turned into TEST_DIR/SPLIT-doppel.jsonl). The
+#    doppel row is named after the binary's file name plus the extra arguments.
+# 3. Scores each with score.py --json (TEST_DIR/SPLIT-score-*.json), prints one
+#    table and writes it to TEST_DIR/SPLIT-eval.json.
 # Generated data stays outside the repository; never copy cleaner-train into it.
 set -euo pipefail
 

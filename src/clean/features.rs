@@ -61,12 +61,28 @@ pub struct LineStats {
     pub marked_start: bool,
 }
 
+/// Whether a line holds an address (`http:`, `https:`, `www.`, `.com`) or
+/// a copyright mark (`©`, `(c)`): each is found from the byte that marks
+/// it, so that a line is scanned once, by vector search, for those bytes.
+fn link_or_copyright(line: &[u8]) -> bool {
+    let at = |i: usize, s: &[u8]| line.get(i..).is_some_and(|t| t.starts_with(s));
+    let before = |i: usize, s: &[u8]| i >= s.len() && &line[i - s.len()..i] == s;
+    memchr::memchr3_iter(b'.', b':', b'(', line).any(|i| match line[i] {
+        b'.' => at(i + 1, b"com") || before(i, b"www"),
+        b':' => before(i, b"http") || before(i, b"https"),
+        _ => at(i + 1, b"c)"),
+    }) || memchr::memmem::find(line, "©".as_bytes()).is_some()
+}
+
 impl LineStats {
     /// Counts `line` against a language's `stops`; `lower` is scratch.
     pub fn of(line: &str, stops: &Stopwords, lower: &mut String) -> LineStats {
         let mut s = LineStats::default();
         for word in line.split_whitespace() {
-            s.count_word(word, stops, lower);
+            match word.is_ascii() {
+                true => s.count_ascii_word(word, stops, lower),
+                false => s.count_word(word, stops, lower),
+            }
         }
         let trimmed = line.trim_end().trim_end_matches(['"', '\'', '”', '’', ')', ']', '»', '」', '』', '）']);
         let last = trimmed.chars().next_back();
@@ -77,12 +93,61 @@ impl LineStats {
             .chars()
             .next()
             .is_some_and(|c| !c.is_alphabetic() && !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '«' | '「'));
-        s.link_or_copyright = line.contains('©')
-            || line.contains("http")
-            || line.contains("www.")
-            || line.contains(".com")
-            || line.contains("(c)");
+        s.link_or_copyright = link_or_copyright(line.as_bytes());
         s
+    }
+
+    /// [`LineStats::count_word`] for an ASCII word, byte by byte: most
+    /// words of most pages, and the same counts at a fraction of the cost.
+    fn count_ascii_word(&mut self, word: &str, stops: &Stopwords, lower: &mut String) {
+        let bytes = word.as_bytes();
+        let (mut first, mut last) = (usize::MAX, 0);
+        let (mut upper, mut prev_stop) = (false, false);
+        for (i, &b) in bytes.iter().enumerate() {
+            prev_stop = false;
+            match b {
+                b'a'..=b'z' => self.letters += 1,
+                b'A'..=b'Z' => {
+                    self.letters += 1;
+                    self.upper += 1;
+                    upper = true;
+                }
+                b'0'..=b'9' => self.digits += 1,
+                _ => {
+                    self.punct += 1;
+                    match b {
+                        b',' => self.commas += 1,
+                        b'|' | b'>' | b'<' | b'~' | b'/' => self.separators += 1,
+                        b'#' | b'@' => self.tags += 1,
+                        _ => {}
+                    }
+                    prev_stop = matches!(b, b'.' | b'!' | b'?');
+                    continue;
+                }
+            }
+            first = first.min(i);
+            last = i;
+        }
+        self.chars += bytes.len() as u32;
+        if prev_stop {
+            self.inner_stops += 1;
+        }
+        if first == usize::MAX {
+            return;
+        }
+        let core = &word[first..=last];
+        self.spaced_words += 1;
+        self.capitalised += u32::from(bytes[first].is_ascii_uppercase());
+        let is_stop = match upper {
+            true => {
+                lower.clear();
+                lower.push_str(core);
+                lower.make_ascii_lowercase();
+                stops.is_word(lower)
+            }
+            false => stops.is_word(core),
+        };
+        self.stopwords += u32::from(is_stop);
     }
 
     fn count_word(&mut self, word: &str, stops: &Stopwords, lower: &mut String) {
@@ -469,6 +534,33 @@ mod tests {
         let mut ctx = Vec::new();
         context_features(&[0.9, 0.4, 0.1, 0.8], &mut ctx);
         assert_eq!(ctx.len(), 4 * CONTEXT_NAMES.len());
+    }
+
+    proptest::proptest! {
+        // The ASCII path counts as the general one does.
+        #[test]
+        fn ascii_words_are_counted_as_any_word(line in "[ a-zA-Z0-9.,!?|/#@:'\"()-]{0,60}") {
+            let stops = stopwords("en");
+            let mut fast = LineStats::default();
+            let mut slow = LineStats::default();
+            let mut lower = String::new();
+            for word in line.split_whitespace() {
+                fast.count_ascii_word(word, stops, &mut lower);
+                slow.count_word(word, stops, &mut lower);
+            }
+            proptest::prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn links_and_copyright_marks_are_found() {
+        for line in ["see https://x.org", "http://a", "www.example.org", "example.com/a", "© 2024 Ledger", "(c) Ledger"]
+        {
+            assert!(link_or_copyright(line.as_bytes()), "{line}");
+        }
+        for line in ["The union said so.", "Time: 10:30", "(AP) Workers", "comment. com", ""] {
+            assert!(!link_or_copyright(line.as_bytes()), "{line}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ impl Stopwords {
 
 /// ISO 639-3 (whatlang) to ISO 639-1 (stop-words), for every language both
 /// know.
+// A language is a bit of a `u64` in the votes.
+const _: () = assert!(CODES.len() <= 64);
+
 const CODES: &[(&str, &str)] = &[
     ("eng", "en"),
     ("deu", "de"),
@@ -118,29 +121,54 @@ pub fn stopwords(code: &str) -> &'static Stopwords {
     table.get(code).unwrap_or_else(|| &table[""])
 }
 
-/// The stopwords of the language `text` is written in. The sample is the
-/// text's longest lines, up to 600 bytes (a paragraph or two: plenty for
-/// whatlang, whose cost grows with the sample): menus, bylines and
+/// Which of [`CODES`]' languages (by index, a bit each) list a word as a
+/// stopword: one lookup a word votes for every language at once.
+fn votes() -> &'static HashMap<&'static str, u64> {
+    static VOTES: OnceLock<HashMap<&'static str, u64>> = OnceLock::new();
+    VOTES.get_or_init(|| {
+        let mut votes: HashMap<&'static str, u64> = HashMap::default();
+        for (i, &(_, code)) in CODES.iter().enumerate() {
+            for &w in &stopwords(code).words {
+                *votes.entry(w).or_default() |= 1 << i;
+            }
+        }
+        votes
+    })
+}
+
+/// The stopwords of the language `text` is written in.
+///
+/// The sample is the text's lines of 40 bytes or more, in order, up to
+/// 600 bytes (its shorter lines when it has none): menus, bylines and
 /// credits are short, often in another language or script than the story
 /// (an English menu over a Japanese story), and tell little of it.
+///
+/// Scripts without spaces are told by their share of the sample's letters.
+/// Other text is first put to a vote of stopwords: prose is a fifth to a
+/// half function words, and a paragraph's make its language plain (what
+/// jusText assumes when it counts them). Only a close or thin vote asks
+/// whatlang, whose trigram statistics cost more than the rest of a page's
+/// cleaning did.
 pub fn detect(text: &str) -> &'static Stopwords {
     const SAMPLE_BYTES: usize = 600;
-    let mut lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    // Longest first; a stable sort keeps the text's order among equals.
-    lines.sort_by_key(|l| std::cmp::Reverse(l.len()));
+    const LONG_LINE: usize = 40;
     let mut sample = String::new();
-    for line in lines {
-        if sample.len() >= SAMPLE_BYTES {
+    for long in [true, false] {
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && (l.len() >= LONG_LINE) == long) {
+            if sample.len() >= SAMPLE_BYTES {
+                break;
+            }
+            let cut = floor_boundary(line, SAMPLE_BYTES - sample.len());
+            sample.push_str(&line[..cut]);
+            sample.push('\n');
+        }
+        if !sample.is_empty() {
             break;
         }
-        let cut = floor_boundary(line, SAMPLE_BYTES - sample.len());
-        sample.push_str(&line[..cut]);
-        sample.push('\n');
     }
     // whatlang picks the script with the most characters first, and a
     // Japanese text's are split among Han, Hiragana and Katakana: an
-    // English menu line outnumbers any one of them. Scripts without spaces
-    // are told first, by their share of the sample's letters.
+    // English menu line outnumbers any one of them.
     let (mut letters, mut unspaced, mut kana, mut thai) = (0usize, 0usize, 0usize, 0usize);
     for c in sample.chars().filter(|c| c.is_alphabetic()) {
         letters += 1;
@@ -159,29 +187,45 @@ pub fn detect(text: &str) -> &'static Stopwords {
             "zh"
         });
     }
-    let code = whatlang::detect_lang(&sample)
-        .and_then(|lang| CODES.iter().find(|(three, _)| *three == lang.code()))
-        .map_or("", |&(_, one)| one);
-    let stops = stopwords(code);
-    // Prose in any language is a fifth to a half stopwords. A sample with
-    // almost none is not in the language found (a guess on a list of
-    // names, codes or made-up words): the page is read as of no known
-    // language, by length and punctuation alone.
-    let (mut words, mut found) = (0usize, 0usize);
-    let mut lower = String::new();
+    let votes = votes();
+    let mut counts = [0u32; 64];
+    let (mut words, mut lower) = (0usize, String::new());
     for w in sample.split_whitespace() {
         let w = w.trim_matches(|c: char| !c.is_alphanumeric());
         if w.is_empty() {
             continue;
         }
         words += 1;
-        lower.clear();
-        lower.extend(w.chars().flat_map(char::to_lowercase));
-        found += usize::from(stops.is_word(&lower));
+        let mask = match w.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            true => {
+                lower.clear();
+                lower.extend(w.chars().flat_map(char::to_lowercase));
+                votes.get(lower.as_str())
+            }
+            false => votes.get(w),
+        };
+        let mut mask = mask.copied().unwrap_or(0);
+        while mask != 0 {
+            counts[mask.trailing_zeros() as usize] += 1;
+            mask &= mask - 1;
+        }
     }
-    match words > 0 && found * 20 < words {
+    // Ties go to the earlier language of CODES (the commoner in news).
+    let (best, best_votes) = counts.iter().enumerate().fold((0, 0), |b, (i, &c)| if c > b.1 { (i, c) } else { b });
+    let second = counts.iter().enumerate().filter(|&(i, _)| i != best).map(|(_, &c)| c).max().unwrap_or(0);
+    let share = best_votes as usize * 20;
+    if best_votes >= 6 && share >= words * 3 && best_votes * 4 >= second * 5 {
+        return stopwords(CODES[best].1);
+    }
+    let code = whatlang::detect_lang(&sample)
+        .and_then(|lang| CODES.iter().find(|(three, _)| *three == lang.code()))
+        .map_or("", |&(_, one)| one);
+    // A sample with almost none of the stopwords of the language found is
+    // not in it (a guess on a list of names, codes or made-up words): the
+    // page is read as of no known language.
+    match words > 0 && (counts[CODES.iter().position(|c| c.1 == code).unwrap_or(63)] as usize) * 20 < words {
         true => stopwords(""),
-        false => stops,
+        false => stopwords(code),
     }
 }
 
@@ -221,6 +265,16 @@ mod tests {
             ("ru", "Министр заявил в понедельник, что переговоры возобновятся после праздников."),
             ("zh", "部长周一表示，谈判将在假期结束后恢复，双方的立场仍然存在分歧。"),
             ("ja", "大臣は月曜日、休暇の後に交渉が再開されると述べた。"),
+            ("it", "Il ministro ha detto lunedì che i negoziati riprenderanno dopo le feste, ma non ha dato una data."),
+            (
+                "pt",
+                "O ministro disse na segunda-feira que as negociações serão retomadas depois das festas, mas não deu uma data.",
+            ),
+            (
+                "nl",
+                "De minister zei maandag dat de gesprekken na de feestdagen worden hervat, maar hij noemde geen datum.",
+            ),
+            ("ar", "قال الوزير يوم الاثنين إن المحادثات ستستأنف بعد العطلة، لكنه لم يحدد موعدا لذلك."),
         ];
         for (code, text) in cases {
             let stops = detect(text);
