@@ -170,6 +170,27 @@ fn stages(c: &mut Criterion) {
         })
     });
     group.throughput(Throughput::Bytes(pages.iter().map(|(_, t)| t.len() as u64).sum()));
+    // The line classifier alone: features and both networks on every line
+    // of each page. The generator's words are made up, so the language is
+    // set, not found (cleaning leaves a page of no language to the rules).
+    let model = doppel::clean::LineModel::builtin();
+    let english = doppel::clean::lang::stopwords("en");
+    let page_lines: Vec<Vec<&str>> =
+        pages.iter().map(|(_, text)| text.lines().filter(|l| !l.trim().is_empty()).collect()).collect();
+    group.bench_function("classify_page", |b| {
+        b.iter(|| {
+            for lines in &page_lines {
+                black_box(model.score(lines, english));
+            }
+        })
+    });
+    group.bench_function("detect_language", |b| {
+        b.iter(|| {
+            for (_, text) in &pages {
+                black_box(doppel::clean::lang::detect(text));
+            }
+        })
+    });
     group.bench_function("observe_page", |b| {
         b.iter(|| {
             for (site, text) in &pages {

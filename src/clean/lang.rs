@@ -144,11 +144,11 @@ fn votes() -> &'static HashMap<&'static str, u64> {
 /// (an English menu over a Japanese story), and tell little of it.
 ///
 /// Scripts without spaces are told by their share of the sample's letters.
-/// Other text is first put to a vote of stopwords: prose is a fifth to a
-/// half function words, and a paragraph's make its language plain (what
-/// jusText assumes when it counts them). Only a close or thin vote asks
-/// whatlang, whose trigram statistics cost more than the rest of a page's
-/// cleaning did.
+/// Other text is put to a vote of stopwords: prose is a fifth to a half
+/// function words, and a paragraph's make its language plain (what jusText
+/// assumes when it counts them). Only a thin or close vote asks whatlang,
+/// whose trigram statistics cost more than the rest of a page's cleaning
+/// did, and a page with almost no stopwords of any list is of no language.
 pub fn detect(text: &str) -> &'static Stopwords {
     const SAMPLE_BYTES: usize = 600;
     const LONG_LINE: usize = 40;
@@ -213,20 +213,22 @@ pub fn detect(text: &str) -> &'static Stopwords {
     // Ties go to the earlier language of CODES (the commoner in news).
     let (best, best_votes) = counts.iter().enumerate().fold((0, 0), |b, (i, &c)| if c > b.1 { (i, c) } else { b });
     let second = counts.iter().enumerate().filter(|&(i, _)| i != best).map(|(_, &c)| c).max().unwrap_or(0);
-    let share = best_votes as usize * 20;
-    if best_votes >= 6 && share >= words * 3 && best_votes * 4 >= second * 5 {
+    // Prose is a fifth to a half stopwords: a sample with almost none of
+    // any list's (names, codes, made-up words, a language without a list)
+    // is of no language the classifier knows, whatever whatlang would say.
+    if (best_votes as usize) * 20 < words || best_votes < 2 {
+        return stopwords("");
+    }
+    if best_votes >= 6 && (best_votes as usize) * 20 >= words * 3 && best_votes * 4 >= second * 5 {
         return stopwords(CODES[best].1);
     }
-    let code = whatlang::detect_lang(&sample)
-        .and_then(|lang| CODES.iter().find(|(three, _)| *three == lang.code()))
-        .map_or("", |&(_, one)| one);
-    // A sample with almost none of the stopwords of the language found is
-    // not in it (a guess on a list of names, codes or made-up words): the
-    // page is read as of no known language.
-    match words > 0 && (counts[CODES.iter().position(|c| c.1 == code).unwrap_or(63)] as usize) * 20 < words {
-        true => stopwords(""),
-        false => stopwords(code),
-    }
+    // A thin or close vote (Spanish and French share many stopwords, and
+    // NLTK's French list lacks `les`): whatlang decides, among the
+    // languages whose stopwords the sample holds.
+    let by_trigrams = whatlang::detect_lang(&sample)
+        .and_then(|lang| CODES.iter().position(|(three, _)| *three == lang.code()))
+        .filter(|&i| (counts[i] as usize) * 20 >= words);
+    stopwords(CODES[by_trigrams.unwrap_or(best)].1)
 }
 
 /// The largest character boundary of `s` at or below `at`.

@@ -726,29 +726,43 @@ fn may_end_in_token(line: &str) -> bool {
     matches!(line[..space].trim_end().chars().next_back(), Some('.' | '!' | '?' | '"' | '\'' | '”' | '’' | ')' | ']'))
 }
 
-/// The story's headline, which the classifier leaves alone: the last line
-/// the rules kept of the three above the first paragraph of prose, when it
-/// reads like a title (two to thirty words, no separators, tags, links or
-/// closing colon).
+/// The story's headline, which the classifier leaves alone: of the lines
+/// the rules kept among the four above the first paragraph of prose, the
+/// longest that reads like a title (two to thirty words, no separators,
+/// tags, links or closing colon, and not prose), judged without a tail
+/// glued after a separator (`Headline | The Paper`, `Headline | (Photo:
+/// X)`), which the glued-tail rules take care of.
 ///
-/// A headline is a short line at the top of a page, as menus and section
-/// labels are, and the classifier's features cannot always tell it from
-/// them; but a page's prose starts under its title, and losing it makes
-/// two copies of a story look less alike.
+/// A headline is a short line at the top of a page, as menus, section
+/// labels and bylines are, and the classifier's features cannot always
+/// tell it from them; but a page's prose starts under its title, a title
+/// is longer than a byline or a date, and losing it makes two copies of a
+/// story look less alike.
 fn headline(texts: &[&str], stops: &lang::Stopwords, lines: &[LineDecision<'_>]) -> Option<usize> {
     let mut lower = String::new();
     let has_stops = !stops.code.is_empty();
     let first_prose = texts.iter().position(|t| features::LineStats::of(t, stops, &mut lower).is_prose(has_stops))?;
-    let j = (first_prose.saturating_sub(3)..first_prose).rev().find(|&j| lines[j].removed_by.is_none())?;
-    let s = features::LineStats::of(texts[j], stops, &mut lower);
-    let words = s.words();
-    let titled = (2.0..=30.0).contains(&words)
-        && s.separators == 0
-        && s.tags == 0
-        && !s.link_or_copyright
-        && !s.colon_end
-        && !s.is_prose(has_stops);
-    titled.then_some(j)
+    let mut best: Option<(usize, f32)> = None;
+    let mut buf = Vec::new();
+    for j in (first_prose.saturating_sub(4)..first_prose).filter(|&j| lines[j].removed_by.is_none()) {
+        let line = texts[j];
+        let title = match glued_tail(line, &mut buf) {
+            Some((at, _)) => &line[..at],
+            None => line,
+        };
+        let s = features::LineStats::of(title, stops, &mut lower);
+        let words = s.words();
+        let titled = (2.0..=30.0).contains(&words)
+            && s.separators == 0
+            && s.tags == 0
+            && !s.link_or_copyright
+            && !s.colon_end
+            && !s.is_prose(has_stops);
+        if titled && best.is_none_or(|(_, w)| words > w) {
+            best = Some((j, words));
+        }
+    }
+    best.map(|(j, _)| j)
 }
 
 /// Rules whose lines start with a label (`Tags:`, `Related:`, `Image
