@@ -74,15 +74,39 @@ fn link_or_copyright(line: &[u8]) -> bool {
     }) || memchr::memmem::find(line, "©".as_bytes()).is_some()
 }
 
+/// Bytes of a line whose words are counted (see [`LineStats::of`]).
+pub const SAMPLE_BYTES: usize = 320;
+
 impl LineStats {
     /// Counts `line` against a language's `stops`; `lower` is scratch.
+    ///
+    /// A line longer than [`SAMPLE_BYTES`] is counted on its words in the
+    /// first [`SAMPLE_BYTES`], and the counts scaled up to its length: a
+    /// paragraph that long is prose or a wall of links either way, its
+    /// shares are read well enough from its start, and counting every byte
+    /// of every paragraph was most of the classifier's cost. Its ends
+    /// (sentence end, colon) and its links are read whole.
     pub fn of(line: &str, stops: &Stopwords, lower: &mut String) -> LineStats {
         let mut s = LineStats::default();
-        for word in line.split_whitespace() {
+        let sample = match line.len() > SAMPLE_BYTES {
+            // Up to the last space of the sample, so no word is cut.
+            true => {
+                let mut end = SAMPLE_BYTES;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                line[..end].rfind(char::is_whitespace).map_or(&line[..end], |at| &line[..at])
+            }
+            false => line,
+        };
+        for word in sample.split_whitespace() {
             match word.is_ascii() {
                 true => s.count_ascii_word(word, stops, lower),
                 false => s.count_word(word, stops, lower),
             }
+        }
+        if sample.len() < line.len() {
+            s.scale(line.len() as f32 / sample.len().max(1) as f32);
         }
         let trimmed = line.trim_end().trim_end_matches(['"', '\'', '”', '’', ')', ']', '»', '」', '』', '）']);
         let last = trimmed.chars().next_back();
@@ -95,6 +119,27 @@ impl LineStats {
             .is_some_and(|c| !c.is_alphabetic() && !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '«' | '「'));
         s.link_or_copyright = link_or_copyright(line.as_bytes());
         s
+    }
+
+    /// Multiplies every count by `factor`.
+    fn scale(&mut self, factor: f32) {
+        for n in [
+            &mut self.chars,
+            &mut self.spaced_words,
+            &mut self.unspaced_chars,
+            &mut self.stopwords,
+            &mut self.capitalised,
+            &mut self.letters,
+            &mut self.upper,
+            &mut self.digits,
+            &mut self.punct,
+            &mut self.commas,
+            &mut self.inner_stops,
+            &mut self.separators,
+            &mut self.tags,
+        ] {
+            *n = (*n as f32 * factor).round() as u32;
+        }
     }
 
     /// [`LineStats::count_word`] for an ASCII word, byte by byte: most

@@ -26,12 +26,15 @@ pub struct Stopwords {
     pub code: &'static str,
     words: HashSet<&'static str>,
     chars: HashSet<char>,
+    // The longest word's length in bytes: a longer word is not looked up
+    // (most of a paragraph's content words, and a hash spared each).
+    longest: usize,
 }
 
 impl Stopwords {
     /// Whether `word` (already lower case) is a stopword.
     pub fn is_word(&self, word: &str) -> bool {
-        self.words.contains(word)
+        word.len() <= self.longest && self.words.contains(word)
     }
 
     /// Whether the character `c` is a stopword of a script without spaces.
@@ -104,6 +107,7 @@ fn table() -> &'static HashMap<&'static str, Stopwords> {
                     }
                     _ => {
                         stops.words.insert(w);
+                        stops.longest = stops.longest.max(w.len());
                     }
                 }
             }

@@ -727,7 +727,7 @@ fn may_end_in_token(line: &str) -> bool {
 }
 
 /// The story's headline, which the classifier leaves alone: of the lines
-/// the rules kept among the four above the first paragraph of prose, the
+/// the rules kept among the six above the first paragraph of prose, the
 /// longest that reads like a title (two to thirty words, no separators,
 /// tags, links or closing colon, and not prose), judged without a tail
 /// glued after a separator (`Headline | The Paper`, `Headline | (Photo:
@@ -744,7 +744,7 @@ fn headline(texts: &[&str], stops: &lang::Stopwords, lines: &[LineDecision<'_>])
     let first_prose = texts.iter().position(|t| features::LineStats::of(t, stops, &mut lower).is_prose(has_stops))?;
     let mut best: Option<(usize, f32)> = None;
     let mut buf = Vec::new();
-    for j in (first_prose.saturating_sub(4)..first_prose).filter(|&j| lines[j].removed_by.is_none()) {
+    for j in (first_prose.saturating_sub(6)..first_prose).filter(|&j| lines[j].removed_by.is_none()) {
         let line = texts[j];
         let title = match glued_tail(line, &mut buf) {
             Some((at, _)) => &line[..at],
