@@ -341,7 +341,7 @@ impl Default for Rules {
             boilerplate: BoilerplateRule {
                 enabled: true,
                 site_min_docs: 4,
-                site_min_share: 0.5,
+                site_min_share: 0.05,
                 site_max_words: 40,
                 corpus_min_docs: 50,
                 corpus_min_sites: 3,
