@@ -501,6 +501,12 @@ impl Cleaner {
         let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
         let page = LineModel::rows(&texts, stops);
         let scored = model.score_rows(&page);
+        let cut = |(l, &p): (&LineDecision<'_>, &f32)| l.removed_by.is_none() && p >= self.junk_threshold;
+        // Most pages of prose have nothing to cut: their headline and
+        // story lines need not be looked for.
+        if !lines.iter().zip(&scored.second).any(cut) {
+            return;
+        }
         let headline = headline(&texts, stops, lines);
         let mut buf = Vec::new();
         // A line the corpus shows to be a syndicated story's own is content.
