@@ -152,7 +152,8 @@ fn votes() -> &'static HashMap<&'static str, u64> {
 /// function words, and a paragraph's make its language plain (what jusText
 /// assumes when it counts them). Only a thin or close vote asks whatlang,
 /// whose trigram statistics cost more than the rest of a page's cleaning
-/// did, and a page with almost no stopwords of any list is of no language.
+/// did, and a page with few stopwords of any list (under 15% of its words)
+/// is of no language.
 pub fn detect(text: &str) -> &'static Stopwords {
     const SAMPLE_BYTES: usize = 600;
     const LONG_LINE: usize = 40;
@@ -217,13 +218,15 @@ pub fn detect(text: &str) -> &'static Stopwords {
     // Ties go to the earlier language of CODES (the commoner in news).
     let (best, best_votes) = counts.iter().enumerate().fold((0, 0), |b, (i, &c)| if c > b.1 { (i, c) } else { b });
     let second = counts.iter().enumerate().filter(|&(i, _)| i != best).map(|(_, &c)| c).max().unwrap_or(0);
-    // Prose is a fifth to a half stopwords: a sample with almost none of
-    // any list's (names, codes, made-up words, a language without a list)
-    // is of no language the classifier knows, whatever whatlang would say.
-    if (best_votes as usize) * 20 < words || best_votes < 2 {
+    // Prose is a fifth to a half stopwords: a sample with few of any
+    // list's (names, codes, made-up words, a language without a list) is
+    // of no language the classifier knows, whatever whatlang would say,
+    // and is not put to whatlang: on made-up words, which match a short
+    // stopword here and there, it was most of a clean's time.
+    if (best_votes as usize) * 20 < words * 3 || best_votes < 2 {
         return stopwords("");
     }
-    if best_votes >= 6 && (best_votes as usize) * 20 >= words * 3 && best_votes * 4 >= second * 5 {
+    if best_votes >= 6 && best_votes * 4 >= second * 5 {
         return stopwords(CODES[best].1);
     }
     // A thin or close vote (Spanish and French share many stopwords, and
