@@ -368,8 +368,11 @@ impl Cleaner {
         if lines.is_empty() {
             return lines;
         }
-        let stops = lang::detect(text);
-        self.decide_line_rules(text, stops, &mut lines, memo);
+        // The page's language, found only when a label rule fires or the
+        // classifier runs: with neither, no page pays for it.
+        let language = std::cell::OnceCell::new();
+        let stops = || *language.get_or_init(|| lang::detect(text));
+        self.decide_line_rules(text, &stops, &mut lines, memo);
         // Each kept line keyed by the ends of its letters, for boilerplate
         // and repeats alike; only lines whose keys meet are normalised.
         let mut buf = Vec::new();
@@ -378,7 +381,9 @@ impl Cleaner {
             .map(|l| if l.removed_by.is_none() { line_ends_key(&text[l.start..l.end], &mut buf) } else { 0 })
             .collect();
         self.decide_boilerplate(text, site, &ends, &mut lines);
-        self.decide_classifier(text, stops, &mut lines);
+        if self.model.is_some() {
+            self.decide_classifier(text, stops(), &mut lines);
+        }
         let mut repeat_keys = vec![None; lines.len()];
         let mut header_facts = vec![None; lines.len()];
         // Where the header ends and which paragraphs are adjacent both
@@ -439,7 +444,7 @@ impl Cleaner {
     fn decide_line_rules<'r>(
         &'r self,
         text: &str,
-        stops: &lang::Stopwords,
+        stops: &dyn Fn() -> &'static lang::Stopwords,
         lines: &mut [LineDecision<'r>],
         mut memo: Option<&mut LineMemo>,
     ) {
@@ -459,7 +464,7 @@ impl Cleaner {
                 // A label rule names lists and credits (`Tags: port,
                 // strike`), never a sentence (`Topics: pay and pensions
                 // will be on the table when the talks resume.`).
-                if !(LABEL_RULES.contains(&name) && is_prose_sentence(line, stops)) {
+                if !(LABEL_RULES.contains(&name) && is_prose_sentence(line, stops())) {
                     l.removed_by = Some(name);
                 }
             }
@@ -507,7 +512,7 @@ impl Cleaner {
         if !lines.iter().zip(&scored.second).any(cut) {
             return;
         }
-        let headline = headline(&texts, stops, lines);
+        let headline = page.first_prose().and_then(|first_prose| headline(&texts, first_prose, stops, lines));
         let mut buf = Vec::new();
         // A line the corpus shows to be a syndicated story's own is content.
         let mut story_line = |line: &str| {
@@ -744,10 +749,9 @@ fn may_end_in_token(line: &str) -> bool {
 /// tell it from them; but a page's prose starts under its title, a title
 /// is longer than a byline or a date, and losing it makes two copies of a
 /// story look less alike.
-fn headline(texts: &[&str], stops: &lang::Stopwords, lines: &[LineDecision<'_>]) -> Option<usize> {
+fn headline(texts: &[&str], first_prose: usize, stops: &lang::Stopwords, lines: &[LineDecision<'_>]) -> Option<usize> {
     let mut lower = String::new();
     let has_stops = !stops.code.is_empty();
-    let first_prose = texts.iter().position(|t| features::LineStats::of(t, stops, &mut lower).is_prose(has_stops))?;
     let mut best: Option<(usize, f32)> = None;
     let mut buf = Vec::new();
     for j in (first_prose.saturating_sub(6)..first_prose).filter(|&j| lines[j].removed_by.is_none()) {

@@ -138,6 +138,14 @@ pub struct LineModel {
 pub struct PageRows {
     rows: Vec<f32>,
     lines: usize,
+    first_prose: Option<usize>,
+}
+
+impl PageRows {
+    /// The page's first line of prose ([`LineStats::is_prose`]), if any.
+    pub fn first_prose(&self) -> Option<usize> {
+        self.first_prose
+    }
 }
 
 impl LineModel {
@@ -193,8 +201,10 @@ impl LineModel {
         let mut lower = String::new();
         let stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
         let mut rows = Vec::with_capacity(lines.len() * FEATURE_NAMES.len());
-        page_features(&stats, !stops.code.is_empty(), &mut rows);
-        PageRows { rows, lines: lines.len() }
+        let has_stopwords = !stops.code.is_empty();
+        page_features(&stats, has_stopwords, &mut rows);
+        let first_prose = stats.iter().position(|s| s.is_prose(has_stopwords));
+        PageRows { rows, lines: lines.len(), first_prose }
     }
 
     /// Each line's junk probability; `lines` are a page's non-blank lines
