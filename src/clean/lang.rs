@@ -127,8 +127,10 @@ pub fn stopwords(code: &str) -> &'static Stopwords {
 
 /// Which of [`CODES`]' languages (by index, a bit each) list a word as a
 /// stopword: one lookup a word votes for every language at once.
-fn votes() -> &'static HashMap<&'static str, u64> {
-    static VOTES: OnceLock<HashMap<&'static str, u64>> = OnceLock::new();
+/// With the longest stopword's length in bytes: a longer word (most of a
+/// paragraph's content words) is not looked up.
+fn votes() -> &'static (HashMap<&'static str, u64>, usize) {
+    static VOTES: OnceLock<(HashMap<&'static str, u64>, usize)> = OnceLock::new();
     VOTES.get_or_init(|| {
         let mut votes: HashMap<&'static str, u64> = HashMap::default();
         for (i, &(_, code)) in CODES.iter().enumerate() {
@@ -136,7 +138,8 @@ fn votes() -> &'static HashMap<&'static str, u64> {
                 *votes.entry(w).or_default() |= 1 << i;
             }
         }
-        votes
+        let longest = votes.keys().map(|w| w.len()).max().unwrap_or(0);
+        (votes, longest)
     })
 }
 
@@ -175,7 +178,9 @@ pub fn detect(text: &str) -> &'static Stopwords {
     // Japanese text's are split among Han, Hiragana and Katakana: an
     // English menu line outnumbers any one of them.
     let (mut letters, mut unspaced, mut kana, mut thai) = (0usize, 0usize, 0usize, 0usize);
-    for c in sample.chars().filter(|c| c.is_alphabetic()) {
+    // An ASCII sample has no letter of a script without spaces.
+    let ascii = sample.is_ascii();
+    for c in sample.chars().filter(|c| !ascii && c.is_alphabetic()) {
         letters += 1;
         if is_unspaced(c) {
             unspaced += 1;
@@ -192,15 +197,21 @@ pub fn detect(text: &str) -> &'static Stopwords {
             "zh"
         });
     }
-    let votes = votes();
+    let (votes, longest) = (&votes().0, votes().1);
     let mut counts = [0u32; 64];
     let (mut words, mut lower) = (0usize, String::new());
     for w in sample.split_whitespace() {
-        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let w = match ascii {
+            true => w.trim_matches(|c: char| !c.is_ascii_alphanumeric()),
+            false => w.trim_matches(|c: char| !c.is_alphanumeric()),
+        };
         if w.is_empty() {
             continue;
         }
         words += 1;
+        if w.len() > longest {
+            continue;
+        }
         let mask = match w.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
             true => {
                 lower.clear();

@@ -60,13 +60,40 @@ impl Network {
         z.extend(x.iter().zip(&self.mean).zip(&self.scale).map(|((&v, &m), &s)| ((v - m) * s).clamp(-CLIP, CLIP)));
         h.clear();
         h.extend_from_slice(&self.b1);
+        // Units a block at a time, summed over every input in a fixed-size
+        // accumulator that stays in vector registers (`h` in memory was
+        // loaded and stored again for each input). Each unit still sums
+        // its inputs in order, so the result is the same to the bit.
+        let mut start = 0;
+        while start + WIDE_BLOCK <= self.hidden {
+            self.add_block::<WIDE_BLOCK>(z, h, start);
+            start += WIDE_BLOCK;
+        }
+        while start + NARROW_BLOCK <= self.hidden {
+            self.add_block::<NARROW_BLOCK>(z, h, start);
+            start += NARROW_BLOCK;
+        }
         for (row, &zj) in self.w1.chunks_exact(self.hidden).zip(z.iter()) {
-            for (hk, &w) in h.iter_mut().zip(row) {
+            for (hk, &w) in h[start..].iter_mut().zip(&row[start..]) {
                 *hk += w * zj;
             }
         }
         h.iter_mut().for_each(|v| *v = tanh(*v));
         dot(&self.w2, h) + self.b2
+    }
+
+    /// Adds the inputs `z`, weighted, to the `N` hidden units of `h` from
+    /// `start`.
+    fn add_block<const N: usize>(&self, z: &[f32], h: &mut [f32], start: usize) {
+        let block = start..start + N;
+        let mut acc: [f32; N] = h[block.clone()].try_into().expect("a block of units");
+        for (row, &zj) in self.w1.chunks_exact(self.hidden).zip(z) {
+            let w: &[f32; N] = row[block.clone()].try_into().expect("a block of weights");
+            for k in 0..N {
+                acc[k] += w[k] * zj;
+            }
+        }
+        h[block].copy_from_slice(&acc);
     }
 
     /// Each input's part in the logit at `x`: its standardised value times
@@ -79,6 +106,13 @@ impl Network {
         self.w1.chunks_exact(self.hidden).zip(&z).map(|(row, &zj)| dot(row, &g) * zj).collect()
     }
 }
+
+/// Hidden units summed together in [`Network::logit`]: the default
+/// model's 48 at once (twelve of the sixteen vector registers), then
+/// blocks of 16 for other sizes. One pass over the inputs for all 48 was
+/// faster than three passes of 16 (the `clean/classify_page` bench).
+const WIDE_BLOCK: usize = 48;
+const NARROW_BLOCK: usize = 16;
 
 /// Standardised inputs are clipped to this many standard deviations.
 const CLIP: f32 = 4.0;
