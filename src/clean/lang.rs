@@ -143,6 +143,16 @@ fn votes() -> &'static (HashMap<&'static str, u64>, usize) {
     })
 }
 
+/// Whether `word` (lower case) is a stopword of a language that writes
+/// its sentences' first words with a capital: English, German, French,
+/// Spanish, Italian, Portuguese or Dutch (the first of [`CODES`]). The
+/// longer lists of other languages hold names (`ana`).
+pub fn is_capitalising_stopword(word: &str) -> bool {
+    const LATIN_NEWS_LANGUAGES: u64 = (1 << 7) - 1;
+    let (votes, longest) = votes();
+    word.len() <= *longest && votes.get(word).is_some_and(|mask| mask & LATIN_NEWS_LANGUAGES != 0)
+}
+
 /// The stopwords of the language `text` is written in.
 ///
 /// The sample is the text's lines of 40 bytes or more, in order, up to

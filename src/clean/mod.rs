@@ -66,6 +66,9 @@ pub const TAGS: &str = "tags";
 pub const AUTHOR: &str = "author";
 /// Rule name: lines a site repeats on its pages.
 pub const SITE_BOILERPLATE: &str = "site_boilerplate";
+/// Rule name: lines of a template a site repeats on its pages, with other
+/// names and numbers (see [`template_key`]).
+pub const SITE_TEMPLATE: &str = "site_template";
 /// Rule name: short lines repeated across the corpus.
 pub const CORPUS_BOILERPLATE: &str = "corpus_boilerplate";
 /// Rule name: repeated paragraphs.
@@ -536,17 +539,25 @@ impl Cleaner {
             return;
         }
         let mut buf = Vec::new();
+        let templates = site.filter(|&s| self.table.has_templates(s));
+        let max_words = self.rules.boilerplate.site_max_words;
         for (l, &end_key) in lines.iter_mut().zip(ends).filter(|(l, _)| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            // A line is normalised only when the ends of its letters are
-            // those of a learned line, and the learning pass would count it.
-            if !self.table.may_hold_line(end_key) || !self.rules.boilerplate.counts_line(line) {
+            if !self.rules.boilerplate.counts_line(line) {
                 continue;
             }
-            if let Some((key, _)) = line_key(line, &mut buf)
+            // A line is normalised only when the ends of its letters are
+            // those of a learned line.
+            if self.table.may_hold_line(end_key)
+                && let Some((key, _)) = line_key(line, &mut buf)
                 && let Some(rule) = self.table.lookup(site, key)
             {
                 l.removed_by = Some(rule);
+            } else if let Some(site) = templates
+                && words_upto(line, max_words + 1) <= max_words
+                && template_key(line, &mut buf).is_some_and(|key| self.table.is_site_template(site, key))
+            {
+                l.removed_by = Some(SITE_TEMPLATE);
             }
         }
     }
@@ -894,6 +905,69 @@ pub(crate) fn line_key(line: &str, buf: &mut Vec<u8>) -> Option<(u64, usize)> {
     Some((xxh3_64(buf), words_of(buf)))
 }
 
+/// The key of a line's template: its words with names and numbers masked,
+/// so that a site's furniture that names a different person, place or date
+/// on every page (`By Ana Ruiz | June 3, 2024`, `A view of the crowd as
+/// Ana Ruiz takes the stage in Lima.`) has one key. `None` when nothing is
+/// masked (the line's own key does) or fewer than two words are left
+/// (`Ana Ruiz`, `June 3`: a name or a date alone is no template), and for
+/// a line in a script without spaces or capitals.
+///
+/// A word is masked as a name when it starts with a capital, unless it is
+/// the line's first and a stopword (`By`, `The`, `A`: a sentence's first
+/// word; further in, `Li` or `Will` is a name), as a number when it holds a digit;
+/// a run of names (or of numbers) is one mask. Other words are kept in
+/// lower case, without the punctuation around them; a token of symbols
+/// only (`|`, `•`, `»`) is kept as it is and counts as a kept word, one of
+/// sentence punctuation only is dropped. `buf` is left holding the
+/// template, readable: `X` for a name, `0` for a number (a kept word is in
+/// lower case and holds no digit, so neither is ever a kept word).
+pub(crate) fn template_key(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
+    const NAME: u8 = 1;
+    const NUMBER: u8 = 2;
+    buf.clear();
+    let (mut literal, mut masked, mut last_mask) = (0usize, 0usize, 0u8);
+    let mut lower = String::new();
+    for (i, word) in line.split_whitespace().enumerate() {
+        let first = i == 0;
+        let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let mask = match core.chars().next() {
+            None if word.chars().all(|c| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '(' | ')')) => {
+                continue;
+            }
+            None => {
+                literal += 1;
+                buf.extend_from_slice(word.as_bytes());
+                buf.push(b' ');
+                last_mask = 0;
+                continue;
+            }
+            Some(c) if lang::is_unspaced(c) => return None,
+            Some(_) if core.chars().any(|c| c.is_numeric()) => NUMBER,
+            Some(c) if c.is_uppercase() => {
+                lower.clear();
+                lower.extend(core.chars().flat_map(char::to_lowercase));
+                if first && lang::is_capitalising_stopword(&lower) { 0 } else { NAME }
+            }
+            Some(_) => {
+                lower.clear();
+                lower.extend(core.chars().flat_map(char::to_lowercase));
+                0
+            }
+        };
+        if mask == 0 {
+            literal += 1;
+            buf.extend_from_slice(lower.as_bytes());
+            buf.push(b' ');
+        } else if mask != last_mask {
+            masked += 1;
+            buf.extend_from_slice(if mask == NAME { b"X " } else { b"0 " });
+        }
+        last_mask = mask;
+    }
+    (literal >= 2 && masked >= 1).then(|| xxh3_64(buf))
+}
+
 /// Non-blank lines with their byte ranges (without the line break or a `\r`).
 fn split_lines<'r>(text: &str) -> Vec<LineDecision<'r>> {
     let mut out = Vec::new();
@@ -1146,6 +1220,27 @@ mod tests {
         let lead = "Le ministre a démissionné samedi après une semaine de pression.\n\n\
                     Le ministre a de\u{301}missionne\u{301} samedi après une semaine de pression. Son adjoint assure l’intérim.";
         assert_eq!(c.clean(lead, None).cuts.len(), 1);
+    }
+
+    #[test]
+    fn templates_mask_names_and_numbers() {
+        let mut buf = Vec::new();
+        let mut template =
+            |line: &str| template_key(line, &mut buf).map(|_| String::from_utf8_lossy(&buf).into_owned());
+        assert_eq!(template("By Ana Ruiz | June 3, 2024").as_deref(), Some("by X | X 0 "));
+        assert_eq!(template("By Li Wei | May 12, 2023"), template("By Ana Ruiz | June 3, 2024"));
+        assert_eq!(
+            template("A view of the crowd as Ana Ruiz takes the stage in Lima.").as_deref(),
+            Some("a view of the crowd as X takes the stage in X ")
+        );
+        assert_eq!(template("Follow Ana on Twitter @anaruiz").as_deref(), Some("X on X anaruiz "));
+        assert_eq!(template("Image: Ana Ruiz / Reuters").as_deref(), None);
+        assert_eq!(template("Photo by Ana Ruiz / Reuters").as_deref(), Some("X by X / X "));
+        // Nothing masked, a name or a date alone, a script without spaces.
+        for line in ["said the union today.", "Ana Ruiz", "June 3, 2024", "Ana: 12", "東京 Tokyo 電力 power cut", ""]
+        {
+            assert_eq!(template(line), None, "{line}");
+        }
     }
 
     #[test]

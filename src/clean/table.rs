@@ -20,13 +20,17 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::rules::Rules;
 use super::story::{StoryKeys, StorySignature};
-use super::{CORPUS_BOILERPLATE, Cleaner, SITE_BOILERPLATE, line_key};
+use super::{CORPUS_BOILERPLATE, Cleaner, SITE_BOILERPLATE, line_key, template_key};
 use crate::{Error, Result};
 
 /// What was learned: boilerplate lines and stray tokens.
 #[derive(Debug, Clone, Default)]
 pub struct BoilerplateTable {
     site_lines: HashSet<(u64, u64)>,
+    // (site, template key) of the sites' templates (`template_key`), and
+    // the sites that have any.
+    site_templates: HashSet<(u64, u64)>,
+    template_sites: HashSet<u64>,
     // Tails glued after a separator (`Headline | The Paper`), per site,
     // and their keys alone, for lines whose site is not known.
     site_tails: HashSet<(u64, u64)>,
@@ -50,7 +54,9 @@ pub struct TableEntry {
     /// The site, or `null` for a corpus-wide line.
     pub site: Option<String>,
     /// `line` for a whole line, `tail` for a tail glued after a separator,
-    /// `story` for a line of a syndicated story (kept, not removed).
+    /// `template` for a site's lines with their names and numbers masked
+    /// (the text is the template: `X` a name, `0` a number), `story` for a
+    /// line of a syndicated story (kept, not removed).
     #[serde(default = "line_kind")]
     pub kind: String,
     /// Hash of the normalised line, hex.
@@ -99,6 +105,18 @@ impl BoilerplateTable {
             && self.corpus_lines.is_empty()
             && self.stray_tokens.is_empty()
             && self.site_tails.is_empty()
+            && self.site_templates.is_empty()
+    }
+
+    /// Whether `site` has learned templates.
+    pub fn has_templates(&self, site: &str) -> bool {
+        self.template_sites.contains(&site_key(site))
+    }
+
+    /// Whether the template of key `key` (see `template_key`) is
+    /// furniture of `site`.
+    pub fn is_site_template(&self, site: &str, key: u64) -> bool {
+        self.site_templates.contains(&(site_key(site), key))
     }
 
     /// The rule that removes a line of hash `key` on `site`, if any.
@@ -170,6 +188,11 @@ impl BoilerplateTable {
                 }
             }
             match (&e.site, e.kind.as_str()) {
+                (Some(s), "template") => {
+                    t.site_templates.insert((site_key(s), key));
+                    t.template_sites.insert(site_key(s));
+                }
+                (None, "template") => return Err(format!("template `{}` has no site", e.text)),
                 (Some(s), "tail") => {
                     t.site_tails.insert((site_key(s), key));
                     t.tail_keys.insert(key);
@@ -237,6 +260,9 @@ pub struct DocObservation {
     stray: Vec<(Range<usize>, u64)>,
     /// (key, text) of glued tails; the text a range of `words`.
     tails: Vec<(u64, Range<usize>)>,
+    /// (template key, key of the line, template) of distinct templates of
+    /// short lines, when the site is known; the template a range of `words`.
+    templates: Vec<(u64, u64, Range<usize>)>,
     /// Sites, stray tokens and glued tails, one after another.
     words: String,
 }
@@ -249,6 +275,7 @@ struct ObservedDoc {
     lines_end: usize,
     stray_end: usize,
     tails_end: usize,
+    templates_end: usize,
 }
 
 impl DocObservation {
@@ -291,6 +318,7 @@ impl Cleaner {
             false => StorySignature::default(),
         };
         let mut seen = HashSet::default();
+        let (mut seen_templates, mut template_buf) = (HashSet::default(), Vec::new());
         for (_, line) in super::newline_pieces(text) {
             // A line with more words holding a letter or digit than a
             // boilerplate line may have is not normalised at all (most body
@@ -309,6 +337,14 @@ impl Cleaner {
             {
                 obs.texts.push_str(line.trim());
                 obs.lines.push((key, words, obs.texts.len()));
+                if site.is_some()
+                    && words <= rules.boilerplate.site_max_words
+                    && let Some(template) = template_key(line, &mut template_buf)
+                    && seen_templates.insert(template)
+                {
+                    let text = obs.push_word(String::from_utf8_lossy(&template_buf).trim_end());
+                    obs.templates.push((template, key, text));
+                }
             }
             if rules.boilerplate.enabled
                 && site.is_some()
@@ -337,6 +373,7 @@ impl Cleaner {
             lines_end: obs.lines.len(),
             stray_end: obs.stray.len(),
             tails_end: obs.tails.len(),
+            templates_end: obs.templates.len(),
         });
     }
 }
@@ -412,13 +449,32 @@ pub struct TableLearner {
     // (up to the learning threshold).
     stray: HashMap<String, (u32, Vec<u64>)>,
     site_tails: HashMap<(u64, u64), (u32, String)>,
+    // (site, template key) -> what its lines were met on, from the second
+    // document on; `template_once` holds those met on one document so far
+    // (most of them: a headline's or a sentence's template).
+    site_templates: HashMap<(u64, u64), TemplateStat>,
+    template_once: HashMap<(u64, u64), (u64, StorySignature)>,
     documents: u64,
 }
+
+/// What a site's template was met on.
+#[derive(Debug, Default)]
+struct TemplateStat {
+    docs: u32,
+    /// Distinct lines of the template, up to [`TEMPLATE_MIN_VARIANTS`]: a
+    /// template met as one line only is that line, the exact table's.
+    variants: Vec<u64>,
+    stories: StoryKeys,
+    text: String,
+}
+
+/// Distinct lines a template must be met as to be learned.
+const TEMPLATE_MIN_VARIANTS: usize = 3;
 
 impl TableLearner {
     /// Adds the observations of one document or a run of them, in order.
     pub fn add(&mut self, obs: DocObservation) {
-        let (mut lines_start, mut stray_start, mut tails_start, mut text_start) = (0, 0, 0, 0);
+        let (mut lines_start, mut stray_start, mut tails_start, mut templates_start, mut text_start) = (0, 0, 0, 0, 0);
         for doc in &obs.docs {
             self.documents += 1;
             let site = doc.site.clone().map(|r| {
@@ -461,6 +517,34 @@ impl TableLearner {
                     self.site_tails.entry((k, *key)).or_insert_with(|| (0, obs.words[text.clone()].to_string())).0 += 1;
                 }
             }
+            if let Some((site, _)) = site {
+                for (template, line, text) in &obs.templates[templates_start..doc.templates_end] {
+                    let stat = match self.site_templates.entry((site, *template)) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => match self.template_once.remove(&(site, *template)) {
+                            None => {
+                                self.template_once.insert((site, *template), (*line, doc.story));
+                                continue;
+                            }
+                            Some((first_line, first_story)) => {
+                                let mut stat = TemplateStat {
+                                    docs: 1,
+                                    variants: vec![first_line],
+                                    text: obs.words[text.clone()].to_string(),
+                                    ..TemplateStat::default()
+                                };
+                                stat.stories.add(first_story);
+                                e.insert(stat)
+                            }
+                        },
+                    };
+                    stat.docs += 1;
+                    stat.stories.add(doc.story);
+                    if stat.variants.len() < TEMPLATE_MIN_VARIANTS && !stat.variants.contains(line) {
+                        stat.variants.push(*line);
+                    }
+                }
+            }
             for (token, trailed) in &obs.stray[stray_start..doc.stray_end] {
                 let token = &obs.words[token.clone()];
                 let e = match self.stray.get_mut(token) {
@@ -472,7 +556,8 @@ impl TableLearner {
                     e.1.push(*trailed);
                 }
             }
-            (lines_start, stray_start, tails_start) = (doc.lines_end, doc.stray_end, doc.tails_end);
+            (lines_start, stray_start, tails_start, templates_start) =
+                (doc.lines_end, doc.stray_end, doc.tails_end, doc.templates_end);
         }
     }
 
@@ -522,6 +607,25 @@ impl TableLearner {
                     hash: format!("{key:016x}"),
                     docs: *docs,
                     text: text.clone(),
+                });
+            }
+        }
+        // A template on a share of a site's pages, as several different
+        // lines, in different stories: the site's furniture with a name or
+        // a date in it (a byline, a dateline, a caption's formula).
+        for (&(site, key), stat) in &self.site_templates {
+            let (name, site_docs) = &self.site_docs[&site];
+            if stat.docs >= b.site_min_docs
+                && stat.variants.len() >= TEMPLATE_MIN_VARIANTS
+                && stat.stories.count() as u32 >= b.min_stories
+                && f64::from(stat.docs) >= b.site_min_share * f64::from(*site_docs)
+            {
+                entries.push(TableEntry {
+                    site: Some(name.clone()),
+                    kind: "template".into(),
+                    hash: format!("{key:016x}"),
+                    docs: stat.docs,
+                    text: stat.text.clone(),
                 });
             }
         }
@@ -725,6 +829,58 @@ mod tests {
         ];
         expected.sort_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
         assert_eq!(found, expected);
+    }
+
+    const STORIES: [&str; 6] = [
+        "Dock workers stayed off the job on Monday as the strike at the port entered its third day.",
+        "The council approved a budget that cuts library hours and raises parking fees across the city.",
+        "Heavy rain flooded several villages in the valley overnight, and rescuers moved families to schools.",
+        "A local bakery won the national bread prize for a sourdough recipe kept in the family for decades.",
+        "Scientists counted more nesting turtles on the southern beaches this summer than in any recent year.",
+        "The football club sacked its manager after a run of eleven games without a single league victory.",
+    ];
+    const NAMES: [&str; 6] = ["Ana Ruiz", "Li Wei", "Tom Okafor", "Mia Berg", "Omar Haddad", "Jo Park"];
+
+    #[test]
+    fn a_sites_byline_with_other_names_on_every_page_is_learned_as_a_template() {
+        let docs: Vec<(&str, String)> = (0..6)
+            .map(|i| {
+                let byline = format!("By {} | June {}, 2024", NAMES[i], i + 3);
+                ("a.example", format!("Headline {i}\n\n{byline}\n\n{}", STORIES[i]))
+            })
+            .collect();
+        let table = learn(&docs);
+        let mut buf = Vec::new();
+        let key = template_key("By Kim Lee | March 30, 2025", &mut buf).unwrap();
+        assert!(table.is_site_template("a.example", key));
+        assert!(!table.is_site_template("b.example", key));
+        let entry = table.entries().iter().find(|e| e.kind == "template").unwrap();
+        assert_eq!(entry.text, "by X | X 0");
+        assert_eq!(entry.docs, 6);
+        // Saved and loaded, it is the same table.
+        let dir = tempfile::tempdir().unwrap();
+        table.save(&dir.path().join("t.json")).unwrap();
+        let loaded = BoilerplateTable::load(&dir.path().join("t.json")).unwrap();
+        assert!(loaded.is_site_template("a.example", key));
+    }
+
+    #[test]
+    fn a_template_of_one_story_or_one_line_is_not_learned() {
+        // Six copies of one story, each with another name in its caption.
+        let one_story: Vec<(&str, String)> = (0..6)
+            .map(|i| ("a.example", format!("{} speaks to reporters in Lima.\n\n{}", NAMES[i], STORIES[0])))
+            .collect();
+        // Six stories under one and the same line: the exact table's.
+        let one_line: Vec<(&str, String)> =
+            (0..6).map(|i| ("a.example", format!("By Ana Ruiz | June 3, 2024\n\n{}", STORIES[i]))).collect();
+        let mut buf = Vec::new();
+        for (docs, line) in
+            [(one_story, "Jo Park speaks to reporters in Lima."), (one_line, "By Ana Ruiz | June 3, 2024")]
+        {
+            let table = learn(&docs);
+            let key = template_key(line, &mut buf).unwrap();
+            assert!(!table.is_site_template("a.example", key), "{line}");
+        }
     }
 
     #[test]
