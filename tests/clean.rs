@@ -279,6 +279,39 @@ fn site_pages(site_field: &str, site_value: impl Fn(usize) -> String) -> String 
 }
 
 #[test]
+fn a_sites_bylines_are_cut_as_a_template_and_learned_cuts_say_where_they_were_met() {
+    let names = ["Ana Ruiz", "Li Wei", "Tom Okafor", "Mia Berg", "Omar Haddad", "Jo Park"];
+    let mut input = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let text = format!(
+            "Harbour Ledger Weekly Bulletin\n\nBy {name} | June {}, 2024\n\n{}.\n\n{}.",
+            i + 3,
+            story(i as u64, 40),
+            story(100 + i as u64, 40)
+        );
+        input.push_str(&serde_json::json!({"id": format!("d{i}"), "site": "harbour.example", "text": text}).to_string());
+        input.push('\n');
+    }
+    let dir = Dir::new();
+    dir.write("in.jsonl", input);
+    dir.ok(&["clean", "in.jsonl", "--out", "out", "-q", "--site-field", "site"]);
+    let cuts: Vec<serde_json::Value> =
+        dir.json_lines("out/removed.jsonl").iter().flat_map(|v| v["removed"].as_array().unwrap().clone()).collect();
+    let by_rule = |rule: &str| cuts.iter().filter(|c| c["rule"] == rule).cloned().collect::<Vec<_>>();
+    let bylines = by_rule("site_template");
+    assert_eq!(bylines.len(), 6, "{cuts:#?}");
+    for (cut, name) in bylines.iter().zip(names) {
+        assert!(cut["text"].as_str().unwrap().starts_with(&format!("By {name} | June")), "{cut}");
+        assert_eq!((cut["documents"].as_u64(), cut["sites"].as_u64()), (Some(6), Some(1)), "{cut}");
+    }
+    let slogans = by_rule("site_boilerplate");
+    assert_eq!(slogans.len(), 6, "{cuts:#?}");
+    assert!(slogans.iter().all(|c| c["documents"] == 6 && c["sites"] == 1), "{slogans:#?}");
+    let cleaned = dir.json_lines("out/cleaned.jsonl");
+    assert!(cleaned.iter().all(|d| !d["text"].as_str().unwrap().contains("By ")), "{cleaned:#?}");
+}
+
+#[test]
 fn a_site_field_holding_urls_groups_pages_by_host() {
     let dir = Dir::new();
     dir.write("in.jsonl", site_pages("url", |i| format!("https://www.Harbour.example/news/{i}.html")));

@@ -44,8 +44,9 @@ use regex::Regex;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use memo::LineMemo;
-pub use model::{LineModel, Why};
+pub use model::{ClassifierScore, LineModel};
 pub use rules::{CompiledRules, Rules};
+pub use table::Seen;
 pub use table::{BoilerplateTable, DocObservation, TableLearner};
 
 /// Rule name: metadata header lines.
@@ -78,6 +79,17 @@ pub const STRAY_TOKEN: &str = "stray_token";
 /// Rule name: a line the classifier scores as junk.
 pub const CLASSIFIER: &str = "classifier";
 
+/// Why a line was cut, beyond its rule's name: written into the cut's
+/// `removed.jsonl` entry, its fields beside the rule's.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Why {
+    /// The classifier's score and the features that decided it.
+    Scored(ClassifierScore),
+    /// A learned line or template, and where it was met.
+    Learned(Seen),
+}
+
 /// One cut: a span of the original text and the rule that removed it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Cut {
@@ -89,8 +101,8 @@ pub struct Cut {
     pub rule: String,
     /// The text removed.
     pub text: String,
-    /// For a cut of the classifier: its score and the features that
-    /// decided it.
+    /// For a cut of the classifier, its score and the features that
+    /// decided it; for a learned line or template, where it was met.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub why: Option<Why>,
     /// Start, in bytes of the original text: where `doppel run` cuts when
@@ -163,7 +175,7 @@ struct LineDecision<'r> {
     // their search can be spared. Negative so that the default, for a line
     // the scan did not read, is to search.
     no_credit_words: bool,
-    // Why the classifier cut the line, when it did.
+    // Why the classifier or a learned line cut the line, when one did.
     why: Option<Why>,
 }
 
@@ -529,7 +541,7 @@ impl Cleaner {
                 && !story_line(texts[i])
             {
                 l.removed_by = Some(CLASSIFIER);
-                l.why = Some(model.why(&page, &scored, i));
+                l.why = Some(Why::Scored(model.why(&page, &scored, i)));
             }
         }
     }
@@ -550,14 +562,17 @@ impl Cleaner {
             // those of a learned line.
             if self.table.may_hold_line(end_key)
                 && let Some((key, _)) = line_key(line, &mut buf)
-                && let Some(rule) = self.table.lookup(site, key)
+                && let Some((rule, seen)) = self.table.lookup(site, key)
             {
                 l.removed_by = Some(rule);
+                l.why = Some(Why::Learned(seen));
             } else if let Some(site) = templates
                 && words_upto(line, max_words + 1) <= max_words
-                && template_key(line, &mut buf).is_some_and(|key| self.table.is_site_template(site, key))
+                && let Some(key) = template_key(line, &mut buf)
+                && let Some(seen) = self.table.site_template(site, key)
             {
                 l.removed_by = Some(SITE_TEMPLATE);
+                l.why = Some(Why::Learned(seen));
             }
         }
     }
@@ -1008,7 +1023,7 @@ pub(crate) struct CutSpan<'r> {
     pub byte_start: usize,
     /// End (exclusive), in bytes.
     pub byte_end: usize,
-    /// For a cut of the classifier: why.
+    /// For a cut of the classifier or of a learned line: why.
     pub why: Option<Why>,
 }
 

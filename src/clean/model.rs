@@ -272,7 +272,7 @@ impl LineModel {
 
     /// Why line `i` of a scored page got its score: the probability and
     /// the three features that pushed it most, either way.
-    pub fn why(&self, page: &PageRows, scored: &Scored, i: usize) -> Why {
+    pub fn why(&self, page: &PageRows, scored: &Scored, i: usize) -> ClassifierScore {
         let f = FEATURE_NAMES.len();
         let c = CONTEXT_NAMES.len();
         let mut x = page.rows[i * f..(i + 1) * f].to_vec();
@@ -286,7 +286,7 @@ impl LineModel {
                 because[at] = (name, part);
             }
         }
-        Why { junk: scored.second[i], because }
+        ClassifierScore { junk: scored.second[i], because }
     }
 }
 
@@ -302,7 +302,7 @@ pub struct Scored {
 /// features that weighed most, each with its part in the logit (positive:
 /// towards junk).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Why {
+pub struct ClassifierScore {
     /// The line's junk probability.
     pub junk: f32,
     /// Feature names and their parts, largest first.

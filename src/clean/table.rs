@@ -26,16 +26,17 @@ use crate::{Error, Result};
 /// What was learned: boilerplate lines and stray tokens.
 #[derive(Debug, Clone, Default)]
 pub struct BoilerplateTable {
-    site_lines: HashSet<(u64, u64)>,
-    // (site, template key) of the sites' templates (`template_key`), and
-    // the sites that have any.
-    site_templates: HashSet<(u64, u64)>,
+    // (site, line key) -> documents of the site it was met on.
+    site_lines: HashMap<(u64, u64), u32>,
+    // (site, template key) of the sites' templates (`template_key`) ->
+    // documents, and the sites that have any.
+    site_templates: HashMap<(u64, u64), u32>,
     template_sites: HashSet<u64>,
     // Tails glued after a separator (`Headline | The Paper`), per site,
     // and their keys alone, for lines whose site is not known.
     site_tails: HashSet<(u64, u64)>,
     tail_keys: HashSet<u64>,
-    corpus_lines: HashSet<u64>,
+    corpus_lines: HashMap<u64, Seen>,
     // Lines that recur in one story only, on several documents: a
     // syndicated story's own lines, which the classifier leaves alone.
     story_lines: HashSet<u64>,
@@ -46,6 +47,17 @@ pub struct BoilerplateTable {
     line_ends: Option<HashSet<u64>>,
     entries: Vec<TableEntry>,
     tokens: Vec<StrayEntry>,
+}
+
+/// Where a learned line or template was met: what a cut by it tells in
+/// `removed.jsonl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Seen {
+    /// Documents it was met on (of its site, for a site's line).
+    pub documents: u32,
+    /// Sites it was met on: 1 for a site's line; for a corpus line, up to
+    /// 8 (more are not counted); 0 when no site was known.
+    pub sites: u32,
 }
 
 /// One boilerplate line in a saved table.
@@ -63,6 +75,9 @@ pub struct TableEntry {
     pub hash: String,
     /// Documents it was found on.
     pub docs: u32,
+    /// For a corpus line, the sites it was found on (up to 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<u32>,
     /// The line as first seen repeated.
     pub text: String,
 }
@@ -113,20 +128,21 @@ impl BoilerplateTable {
         self.template_sites.contains(&site_key(site))
     }
 
-    /// Whether the template of key `key` (see `template_key`) is
-    /// furniture of `site`.
-    pub fn is_site_template(&self, site: &str, key: u64) -> bool {
-        self.site_templates.contains(&(site_key(site), key))
+    /// Where the template of key `key` (see `template_key`) was met, when
+    /// it is furniture of `site`.
+    pub fn site_template(&self, site: &str, key: u64) -> Option<Seen> {
+        let documents = *self.site_templates.get(&(site_key(site), key))?;
+        Some(Seen { documents, sites: 1 })
     }
 
     /// The rule that removes a line of hash `key` on `site`, if any.
-    pub fn lookup(&self, site: Option<&str>, key: u64) -> Option<&'static str> {
+    pub fn lookup(&self, site: Option<&str>, key: u64) -> Option<(&'static str, Seen)> {
         if let Some(s) = site
-            && self.site_lines.contains(&(site_key(s), key))
+            && let Some(&documents) = self.site_lines.get(&(site_key(s), key))
         {
-            return Some(SITE_BOILERPLATE);
+            return Some((SITE_BOILERPLATE, Seen { documents, sites: 1 }));
         }
-        self.corpus_lines.contains(&key).then_some(CORPUS_BOILERPLATE)
+        self.corpus_lines.get(&key).map(|&seen| (CORPUS_BOILERPLATE, seen))
     }
 
     /// Whether the line of hash `key` recurs in copies of one story only
@@ -189,7 +205,7 @@ impl BoilerplateTable {
             }
             match (&e.site, e.kind.as_str()) {
                 (Some(s), "template") => {
-                    t.site_templates.insert((site_key(s), key));
+                    t.site_templates.insert((site_key(s), key), e.docs);
                     t.template_sites.insert(site_key(s));
                 }
                 (None, "template") => return Err(format!("template `{}` has no site", e.text)),
@@ -201,10 +217,10 @@ impl BoilerplateTable {
                     t.story_lines.insert(key);
                 }
                 (Some(s), _) => {
-                    t.site_lines.insert((site_key(s), key));
+                    t.site_lines.insert((site_key(s), key), e.docs);
                 }
                 (None, _) => {
-                    t.corpus_lines.insert(key);
+                    t.corpus_lines.insert(key, Seen { documents: e.docs, sites: e.sites.unwrap_or(0) });
                 }
             }
         }
@@ -592,6 +608,7 @@ impl TableLearner {
                     kind: line_kind(),
                     hash: format!("{key:016x}"),
                     docs: *docs,
+                    sites: None,
                     text: text.clone().unwrap_or_default(),
                 });
             }
@@ -606,6 +623,7 @@ impl TableLearner {
                     kind: "tail".into(),
                     hash: format!("{key:016x}"),
                     docs: *docs,
+                    sites: None,
                     text: text.clone(),
                 });
             }
@@ -625,6 +643,7 @@ impl TableLearner {
                     kind: "template".into(),
                     hash: format!("{key:016x}"),
                     docs: stat.docs,
+                    sites: None,
                     text: stat.text.clone(),
                 });
             }
@@ -641,6 +660,7 @@ impl TableLearner {
                     kind: line_kind(),
                     hash: format!("{key:016x}"),
                     docs: stat.docs,
+                    sites: Some(stat.sites.len() as u32),
                     text: stat.text.clone().unwrap_or_default(),
                 });
             }
@@ -653,6 +673,7 @@ impl TableLearner {
                     kind: "story".into(),
                     hash: format!("{key:016x}"),
                     docs: stat.docs,
+                    sites: None,
                     text: stat.text.clone().unwrap_or_default(),
                 });
             }
@@ -788,7 +809,7 @@ mod tests {
         let mut buf = Vec::new();
         let (slogan, _) = line_key("The Daily A: news you trust", &mut buf).unwrap();
         let (para, _) = line_key(story, &mut buf).unwrap();
-        assert_eq!(table.lookup(Some("a.example"), slogan), Some(SITE_BOILERPLATE));
+        assert_eq!(table.lookup(Some("a.example"), slogan), Some((SITE_BOILERPLATE, Seen { documents: 6, sites: 1 })));
         assert_eq!(table.lookup(Some("b.example"), slogan), None);
         assert_eq!(table.lookup(Some("b.example"), para), None);
     }
@@ -852,8 +873,8 @@ mod tests {
         let table = learn(&docs);
         let mut buf = Vec::new();
         let key = template_key("By Kim Lee | March 30, 2025", &mut buf).unwrap();
-        assert!(table.is_site_template("a.example", key));
-        assert!(!table.is_site_template("b.example", key));
+        assert_eq!(table.site_template("a.example", key), Some(Seen { documents: 6, sites: 1 }));
+        assert_eq!(table.site_template("b.example", key), None);
         let entry = table.entries().iter().find(|e| e.kind == "template").unwrap();
         assert_eq!(entry.text, "by X | X 0");
         assert_eq!(entry.docs, 6);
@@ -861,7 +882,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         table.save(&dir.path().join("t.json")).unwrap();
         let loaded = BoilerplateTable::load(&dir.path().join("t.json")).unwrap();
-        assert!(loaded.is_site_template("a.example", key));
+        assert!(loaded.site_template("a.example", key).is_some());
     }
 
     #[test]
@@ -879,7 +900,7 @@ mod tests {
         {
             let table = learn(&docs);
             let key = template_key(line, &mut buf).unwrap();
-            assert!(!table.is_site_template("a.example", key), "{line}");
+            assert_eq!(table.site_template("a.example", key), None, "{line}");
         }
     }
 

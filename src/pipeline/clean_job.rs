@@ -29,7 +29,7 @@ use super::files::{
     records_per_chunk, write_stats,
 };
 use super::progress::Progress;
-use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner};
+use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner, Why};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
 use crate::{Error, Result};
@@ -485,13 +485,22 @@ fn push_removed_line(out: &mut Vec<u8>, id: &str, text: &str, cuts: &[CutSpan<'_
         push_json_string(out, cut.rule);
         out.extend_from_slice(b",\"text\":");
         push_json_string(out, &text[cut.byte_start..cut.byte_end]);
-        if let Some(why) = &cut.why {
+        match &cut.why {
+            Some(Why::Learned(seen)) => {
+                out.extend_from_slice(b",\"documents\":");
+                push_decimal(out, seen.documents as usize);
+                out.extend_from_slice(b",\"sites\":");
+                push_decimal(out, seen.sites as usize);
+            }
             // Rare (one cut a page, not a line) next to the rest: serde's
             // writer is fast enough here.
-            if let Ok(json) = serde_json::to_string(why) {
-                out.push(b',');
-                out.extend_from_slice(&json.as_bytes()[1..json.len() - 1]);
+            Some(why) => {
+                if let Ok(json) = serde_json::to_string(why) {
+                    out.push(b',');
+                    out.extend_from_slice(&json.as_bytes()[1..json.len() - 1]);
+                }
             }
+            None => {}
         }
         out.push(b'}');
     }
