@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,44 +71,58 @@ pub(crate) struct Source {
 #[derive(Debug)]
 pub struct Corpus {
     pub(crate) sources: Vec<Source>,
-    // Holds stdin's spool file; deleted on drop.
-    _spool: Option<tempfile::TempPath>,
+    // Holds the spool files of stdin and of pipes; deleted on drop.
+    _spools: Vec<tempfile::TempPath>,
 }
 
 impl Corpus {
-    /// Resolves inputs into sources. Stdin, if named, is copied to a spool
-    /// file in `spool_dir` that lives as long as the returned value.
+    /// Resolves inputs into sources. Stdin and any other input that cannot
+    /// be read twice (a pipe, as `<(cat f.jsonl)` names one) is copied to a
+    /// spool file in `spool_dir` that lives as long as the returned value.
     pub fn open(inputs: &[Input], spool_dir: &Path) -> Result<Corpus> {
+        Corpus::open_excluding(inputs, spool_dir, None)
+    }
+
+    /// [`Corpus::open`] for a run writing into `out_dir`, which is never
+    /// read as input: naming it is an error, and a directory walk passes
+    /// over it (and over any other output directory of doppel's, marked by
+    /// its lock file).
+    pub fn open_excluding(inputs: &[Input], spool_dir: &Path, out_dir: Option<&Path>) -> Result<Corpus> {
         if inputs.is_empty() {
             return Err(Error::config("no input given"));
         }
+        let out_dir = out_dir.and_then(|d| d.canonicalize().ok());
         let mut sources = Vec::new();
-        let mut spool = None;
+        let mut spools = Vec::new();
+        let mut stdin_seen = false;
         for input in inputs {
             match input {
                 Input::Stdin => {
-                    if spool.is_some() {
+                    if std::mem::replace(&mut stdin_seen, true) {
                         return Err(Error::config("stdin (-) can be named only once"));
                     }
-                    let mut tmp = tempfile::Builder::new()
-                        .prefix(".doppel-stdin-")
-                        .tempfile_in(spool_dir)
-                        .map_err(|e| Error::io(spool_dir, e))?;
-                    let size = io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::Read {
-                        file: "-".into(),
-                        line: 0,
-                        source: e,
-                    })?;
-                    let path = tmp.into_temp_path();
+                    let (path, size) = spool(&mut io::stdin().lock(), "-", spool_dir)?;
                     sources.push(Source { name: "-".into(), path: path.to_path_buf(), kind: SourceKind::Jsonl, size });
-                    spool = Some(path);
+                    spools.push(path);
                 }
                 Input::Path(path) => {
                     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+                    if out_dir.is_some() && path.canonicalize().ok() == out_dir {
+                        return Err(Error::config(format!(
+                            "input {} is the output directory: give another --out",
+                            path.display()
+                        )));
+                    }
+                    let name = path.display().to_string();
                     if meta.is_dir() {
                         walk_dir(path, &mut sources)?;
+                    } else if !meta.is_file() {
+                        // A pipe or a device: read once, into a spool.
+                        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+                        let (spooled, size) = spool(&mut file, &name, spool_dir)?;
+                        sources.push(Source { name, path: spooled.to_path_buf(), kind: SourceKind::Jsonl, size });
+                        spools.push(spooled);
                     } else {
-                        let name = path.display().to_string();
                         let kind = if path.extension().is_some_and(|e| e == "txt") {
                             SourceKind::Text { id: file_name(path) }
                         } else {
@@ -119,7 +133,12 @@ impl Corpus {
                 }
             }
         }
-        Ok(Corpus { sources, _spool: spool })
+        Ok(Corpus { sources, _spools: spools })
+    }
+
+    /// The paths of the files read (spools for stdin and pipes).
+    pub fn source_paths(&self) -> Vec<PathBuf> {
+        self.sources.iter().map(|s| s.path.clone()).collect()
     }
 
     /// Total bytes on disk of all sources.
@@ -154,15 +173,78 @@ fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// Copies `reader` (an input named `name` that cannot be read twice) to a
+/// spool file in `spool_dir`; returns it and its size. A failure to write
+/// names the spool's directory, a failure to read names the input.
+fn spool(reader: &mut dyn Read, name: &str, spool_dir: &Path) -> Result<(tempfile::TempPath, u64)> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".doppel-stdin-")
+        .tempfile_in(spool_dir)
+        .map_err(|e| Error::io(spool_dir, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Read { file: name.into(), line: 0, source: e }),
+        };
+        tmp.as_file_mut().write_all(&buf[..n]).map_err(|e| {
+            Error::io(spool_dir, io::Error::new(e.kind(), format!("cannot spool input {name} here: {e}")))
+        })?;
+        size += n as u64;
+    }
+    crate::failpoint::hit("spool");
+    Ok((tmp.into_temp_path(), size))
+}
+
+/// Lists the input files under `root`, in path order.
+///
+/// Passed over: doppel's own hidden files, and any directory below `root`
+/// holding doppel's lock file (an output directory, whose lists are not a
+/// corpus); in a root that is an output directory, only its corpora
+/// (`deduped.jsonl`, `cleaned.jsonl`) are read. A path that cannot be
+/// listed or followed (an unreadable directory, a dangling symlink, a
+/// symlink loop) becomes a source that fails when it is read: rejected
+/// with its reason under `--skip-bad`, an error naming it otherwise.
 fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
+    let mut visited = std::collections::HashSet::new();
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+        if dir != root && dir.join(crate::output::LOCK_FILE).exists() {
+            continue;
+        }
+        // A directory met again through a symlink is walked once.
+        if let Ok(real) = dir.canonicalize()
+            && !visited.insert(real)
+        {
+            continue;
+        }
+        let output_dir = dir == root && dir.join(crate::output::LOCK_FILE).exists();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if dir == root => return Err(Error::io(&dir, e)),
+            Err(_) => {
+                files.push(dir);
+                continue;
+            }
+        };
+        for entry in entries {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if crate::output::is_doppel_hidden(&name)
+                || (output_dir && !matches!(name.as_str(), "deduped.jsonl" | "cleaned.jsonl"))
+            {
+                continue;
+            }
             let ty = entry.file_type().map_err(|e| Error::io(&path, e))?;
-            if ty.is_dir() {
+            // A symlink is followed; one that leads nowhere is listed, to
+            // fail when read.
+            let is_dir = ty.is_dir() || (ty.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()));
+            if is_dir {
                 stack.push(path);
             } else {
                 files.push(path);
@@ -172,6 +254,16 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
     files.sort();
     for path in files {
         let name = file_name(&path);
+        let size = match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => meta.len(),
+            // A pipe, socket or device in a directory is not an input file.
+            Ok(meta) if !meta.is_dir() => continue,
+            // Unreadable: listed whatever its name, so that it is reported.
+            _ => {
+                out.push(Source { name: path.display().to_string(), path, kind: SourceKind::Jsonl, size: 0 });
+                continue;
+            }
+        };
         let kind = if name.ends_with(".txt") {
             let rel = path.strip_prefix(root).unwrap_or(&path);
             // Ids use '/' whatever the platform, so they are stable across machines.
@@ -182,7 +274,6 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
         } else {
             continue;
         };
-        let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
         out.push(Source { name: path.display().to_string(), path, kind, size });
     }
     Ok(())

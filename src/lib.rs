@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod config;
 mod error;
 pub mod eval;
+pub mod failpoint;
 pub mod input;
 pub mod lsh;
 pub mod minhash;

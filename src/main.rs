@@ -623,6 +623,21 @@ fn warn(warnings: &[String]) {
     }
 }
 
+/// The error and its causes, each said once: the library's errors already
+/// print their cause (`path: Permission denied`), and anyhow's alternate
+/// form would print it again after them.
+fn error_message(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -634,7 +649,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("doppel: {err:#}");
+            eprintln!("doppel: {}", error_message(&err));
             ExitCode::from(2)
         }
     }

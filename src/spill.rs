@@ -23,6 +23,7 @@ pub(crate) struct SpillFile {
 impl SpillFile {
     /// An empty spill file in `dir`.
     pub(crate) fn create(dir: &Path) -> std::io::Result<SpillFile> {
+        crate::failpoint::hit("spill");
         let file = tempfile::tempfile_in(dir)?;
         let writer = BufWriter::with_capacity(1 << 20, file.try_clone()?);
         Ok(SpillFile { file, writer: Some(writer), len: 0 })

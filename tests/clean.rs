@@ -289,7 +289,8 @@ fn a_sites_bylines_are_cut_as_a_template_and_learned_cuts_say_where_they_were_me
             story(i as u64, 40),
             story(100 + i as u64, 40)
         );
-        input.push_str(&serde_json::json!({"id": format!("d{i}"), "site": "harbour.example", "text": text}).to_string());
+        input
+            .push_str(&serde_json::json!({"id": format!("d{i}"), "site": "harbour.example", "text": text}).to_string());
         input.push('\n');
     }
     let dir = Dir::new();

@@ -5,5 +5,6 @@ mod util;
 mod clean;
 mod dedup;
 mod eval;
+mod faults;
 mod samples;
 mod syndication;

@@ -145,7 +145,7 @@ fn votes() -> &'static (HashMap<&'static str, u64>, usize) {
 
 /// Whether `word` (lower case) is a stopword of a language that writes
 /// its sentences' first words with a capital: English, German, French,
-/// Spanish, Italian, Portuguese or Dutch (the first of [`CODES`]). The
+/// Spanish, Italian, Portuguese or Dutch (the first seven of `CODES`). The
 /// longer lists of other languages hold names (`ana`).
 pub fn is_capitalising_stopword(word: &str) -> bool {
     const LATIN_NEWS_LANGUAGES: u64 = (1 << 7) - 1;

@@ -68,7 +68,7 @@ pub const AUTHOR: &str = "author";
 /// Rule name: lines a site repeats on its pages.
 pub const SITE_BOILERPLATE: &str = "site_boilerplate";
 /// Rule name: lines of a template a site repeats on its pages, with other
-/// names and numbers (see [`template_key`]).
+/// names and numbers (a site template: `by X | X 0`).
 pub const SITE_TEMPLATE: &str = "site_template";
 /// Rule name: short lines repeated across the corpus.
 pub const CORPUS_BOILERPLATE: &str = "corpus_boilerplate";

@@ -25,8 +25,8 @@ use serde::Serialize;
 
 use super::cuts::CutLog;
 use super::files::{
-    DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, push_record_with_text,
-    records_per_chunk, write_stats,
+    DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, open_corpus,
+    push_record_with_text, records_per_chunk, write_stats,
 };
 use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner, Why};
@@ -594,7 +594,7 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
     let started = Instant::now();
     let progress = Progress { enabled: opts.progress };
     let mut outputs = OutputSet::new(out_dir)?;
-    let corpus = Corpus::open(inputs, out_dir)?;
+    let corpus = open_corpus(inputs, &mut outputs)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, opts, progress)?;
     let cleaned = outputs.create("cleaned.jsonl")?;
     let removed = outputs.create("removed.jsonl")?;
@@ -637,9 +637,9 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     dedup.fields = clean.fields.clone();
     let progress = Progress { enabled: clean.progress };
     let mut outputs = OutputSet::new(out_dir)?;
-    let corpus = Corpus::open(inputs, out_dir)?;
+    let corpus = open_corpus(inputs, &mut outputs)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, clean, progress)?;
-    let mut cuts = CutLog::create(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let mut cuts = CutLog::create(outputs.work_dir()).map_err(|e| Error::io(out_dir, e))?;
     let removed = outputs.create("removed.jsonl")?;
     let clean_started = Instant::now();
     let removed_out = outputs.file(removed);

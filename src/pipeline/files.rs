@@ -774,11 +774,21 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     let mut opts = opts.clone();
     opts.dedup = opts.dedup.validate()?;
     let mut outputs = OutputSet::new(out_dir)?;
-    let corpus = Corpus::open(inputs, out_dir)?;
+    let corpus = open_corpus(inputs, &mut outputs)?;
     let summary = dedup_corpus(&corpus, &opts, &mut outputs, Upstream::default(), started)?;
     write_stats(&mut outputs, out_dir, &summary)?;
     outputs.commit()?;
     Ok(summary)
+}
+
+/// Resolves a job's inputs for a run into `outputs`: spools go to its
+/// work directory, its output directory is never read, and the directory's
+/// old contents are checked (see [`OutputSet::keep_inputs`]) before any
+/// work is done.
+pub(crate) fn open_corpus(inputs: &[Input], outputs: &mut OutputSet) -> Result<Corpus> {
+    let corpus = Corpus::open_excluding(inputs, outputs.work_dir(), Some(outputs.dir()))?;
+    outputs.keep_inputs(&corpus.source_paths())?;
+    Ok(corpus)
 }
 
 /// Writes `stats.json` among `outputs`.
@@ -893,7 +903,7 @@ pub(crate) fn dedup_corpus(
     let progress = Progress { enabled: opts.progress };
     let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
     let phase_start = Instant::now();
-    let spill_dir = outputs.dir().to_path_buf();
+    let spill_dir = outputs.work_dir().to_path_buf();
     let mut pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir, &upstream)?;
     let input_bytes = corpus.total_bytes();
     let signed_at = Instant::now();
@@ -1154,20 +1164,12 @@ struct Finished<'a> {
 
 /// Second pass: kept records, cluster ids, rejects.
 fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::time::Duration> {
-    let Finished { corpus, opts, pass, outcome, .. } = *job;
+    let Finished { opts, pass, outcome, .. } = *job;
     let started = Instant::now();
-    let deduped = if opts.duplicates_only {
-        // A deduped.jsonl of an earlier run goes, unless it is what this
-        // run read: an input is never removed.
-        let stale = outputs.dir().join("deduped.jsonl");
-        let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-        if !corpus.sources.iter().any(|s| same(&s.path, &stale)) {
-            outputs.remove_on_commit("deduped.jsonl");
-        }
-        None
-    } else {
-        Some(outputs.create("deduped.jsonl")?)
-    };
+    // A deduped.jsonl of an earlier run is not committed with these lists
+    // (the output directory is replaced whole), unless it is what this run
+    // read: an input is never removed (see `OutputSet::keep_inputs`).
+    let deduped = if opts.duplicates_only { None } else { Some(outputs.create("deduped.jsonl")?) };
     // Ids are needed only for clustered documents: collect them on the way.
     let mut clustered: Vec<u32> = outcome
         .clusters

@@ -18,7 +18,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::files::{JobOptions, Rejects, for_each_batch, record_text};
+use super::files::{JobOptions, Rejects, for_each_batch, open_corpus, record_text};
 use super::progress::Progress;
 use crate::eval::{self, CurvePoint, PrecisionRecall};
 use crate::input::{Corpus, Input, fallback_id, own_id};
@@ -217,7 +217,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let progress = Progress { enabled: job.progress };
     let mut outputs = crate::output::OutputSet::new(out_dir)?;
     let started = Instant::now();
-    let corpus = Corpus::open(inputs, out_dir)?;
+    let corpus = open_corpus(inputs, &mut outputs)?;
     let (ids, sets) = read_all_sets(&corpus, &job, progress)?;
     let n = ids.len() as u32;
     let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i as u32)).collect();
@@ -266,7 +266,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let clusters_path = match &opts.clusters {
         Some(p) => p.clone(),
         None => {
-            let run_dir = out_dir.join("run");
+            let run_dir = outputs.work_dir().join("run");
             super::files::dedup_files(inputs, &run_dir, &job)?;
             run_dir.join("clusters.jsonl")
         }

@@ -1,0 +1,186 @@
+//! Faults: killed runs, runs at once, inputs that are not plain files, and
+//! what each leaves in the output directory. Each asserts that the
+//! directory holds one whole run (this one or the one before) and that no
+//! record is lost. Kills are failpoints (`DOPPEL_FAILPOINT`, see
+//! `src/failpoint.rs`): the binary aborts there, as `kill -9` would stop it.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::util::{Dir, record, stderr, story};
+
+fn corpus(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        // Pairs of copies: half the records are duplicates.
+        out.push_str(&record(&format!("d{i}"), &story((i / 2) as u64, 60)));
+        out.push('\n');
+    }
+    out
+}
+
+fn run_with_failpoint(dir: &Dir, point: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_doppel"))
+        .args(args)
+        .current_dir(dir.path(""))
+        .env("DOPPEL_FAILPOINT", point)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The names in a directory, sorted.
+fn names(dir: &Dir, rel: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path(rel))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn outputs(dir: &Dir, rel: &str) -> Vec<(String, String)> {
+    names(dir, rel)
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .map(|n| {
+            let text = dir.read(&format!("{rel}/{n}"));
+            (n, text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_before_its_commit_leaves_the_previous_run_whole() {
+    let dir = Dir::new();
+    dir.write("a.jsonl", corpus(40));
+    dir.write("b.jsonl", corpus(10));
+    dir.write("big.jsonl", corpus(400));
+    dir.ok(&["run", "a.jsonl", "--out", "out", "-q"]);
+    let before = outputs(&dir, "out");
+    let kills: [(&str, &[&str]); 5] = [
+        ("commit", &["dedup", "b.jsonl"]),
+        ("commit", &["clean", "b.jsonl"]),
+        ("spill", &["run", "big.jsonl", "--memory-limit", "2KB"]),
+        ("spill", &["dedup", "big.jsonl", "--memory-limit", "2KB"]),
+        ("spool", &["dedup", "-"]),
+    ];
+    for (point, args) in kills {
+        let args: Vec<&str> = args.iter().copied().chain(["--out", "out", "-q"]).collect();
+        let out = run_with_failpoint(&dir, point, &args);
+        assert!(!out.status.success(), "{args:?} was not killed");
+        let name = point.split(':').next().unwrap();
+        assert!(stderr(&out).contains(&format!("failpoint {name}")), "{}", stderr(&out));
+        assert_eq!(outputs(&dir, "out"), before, "{args:?} killed at {point}");
+    }
+    // What the killed runs left (staging directories, spools) goes with
+    // the next run, which commits whole.
+    dir.ok(&["dedup", "b.jsonl", "--out", "out", "-q"]);
+    assert_eq!(names(&dir, ""), ["a.jsonl", "b.jsonl", "big.jsonl", "out"]);
+    assert_eq!(names(&dir, "out"), [".doppel.lock", "clusters.jsonl", "deduped.jsonl", "rejected.jsonl", "stats.json"]);
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!(stats["documents"], 10);
+}
+
+#[test]
+fn a_second_run_into_a_busy_directory_fails_at_once_naming_the_first() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", corpus(10));
+    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    let before = outputs(&dir, "out");
+    // The test holds the lock, as a running doppel does.
+    let lock = std::fs::OpenOptions::new().write(true).open(dir.path("out/.doppel.lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(dir.path("out/.doppel.lock"), "pid 12345, `doppel run big.jsonl`").unwrap();
+    let out = dir.run(&["clean", "in.jsonl", "--out", "out", "-q"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("in use by another doppel run") && err.contains("pid 12345"), "{err}");
+    assert_eq!(outputs(&dir, "out"), before);
+    drop(lock);
+    dir.ok(&["clean", "in.jsonl", "--out", "out", "-q"]);
+    // A clean replaces the dedup whole: no deduped.jsonl of the earlier run.
+    assert_eq!(names(&dir, "out"), [".doppel.lock", "cleaned.jsonl", "rejected.jsonl", "removed.jsonl", "stats.json"]);
+}
+
+#[test]
+fn an_output_directory_inside_an_input_directory_is_never_read() {
+    let dir = Dir::new();
+    dir.write("data/part-1.jsonl", corpus(20));
+    for _ in 0..2 {
+        dir.ok(&["dedup", "data", "--out", "data/out", "-q"]);
+        let stats: serde_json::Value = serde_json::from_str(&dir.read("data/out/stats.json")).unwrap();
+        assert_eq!(stats["documents"], 20);
+    }
+    // Nor is an older output directory elsewhere under it, or the output
+    // directory named as the input.
+    dir.ok(&["dedup", "data", "--out", "other", "-q"]);
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("other/stats.json")).unwrap();
+    assert_eq!(stats["documents"], 20);
+    let out = dir.run(&["dedup", "other", "--out", "other", "-q"]);
+    assert!(stderr(&out).contains("is the output directory"), "{}", stderr(&out));
+}
+
+#[test]
+fn files_in_the_output_directory_that_doppel_did_not_write_stop_the_run_before_any_work() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", corpus(10));
+    dir.write("results/notes.md", "my notes");
+    let out = dir.run(&["dedup", "in.jsonl", "--out", "results", "-q"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("notes.md"), "{}", stderr(&out));
+    assert_eq!(dir.read("results/notes.md"), "my notes");
+    // An out dir that is a file, and a missing input, say so; the latter
+    // leaves no empty directory behind.
+    dir.write("file", "x");
+    let out = dir.run(&["dedup", "in.jsonl", "--out", "file", "-q"]);
+    assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
+    let out = dir.run(&["dedup", "missing.jsonl", "--out", "new", "-q"]);
+    assert!(!out.status.success());
+    assert!(!dir.path("new").exists());
+    // Every cause is said once.
+    let err = stderr(&out);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+#[test]
+fn a_pipe_is_read_once_into_a_spool_like_stdin() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", corpus(20));
+    dir.ok(&["dedup", "in.jsonl", "--out", "file", "-q"]);
+    let fifo = dir.path("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let fifo = fifo.clone();
+        let bytes = corpus(20);
+        std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+    };
+    let out = dir.run(&["dedup", "pipe", "--out", "piped", "-q"]);
+    writer.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(dir.read("piped/clusters.jsonl"), dir.read("file/clusters.jsonl"));
+    assert_eq!(dir.read("piped/deduped.jsonl"), dir.read("file/deduped.jsonl"));
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_paths_in_an_input_directory_are_rejected_under_skip_bad() {
+    let dir = Dir::new();
+    dir.write("data/a.jsonl", corpus(10));
+    std::os::unix::fs::symlink("nowhere.jsonl", dir.path("data/dangling.jsonl")).unwrap();
+    std::os::unix::fs::symlink("loop2.jsonl", dir.path("data/loop1.jsonl")).unwrap();
+    std::os::unix::fs::symlink("loop1.jsonl", dir.path("data/loop2.jsonl")).unwrap();
+    // A symlink to a directory above: walked once.
+    std::os::unix::fs::symlink("..", dir.path("data/up")).unwrap();
+    let out = dir.run(&["dedup", "data", "--out", "strict", "-q"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("dangling.jsonl"), "{}", stderr(&out));
+    dir.ok(&["dedup", "data", "--out", "lenient", "-q", "--skip-bad"]);
+    let rejected = dir.read("lenient/rejected.jsonl");
+    for name in ["dangling.jsonl", "loop1.jsonl", "loop2.jsonl"] {
+        assert!(rejected.contains(name), "{name} not rejected: {rejected}");
+    }
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("lenient/stats.json")).unwrap();
+    // The ten records of a.jsonl, once, and one rejection a bad path.
+    assert_eq!((stats["kept"].as_u64(), stats["duplicates"].as_u64()), (Some(5), Some(5)), "{stats}");
+    assert_eq!(stats["rejected"], 3, "{stats}");
+}
