@@ -71,6 +71,9 @@ pub(crate) struct Source {
 #[derive(Debug)]
 pub struct Corpus {
     pub(crate) sources: Vec<Source>,
+    /// Records longer than this many bytes are rejected, read past
+    /// without being held (see [`DEFAULT_MAX_RECORD_BYTES`]).
+    pub(crate) max_record_bytes: u64,
     // Holds the spool files of stdin and of pipes; deleted on drop.
     _spools: Vec<tempfile::TempPath>,
 }
@@ -133,7 +136,14 @@ impl Corpus {
                 }
             }
         }
-        Ok(Corpus { sources, _spools: spools })
+        Ok(Corpus { sources, max_record_bytes: DEFAULT_MAX_RECORD_BYTES, _spools: spools })
+    }
+
+    /// Rejects records over `bytes` bytes (a JSON line, or a whole text
+    /// file), instead of [`DEFAULT_MAX_RECORD_BYTES`].
+    pub fn with_max_record_bytes(mut self, bytes: u64) -> Corpus {
+        self.max_record_bytes = bytes.max(1);
+        self
     }
 
     /// The paths of the files read (spools for stdin and pipes).
@@ -312,6 +322,29 @@ pub(crate) fn open_decoded(path: &Path, counter: Arc<AtomicU64>) -> io::Result<B
     Ok(reader)
 }
 
+/// The default of `--max-record-bytes`: far above any article (a news
+/// record is a few kilobytes, a long report a few megabytes), far below
+/// what would exhaust a machine's memory when a file has no line breaks.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// What a record over the size limit is replaced with in a batch: a NUL
+/// starts no JSON record and no text doppel reads, so no record is taken
+/// for it. Followed by the record's length and the limit, in decimal.
+const OVERSIZE_MARK: &[u8] = b"\0doppel-oversize ";
+
+/// Appends the stand-in of a record of `len` bytes over `limit`.
+fn push_oversize(out: &mut Vec<u8>, len: u64, limit: u64) {
+    out.extend_from_slice(OVERSIZE_MARK);
+    out.extend_from_slice(format!("{len} {limit}").as_bytes());
+}
+
+/// Why a raw record is rejected for its size, if it is the stand-in of one.
+pub(crate) fn oversize_reason(bytes: &[u8]) -> Option<String> {
+    let rest = std::str::from_utf8(bytes.strip_prefix(OVERSIZE_MARK)?).ok()?;
+    let (len, limit) = rest.split_once(' ')?;
+    Some(format!("record of {len} bytes is over the limit of {limit} bytes (--max-record-bytes)"))
+}
+
 /// One raw record inside a [`Batch`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawRecord {
@@ -376,6 +409,14 @@ impl<'c> BatchReader<'c> {
                 match &source.kind {
                     SourceKind::Text { .. } => {
                         let start = batch.data.len();
+                        let limit = self.corpus.max_record_bytes;
+                        if let Ok(meta) = std::fs::metadata(&source.path)
+                            && meta.len() > limit
+                        {
+                            push_oversize(&mut batch.data, meta.len(), limit);
+                            batch.records.push(RawRecord { source: idx32, line: 1, start, end: batch.data.len() });
+                            continue;
+                        }
                         match File::open(&source.path).and_then(|f| {
                             CountingReader { inner: f, counter: self.counter.clone() }.read_to_end(&mut batch.data)
                         }) {
@@ -404,9 +445,14 @@ impl<'c> BatchReader<'c> {
             };
             let start = batch.data.len();
             *line += 1;
-            match read_line(reader, &mut batch.data) {
+            match read_line(reader, &mut batch.data, self.corpus.max_record_bytes) {
                 Ok(0) => {
                     self.current = None;
+                }
+                // Over the limit: read past, not held (see `read_line`).
+                Ok(read) if batch.data.len() - start < read => {
+                    push_oversize(&mut batch.data, read as u64, self.corpus.max_record_bytes);
+                    batch.records.push(RawRecord { source: *source, line: *line, start, end: batch.data.len() });
                 }
                 Ok(_) => {
                     let mut end = batch.data.len();
@@ -441,8 +487,15 @@ impl<'c> BatchReader<'c> {
 /// [`BufRead::read_until`] a newline, with the `memchr` crate's vector
 /// search: the standard library's own scan, a word at a time, was the
 /// reader thread's largest cost, on a core the workers need.
-fn read_line(reader: &mut dyn BufRead, out: &mut Vec<u8>) -> io::Result<usize> {
+///
+/// Returns the bytes read. A line longer than `limit` bytes (its line
+/// break not counted) is read to its end but not kept: what is appended
+/// to `out` is then shorter than what was read, which is how the caller
+/// tells, and memory stays bounded whatever the line's length.
+fn read_line(reader: &mut dyn BufRead, out: &mut Vec<u8>, limit: u64) -> io::Result<usize> {
+    let start = out.len();
     let mut read = 0;
+    let mut kept = true;
     loop {
         let available = match reader.fill_buf() {
             Ok(buf) => buf,
@@ -453,7 +506,14 @@ fn read_line(reader: &mut dyn BufRead, out: &mut Vec<u8>) -> io::Result<usize> {
             Some(i) => (true, i + 1),
             None => (available.is_empty(), available.len()),
         };
-        out.extend_from_slice(&available[..used]);
+        let content = used - usize::from(done && used > 0 && available[used - 1] == b'\n');
+        if kept && (read + content) as u64 > limit {
+            kept = false;
+            out.truncate(start);
+        }
+        if kept {
+            out.extend_from_slice(&available[..used]);
+        }
         reader.consume(used);
         read += used;
         if done {
@@ -543,6 +603,9 @@ pub(crate) fn url_host(value: &str) -> Option<String> {
 /// record, is read in one pass; anything else, and every bad record, goes
 /// through serde_json, which also words the reason.
 pub(crate) fn parse_record<'a>(bytes: &'a [u8], names: &FieldNames) -> std::result::Result<Fields<'a>, String> {
+    if let Some(reason) = oversize_reason(bytes) {
+        return Err(reason);
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
     match flat_record_fields(text, names) {
         Some(fields) => Ok(fields),
@@ -1053,13 +1116,30 @@ mod tests {
             let mut std_reader = data.as_slice();
             loop {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
-                let n = read_line(&mut ours, &mut a).unwrap();
+                let n = read_line(&mut ours, &mut a, u64::MAX).unwrap();
                 prop_assert_eq!(n, std_reader.read_until(b'\n', &mut b).unwrap());
                 prop_assert_eq!(&a, &b);
                 if n == 0 {
                     break;
                 }
             }
+        }
+
+        // A line over the limit is read past, whatever the buffer
+        // boundaries, and the next line is read whole.
+        #[test]
+        fn a_line_over_the_limit_is_read_past_not_kept(
+            long in 0usize..40, limit in 0u64..20, capacity in 1usize..9,
+        ) {
+            let data = format!("{}\nnext\n", "x".repeat(long));
+            let mut reader = std::io::BufReader::with_capacity(capacity, data.as_bytes());
+            let mut out = b"kept".to_vec();
+            prop_assert_eq!(read_line(&mut reader, &mut out, limit).unwrap(), long + 1);
+            let expected = if long as u64 > limit { "kept".to_string() } else { format!("kept{}\n", "x".repeat(long)) };
+            prop_assert_eq!(String::from_utf8(out).unwrap(), expected);
+            let mut next = Vec::new();
+            prop_assert_eq!(read_line(&mut reader, &mut next, 10).unwrap(), 5);
+            prop_assert_eq!(next, b"next\n");
         }
 
         // Records are rewritten with this escaper and read back by serde:

@@ -117,6 +117,10 @@ struct CommonArgs {
     /// Reject bad records (listed in rejected.jsonl) and go on, instead of stopping.
     #[arg(long)]
     skip_bad: bool,
+    /// Reject a record (a JSON line, or a whole .txt file) longer than
+    /// this, e.g. 64MiB (the default): read past, never held in memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_record_bytes: Option<u64>,
     /// Worker threads (default: all cores). Output does not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -256,6 +260,7 @@ impl CleanParams {
             model: self.model.clone(),
             fields: FieldNames { site: self.site_field.clone(), ..job.fields },
             skip_bad: common.skip_bad,
+            max_record_bytes: common.max_record_bytes,
             progress: job.progress,
         })
     }
@@ -403,6 +408,7 @@ impl CommonArgs {
             exact_sets: ExactSets::default(),
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None },
             skip_bad: self.skip_bad,
+            max_record_bytes: self.max_record_bytes,
             progress: !self.quiet && std::io::stderr().is_terminal(),
         }
     }

@@ -184,3 +184,26 @@ fn unreadable_paths_in_an_input_directory_are_rejected_under_skip_bad() {
     assert_eq!((stats["kept"].as_u64(), stats["duplicates"].as_u64()), (Some(5), Some(5)), "{stats}");
     assert_eq!(stats["rejected"], 3, "{stats}");
 }
+
+#[test]
+fn a_record_over_the_size_limit_is_rejected_with_its_length_and_read_past() {
+    let dir = Dir::new();
+    let mut input = corpus(4);
+    input.push_str(&record("huge", &story(99, 2000)));
+    input.push('\n');
+    input.push_str(&corpus(4));
+    dir.write("in.jsonl", &input);
+    // No line break at all: a file of zeros, read past within bounded memory.
+    dir.write("zeros.jsonl", vec![0u8; 8 << 20]);
+    let out = dir.run(&["dedup", "in.jsonl", "--out", "strict", "-q", "--max-record-bytes", "4KiB"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("in.jsonl:5") && err.contains("over the limit of 4096 bytes"), "{err}");
+    dir.ok(&["run", "in.jsonl", "zeros.jsonl", "--out", "lenient", "-q", "--skip-bad", "--max-record-bytes", "4KiB"]);
+    let rejected = dir.json_lines("lenient/rejected.jsonl");
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert_eq!((rejected[0]["line"].as_u64(), rejected[1]["line"].as_u64()), (Some(5), Some(1)));
+    assert!(rejected[1]["reason"].as_str().unwrap().contains(&format!("record of {} bytes", 8 << 20)), "{rejected:?}");
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("lenient/stats.json")).unwrap();
+    assert_eq!((stats["documents"].as_u64(), stats["rejected"].as_u64()), (Some(10), Some(2)));
+}

@@ -49,6 +49,9 @@ pub struct CleanOptions {
     pub fields: FieldNames,
     /// Reject bad records and go on.
     pub skip_bad: bool,
+    /// Reject records over this many bytes (default
+    /// [`crate::input::DEFAULT_MAX_RECORD_BYTES`]).
+    pub max_record_bytes: Option<u64>,
     /// Draw progress bars.
     pub progress: bool,
 }
@@ -594,7 +597,7 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
     let started = Instant::now();
     let progress = Progress { enabled: opts.progress };
     let mut outputs = OutputSet::new(out_dir)?;
-    let corpus = open_corpus(inputs, &mut outputs)?;
+    let corpus = open_corpus(inputs, &mut outputs, opts.max_record_bytes)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, opts, progress)?;
     let cleaned = outputs.create("cleaned.jsonl")?;
     let removed = outputs.create("removed.jsonl")?;
@@ -637,7 +640,7 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     dedup.fields = clean.fields.clone();
     let progress = Progress { enabled: clean.progress };
     let mut outputs = OutputSet::new(out_dir)?;
-    let corpus = open_corpus(inputs, &mut outputs)?;
+    let corpus = open_corpus(inputs, &mut outputs, clean.max_record_bytes)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, clean, progress)?;
     let mut cuts = CutLog::create(outputs.work_dir()).map_err(|e| Error::io(out_dir, e))?;
     let removed = outputs.create("removed.jsonl")?;

@@ -48,6 +48,9 @@ pub struct JobOptions {
     pub fields: FieldNames,
     /// Reject bad records and go on, instead of stopping at the first.
     pub skip_bad: bool,
+    /// Reject records over this many bytes (default
+    /// [`crate::input::DEFAULT_MAX_RECORD_BYTES`]).
+    pub max_record_bytes: Option<u64>,
     /// Draw progress bars on stderr.
     pub progress: bool,
     /// Hold at most this many bytes of LSH band keys in memory, spilling
@@ -355,6 +358,9 @@ pub(crate) fn record_text<'a>(
     bytes: &'a [u8],
     fields: &FieldNames,
 ) -> std::result::Result<std::borrow::Cow<'a, str>, String> {
+    if let Some(reason) = crate::input::oversize_reason(bytes) {
+        return Err(reason);
+    }
     match kind {
         SourceKind::Text { .. } => std::str::from_utf8(bytes).map(std::borrow::Cow::Borrowed).map_err(|e| {
             let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -774,7 +780,7 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     let mut opts = opts.clone();
     opts.dedup = opts.dedup.validate()?;
     let mut outputs = OutputSet::new(out_dir)?;
-    let corpus = open_corpus(inputs, &mut outputs)?;
+    let corpus = open_corpus(inputs, &mut outputs, opts.max_record_bytes)?;
     let summary = dedup_corpus(&corpus, &opts, &mut outputs, Upstream::default(), started)?;
     write_stats(&mut outputs, out_dir, &summary)?;
     outputs.commit()?;
@@ -785,8 +791,11 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
 /// work directory, its output directory is never read, and the directory's
 /// old contents are checked (see [`OutputSet::keep_inputs`]) before any
 /// work is done.
-pub(crate) fn open_corpus(inputs: &[Input], outputs: &mut OutputSet) -> Result<Corpus> {
-    let corpus = Corpus::open_excluding(inputs, outputs.work_dir(), Some(outputs.dir()))?;
+pub(crate) fn open_corpus(inputs: &[Input], outputs: &mut OutputSet, max_record_bytes: Option<u64>) -> Result<Corpus> {
+    let mut corpus = Corpus::open_excluding(inputs, outputs.work_dir(), Some(outputs.dir()))?;
+    if let Some(bytes) = max_record_bytes {
+        corpus = corpus.with_max_record_bytes(bytes);
+    }
     outputs.keep_inputs(&corpus.source_paths())?;
     Ok(corpus)
 }

@@ -217,7 +217,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let progress = Progress { enabled: job.progress };
     let mut outputs = crate::output::OutputSet::new(out_dir)?;
     let started = Instant::now();
-    let corpus = open_corpus(inputs, &mut outputs)?;
+    let corpus = open_corpus(inputs, &mut outputs, opts.job.max_record_bytes)?;
     let (ids, sets) = read_all_sets(&corpus, &job, progress)?;
     let n = ids.len() as u32;
     let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i as u32)).collect();
