@@ -167,7 +167,7 @@ impl Corpus {
             .map(|s| {
                 let mut head = [0u8; 4];
                 let n = File::open(&s.path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
-                let compressed = head[..n].starts_with(GZIP_MAGIC) || head[..n].starts_with(ZSTD_MAGIC);
+                let compressed = crate::frames::format_of(&head[..n]).is_some();
                 if compressed { s.size.saturating_mul(4) } else { s.size }
             })
             .sum()
@@ -303,23 +303,27 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
-
-/// Opens a file and undoes gzip or zstd compression, found by magic bytes.
+/// Opens a file and undoes gzip or zstd compression, found by magic bytes
+/// (a zstd file may start with a skippable frame). A compressed file is
+/// read frame by frame (see [`crate::frames`]): a damaged frame reads as a
+/// [`crate::frames::DamagedFrame`] error, and reading goes on after it.
 pub(crate) fn open_decoded(path: &Path, counter: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
-    let file = File::open(path)?;
-    let mut raw = BufReader::with_capacity(1 << 20, CountingReader { inner: file, counter });
-    let head = raw.fill_buf()?;
-    let reader: Box<dyn BufRead + Send> = if head.starts_with(GZIP_MAGIC) {
-        // MultiGzDecoder: concatenated members (as `cat a.gz b.gz` makes) are one stream.
-        Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(raw)))
-    } else if head.starts_with(ZSTD_MAGIC) {
-        Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::with_buffer(raw)?))
-    } else {
-        Box::new(raw)
-    };
-    Ok(reader)
+    let mut raw = CountingReader { inner: File::open(path)?, counter };
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match raw.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let raw = io::Cursor::new(head[..n].to_vec()).chain(raw);
+    Ok(match crate::frames::format_of(&head[..n]) {
+        Some(format) => Box::new(crate::frames::FramedReader::new(raw, format)),
+        None => Box::new(BufReader::with_capacity(1 << 20, raw)),
+    })
 }
 
 /// The default of `--max-record-bytes`: far above any article (a news
@@ -327,22 +331,27 @@ pub(crate) fn open_decoded(path: &Path, counter: Arc<AtomicU64>) -> io::Result<B
 /// what would exhaust a machine's memory when a file has no line breaks.
 pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
 
-/// What a record over the size limit is replaced with in a batch: a NUL
+/// What a record that cannot be read is replaced with in a batch (one over
+/// the size limit, or the lines of a damaged compressed frame): a NUL
 /// starts no JSON record and no text doppel reads, so no record is taken
-/// for it. Followed by the record's length and the limit, in decimal.
-const OVERSIZE_MARK: &[u8] = b"\0doppel-oversize ";
+/// for it. Followed by the reason.
+const REJECT_MARK: &[u8] = b"\0doppel-reject ";
+
+/// Appends the stand-in of a record rejected for `reason`.
+fn push_reject(out: &mut Vec<u8>, reason: &str) {
+    out.extend_from_slice(REJECT_MARK);
+    out.extend_from_slice(reason.as_bytes());
+}
 
 /// Appends the stand-in of a record of `len` bytes over `limit`.
 fn push_oversize(out: &mut Vec<u8>, len: u64, limit: u64) {
-    out.extend_from_slice(OVERSIZE_MARK);
-    out.extend_from_slice(format!("{len} {limit}").as_bytes());
+    push_reject(out, &format!("record of {len} bytes is over the limit of {limit} bytes (--max-record-bytes)"));
 }
 
-/// Why a raw record is rejected for its size, if it is the stand-in of one.
-pub(crate) fn oversize_reason(bytes: &[u8]) -> Option<String> {
-    let rest = std::str::from_utf8(bytes.strip_prefix(OVERSIZE_MARK)?).ok()?;
-    let (len, limit) = rest.split_once(' ')?;
-    Some(format!("record of {len} bytes is over the limit of {limit} bytes (--max-record-bytes)"))
+/// Why a raw record is rejected before it is parsed, if it is the
+/// stand-in of one.
+pub(crate) fn marked_reason(bytes: &[u8]) -> Option<String> {
+    Some(String::from_utf8_lossy(bytes.strip_prefix(REJECT_MARK)?).into_owned())
 }
 
 /// One raw record inside a [`Batch`].
@@ -471,6 +480,13 @@ impl<'c> BatchReader<'c> {
                     } else {
                         batch.records.push(RawRecord { source: *source, line: *line, start: rec_start, end });
                     }
+                }
+                // A damaged compressed frame: its lines are lost, and the
+                // line it cut stands for them; reading goes on after it.
+                Err(error) if crate::frames::damaged_frame(&error).is_some() => {
+                    batch.data.truncate(start);
+                    push_reject(&mut batch.data, crate::frames::damaged_frame(&error).unwrap_or_default());
+                    batch.records.push(RawRecord { source: *source, line: *line, start, end: batch.data.len() });
                 }
                 Err(error) => {
                     batch.data.truncate(start);
@@ -603,7 +619,7 @@ pub(crate) fn url_host(value: &str) -> Option<String> {
 /// record, is read in one pass; anything else, and every bad record, goes
 /// through serde_json, which also words the reason.
 pub(crate) fn parse_record<'a>(bytes: &'a [u8], names: &FieldNames) -> std::result::Result<Fields<'a>, String> {
-    if let Some(reason) = oversize_reason(bytes) {
+    if let Some(reason) = marked_reason(bytes) {
         return Err(reason);
     }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;

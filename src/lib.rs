@@ -20,6 +20,9 @@ pub mod config;
 mod error;
 pub mod eval;
 pub mod failpoint;
+mod frames;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod input;
 pub mod lsh;
 pub mod minhash;

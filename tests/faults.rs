@@ -207,3 +207,72 @@ fn a_record_over_the_size_limit_is_rejected_with_its_length_and_read_past() {
     let stats: serde_json::Value = serde_json::from_str(&dir.read("lenient/stats.json")).unwrap();
     assert_eq!((stats["documents"].as_u64(), stats["rejected"].as_u64()), (Some(10), Some(2)));
 }
+
+/// zstd frames of `lines` records each, every one after a skippable frame
+/// (as `pzstd` writes them).
+fn pzstd_like(corpus: &str, lines: usize) -> (Vec<u8>, Vec<usize>) {
+    let all: Vec<&str> = corpus.lines().collect();
+    let (mut file, mut frame_starts) = (Vec::new(), Vec::new());
+    for chunk in all.chunks(lines) {
+        let frame = zstd::encode_all((chunk.join("\n") + "\n").as_bytes(), 3).unwrap();
+        file.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0]);
+        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        frame_starts.push(file.len());
+        file.extend_from_slice(&frame);
+    }
+    (file, frame_starts)
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn compressed_streams_as_tools_write_them_are_read_and_a_damaged_frame_costs_its_records_only() {
+    let dir = Dir::new();
+    let text = corpus(600);
+    dir.write("plain.jsonl", &text);
+    dir.ok(&["dedup", "plain.jsonl", "--out", "plain", "-q"]);
+    // Skippable frames before every data frame.
+    let (file, starts) = pzstd_like(&text, 100);
+    dir.write("p.jsonl.zst", &file);
+    dir.ok(&["dedup", "p.jsonl.zst", "--out", "pz", "-q"]);
+    assert_eq!(dir.read("pz/clusters.jsonl"), dir.read("plain/clusters.jsonl"));
+    assert_eq!(dir.read("pz/deduped.jsonl"), dir.read("plain/deduped.jsonl"));
+
+    // A byte of the third frame damaged: the run stops naming it, or with
+    // --skip-bad goes on with the other five frames' 500 records.
+    let mut damaged = file.clone();
+    damaged[(starts[2] + starts[3]) / 2] ^= 0x55;
+    dir.write("d.jsonl.zst", &damaged);
+    let out = dir.run(&["dedup", "d.jsonl.zst", "--out", "d", "-q"]);
+    assert!(stderr(&out).contains(&format!("zstd frame 3 at byte {} is damaged", starts[2])), "{}", stderr(&out));
+    dir.ok(&["dedup", "d.jsonl.zst", "--out", "d", "-q", "--skip-bad"]);
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("d/stats.json")).unwrap();
+    assert_eq!((stats["kept"].as_u64(), stats["duplicates"].as_u64()), (Some(250), Some(250)), "{stats}");
+    let rejected = dir.json_lines("d/rejected.jsonl");
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(rejected[0]["reason"].as_str().unwrap().contains("zstd frame 3"), "{rejected:?}");
+
+    // gzip members (as bgzip or `cat a.gz b.gz` make them): a corrupt byte
+    // in the second member's data rejects that member; trailing garbage is
+    // reported, not read as a record.
+    let all: Vec<&str> = text.lines().collect();
+    let members: Vec<Vec<u8>> = all.chunks(200).map(|c| gzip(&(c.join("\n") + "\n"))).collect();
+    let mut file = members.concat();
+    file[members[0].len() + members[1].len() / 2] ^= 0x55;
+    file.extend_from_slice(b"trailing garbage\n");
+    dir.write("g.jsonl.gz", &file);
+    let out = dir.run(&["dedup", "g.jsonl.gz", "--out", "g", "-q"]);
+    assert!(stderr(&out).contains(&format!("gzip member 2 at byte {}", members[0].len())), "{}", stderr(&out));
+    dir.ok(&["dedup", "g.jsonl.gz", "--out", "g", "-q", "--skip-bad"]);
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("g/stats.json")).unwrap();
+    assert_eq!((stats["kept"].as_u64(), stats["duplicates"].as_u64()), (Some(200), Some(200)), "{stats}");
+    let reasons: Vec<String> =
+        dir.json_lines("g/rejected.jsonl").iter().map(|r| r["reason"].as_str().unwrap().to_string()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].contains("gzip member 2") && reasons[1].contains("17 bytes at byte"), "{reasons:?}");
+}

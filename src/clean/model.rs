@@ -190,7 +190,8 @@ impl LineModel {
         MODEL.get_or_init(|| LineModel::from_json(BUILTIN).expect("the built-in line model parses"))
     }
 
-    fn from_json(text: &str) -> std::result::Result<LineModel, String> {
+    /// Reads a model from the JSON text [`LineModel::save`] writes.
+    pub fn from_json(text: &str) -> std::result::Result<LineModel, String> {
         let model: LineModel = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if model.format != MODEL_FORMAT || model.version != MODEL_VERSION {
             return Err(format!("not a {MODEL_FORMAT} version {MODEL_VERSION} file"));

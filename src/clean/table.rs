@@ -249,13 +249,17 @@ impl BoilerplateTable {
     /// Reads a table written by [`BoilerplateTable::save`].
     pub fn load(path: &Path) -> Result<BoilerplateTable> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let corrupt = |comment: String| Error::DataCorruption { path: path.to_path_buf(), comment };
-        let file: TableFile =
-            serde_json::from_str(&text).map_err(|e| corrupt(format!("not a boilerplate table: {e}")))?;
+        BoilerplateTable::from_json(&text)
+            .map_err(|comment| Error::DataCorruption { path: path.to_path_buf(), comment })
+    }
+
+    /// Reads a table from the JSON text [`BoilerplateTable::save`] writes.
+    pub fn from_json(text: &str) -> std::result::Result<BoilerplateTable, String> {
+        let file: TableFile = serde_json::from_str(text).map_err(|e| format!("not a boilerplate table: {e}"))?;
         if file.format != TABLE_FORMAT || file.version != 1 {
-            return Err(corrupt(format!("unsupported table format {} version {}", file.format, file.version)));
+            return Err(format!("unsupported table format {} version {}", file.format, file.version));
         }
-        BoilerplateTable::from_parts(file.lines, file.stray_tokens).map_err(corrupt)
+        BoilerplateTable::from_parts(file.lines, file.stray_tokens)
     }
 }
 

@@ -358,7 +358,7 @@ pub(crate) fn record_text<'a>(
     bytes: &'a [u8],
     fields: &FieldNames,
 ) -> std::result::Result<std::borrow::Cow<'a, str>, String> {
-    if let Some(reason) = crate::input::oversize_reason(bytes) {
+    if let Some(reason) = crate::input::marked_reason(bytes) {
         return Err(reason);
     }
     match kind {
