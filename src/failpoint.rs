@@ -1,11 +1,14 @@
-//! Failpoints for the fault tests: with `DOPPEL_FAILPOINT=NAME` (or
+//! Failpoints for the fault tests. With `DOPPEL_FAILPOINT=NAME` (or
 //! `NAME:N`), a debug build aborts, as a kill would, the first (or N-th)
 //! time it reaches the point `NAME`: no destructor runs, no temporary file
-//! is removed. Release builds compile the points away.
+//! is removed. `NAME=touch:PATH` instead rewrites the file `PATH` in place
+//! there (the same bytes: only its times change), as a writer that is not
+//! done with an input would. Release builds compile the points away.
 //!
 //! Points: `commit` (outputs synced, not yet in place), `rename` (before
 //! each rename of an in-place commit), `spill` (before each spill file is
-//! written), `spool` (stdin copied, the run not started).
+//! made), `spool` (stdin copied, the run not started), `write_pass` (the
+//! input read once, about to be read again for the outputs).
 
 /// Marks the point `name`.
 #[inline]
@@ -15,13 +18,27 @@ pub fn hit(name: &str) {
         use std::sync::atomic::{AtomicU64, Ordering};
         static HITS: AtomicU64 = AtomicU64::new(0);
         let Ok(spec) = std::env::var("DOPPEL_FAILPOINT") else { return };
-        let (point, nth) = match spec.split_once(':') {
-            Some((p, n)) => (p.to_string(), n.parse::<u64>().unwrap_or(1)),
-            None => (spec, 1),
+        let (point, action) = spec.split_once('=').unwrap_or((spec.as_str(), "abort"));
+        let (point, nth) = match point.split_once(':') {
+            Some((p, n)) => (p, n.parse::<u64>().unwrap_or(1)),
+            None => (point, 1),
         };
-        if point == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == nth {
-            eprintln!("doppel: failpoint {name} reached: aborting");
-            std::process::abort();
+        if point != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
+            return;
+        }
+        match action.strip_prefix("touch:") {
+            Some(path) => {
+                // Another second on the clock, so that a coarse file system
+                // sees a new modification time too.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                if let Ok(bytes) = std::fs::read(path) {
+                    let _ = std::fs::write(path, bytes);
+                }
+            }
+            None => {
+                eprintln!("doppel: failpoint {name} reached: aborting");
+                std::process::abort();
+            }
         }
     }
     #[cfg(not(debug_assertions))]

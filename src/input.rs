@@ -65,6 +65,61 @@ pub(crate) struct Source {
     pub kind: SourceKind,
     /// Size on disk, for progress.
     pub size: u64,
+    /// The file as it was when the run opened it (`None` for an unreadable
+    /// one): every later pass checks that it has not changed since.
+    pub stamp: Option<FileStamp>,
+}
+
+/// What tells a file rewritten in place from itself: its size, its
+/// modification and change times (a write moves the change time, which no
+/// user can set back) and its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: (i64, i64),
+    inode: (u64, u64),
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (changed, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            ((meta.ctime(), meta.ctime_nsec()), (meta.dev(), meta.ino()))
+        };
+        #[cfg(not(unix))]
+        let (changed, inode) = ((0, 0), (0, 0));
+        Some(FileStamp { len: meta.len(), modified: meta.modified().ok(), changed, inode })
+    }
+}
+
+/// The error a pass reads as when a file changed after the run opened it:
+/// its records would not be the ones the run counted. Never rejected and
+/// passed over, even under `--skip-bad`: the run stops.
+#[derive(Debug)]
+pub(crate) struct InputChanged;
+
+impl std::fmt::Display for InputChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the file changed while doppel read it (its size, times or inode differ from when the run began); run again once it is written")
+    }
+}
+
+impl std::error::Error for InputChanged {}
+
+/// Whether `e` says an input changed during the run.
+pub(crate) fn is_input_changed(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<InputChanged>())
+}
+
+/// Fails when the file of `source` is not as the run found it.
+fn check_unchanged(source: &Source) -> io::Result<()> {
+    match source.stamp {
+        Some(stamp) if FileStamp::of(&source.path) != Some(stamp) => Err(io::Error::other(InputChanged)),
+        _ => Ok(()),
+    }
 }
 
 /// The resolved list of sources of one run.
@@ -105,7 +160,13 @@ impl Corpus {
                         return Err(Error::config("stdin (-) can be named only once"));
                     }
                     let (path, size) = spool(&mut io::stdin().lock(), "-", spool_dir)?;
-                    sources.push(Source { name: "-".into(), path: path.to_path_buf(), kind: SourceKind::Jsonl, size });
+                    sources.push(Source {
+                        name: "-".into(),
+                        stamp: FileStamp::of(&path),
+                        path: path.to_path_buf(),
+                        kind: SourceKind::Jsonl,
+                        size,
+                    });
                     spools.push(path);
                 }
                 Input::Path(path) => {
@@ -123,7 +184,13 @@ impl Corpus {
                         // A pipe or a device: read once, into a spool.
                         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
                         let (spooled, size) = spool(&mut file, &name, spool_dir)?;
-                        sources.push(Source { name, path: spooled.to_path_buf(), kind: SourceKind::Jsonl, size });
+                        sources.push(Source {
+                            name,
+                            stamp: FileStamp::of(&spooled),
+                            path: spooled.to_path_buf(),
+                            kind: SourceKind::Jsonl,
+                            size,
+                        });
                         spools.push(spooled);
                     } else {
                         let kind = if path.extension().is_some_and(|e| e == "txt") {
@@ -131,7 +198,13 @@ impl Corpus {
                         } else {
                             SourceKind::Jsonl
                         };
-                        sources.push(Source { name, path: path.clone(), kind, size: meta.len() });
+                        sources.push(Source {
+                            name,
+                            stamp: FileStamp::of(path),
+                            path: path.clone(),
+                            kind,
+                            size: meta.len(),
+                        });
                     }
                 }
             }
@@ -144,6 +217,17 @@ impl Corpus {
     pub fn with_max_record_bytes(mut self, bytes: u64) -> Corpus {
         self.max_record_bytes = bytes.max(1);
         self
+    }
+
+    /// Takes each file's stamp again (see [`FileStamp`]): after the run
+    /// itself linked an input into its new output directory, which moves
+    /// the file's change time.
+    pub(crate) fn restamp(&mut self) {
+        for source in &mut self.sources {
+            if source.stamp.is_some() {
+                source.stamp = FileStamp::of(&source.path);
+            }
+        }
     }
 
     /// The paths of the files read (spools for stdin and pipes).
@@ -270,7 +354,13 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
             Ok(meta) if !meta.is_dir() => continue,
             // Unreadable: listed whatever its name, so that it is reported.
             _ => {
-                out.push(Source { name: path.display().to_string(), path, kind: SourceKind::Jsonl, size: 0 });
+                out.push(Source {
+                    name: path.display().to_string(),
+                    path,
+                    kind: SourceKind::Jsonl,
+                    size: 0,
+                    stamp: None,
+                });
                 continue;
             }
         };
@@ -284,7 +374,7 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
         } else {
             continue;
         };
-        out.push(Source { name: path.display().to_string(), path, kind, size });
+        out.push(Source { name: path.display().to_string(), stamp: FileStamp::of(&path), path, kind, size });
     }
     Ok(())
 }
@@ -415,6 +505,10 @@ impl<'c> BatchReader<'c> {
                 };
                 self.next_source += 1;
                 let idx32 = idx as u32;
+                if let Err(error) = check_unchanged(source) {
+                    batch.failure = Some(ReadFailure { source: idx32, line: 1, error });
+                    return Some(batch);
+                }
                 match &source.kind {
                     SourceKind::Text { .. } => {
                         let start = batch.data.len();
@@ -456,7 +550,13 @@ impl<'c> BatchReader<'c> {
             *line += 1;
             match read_line(reader, &mut batch.data, self.corpus.max_record_bytes) {
                 Ok(0) => {
+                    let (source, line) = (*source, *line);
                     self.current = None;
+                    // What was read is what the run found, or the run stops.
+                    if let Err(error) = check_unchanged(&self.corpus.sources[source as usize]) {
+                        batch.failure = Some(ReadFailure { source, line, error });
+                        return Some(batch);
+                    }
                 }
                 // Over the limit: read past, not held (see `read_line`).
                 Ok(read) if batch.data.len() - start < read => {

@@ -276,3 +276,40 @@ fn compressed_streams_as_tools_write_them_are_read_and_a_damaged_frame_costs_its
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons[0].contains("gzip member 2") && reasons[1].contains("17 bytes at byte"), "{reasons:?}");
 }
+
+#[test]
+fn an_input_rewritten_in_place_during_a_run_stops_it_naming_the_file() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", corpus(40));
+    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    let before = outputs(&dir, "out");
+    let touch = format!("write_pass=touch:{}", dir.path("in.jsonl").display());
+    for extra in [None, Some("--skip-bad")] {
+        let mut args = vec!["dedup", "in.jsonl", "--out", "out", "-q"];
+        args.extend(extra);
+        let out = run_with_failpoint(&dir, &touch, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("in.jsonl") && err.contains("changed while doppel read it"), "{err}");
+        assert_eq!(outputs(&dir, "out"), before);
+    }
+}
+
+#[test]
+fn records_without_an_id_of_their_own_are_named_file_and_line_and_said_so() {
+    let dir = Dir::new();
+    let lines = [
+        serde_json::json!({"id": "a", "text": story(1, 30)}),
+        serde_json::json!({"id": null, "text": story(2, 30)}),
+        serde_json::json!({"text": story(3, 30)}),
+        serde_json::json!({"id": 7, "text": story(4, 30)}),
+    ];
+    dir.write("in.jsonl", lines.iter().map(|l| l.to_string() + "\n").collect::<String>());
+    let out = dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    let warning = "2 of 4 records have no id field \"id\" (or a null one): they are named FILE:LINE";
+    assert!(stderr(&out).contains(warning), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!(stats["warnings"], serde_json::json!([warning]));
+    let out = dir.ok(&["run", "in.jsonl", "--out", "out", "-q", "--id-field", "doc_id"]);
+    assert!(stderr(&out).contains("no record has id field \"doc_id\""), "{}", stderr(&out));
+}

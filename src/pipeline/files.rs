@@ -262,7 +262,7 @@ impl<'c> Rejects<'c> {
     /// A source that could not be read from `failure.line` on.
     pub fn failure(&mut self, failure: crate::input::ReadFailure) -> Result<()> {
         let file = self.corpus.sources[failure.source as usize].name.clone();
-        if !self.skip_bad {
+        if !self.skip_bad || crate::input::is_input_changed(&failure.error) {
             return Err(Error::Read { file, line: failure.line, source: failure.error });
         }
         let reason = format!("cannot read input from this line on: {}", failure.error);
@@ -330,6 +330,8 @@ enum Outcome {
         chars: usize,
         shingles: usize,
         id: Option<String>,
+        // Whether the record holds an id of its own (else it is FILE:LINE).
+        own_id: bool,
     },
     Bad(String),
     /// Rejected before dedup, and reported there.
@@ -414,14 +416,18 @@ impl BatchSigner<'_> {
         }
         let kind = &self.corpus.sources[rec.source as usize].kind;
         let bytes = self.batch.bytes(rec);
-        let read = match self.with_ids {
-            true => record_text_and_id(kind, bytes, &self.opts.fields),
-            false => record_text(kind, bytes, &self.opts.fields).map(|t| (t, None)),
+        let read = match (kind, self.with_ids) {
+            (_, true) => record_text_and_id(kind, bytes, &self.opts.fields).map(|(t, id)| (t, id, true)),
+            (SourceKind::Text { .. }, false) => record_text(kind, bytes, &self.opts.fields).map(|t| (t, None, true)),
+            (SourceKind::Jsonl, false) => {
+                parse_record(bytes, &self.opts.fields).map(|f| (f.text, None, f.id.is_some()))
+            }
         };
-        let (text, id) = match read {
+        let (text, id, own_id) = match read {
             Ok(read) => read,
             Err(reason) => return Outcome::Bad(reason),
         };
+        let own_id = own_id && (!self.with_ids || id.is_some());
         // A readable record whose text no longer fits its cuts has changed.
         let text = match self.cuts.apply(i, text) {
             Ok(text) => text,
@@ -431,7 +437,7 @@ impl BatchSigner<'_> {
             true => self.hasher.sign_appending_fingerprints(&text, scratch, sig, set),
             false => self.hasher.sign_into(&text, scratch, sig),
         };
-        Outcome::Doc { chars: text.chars().count(), shingles, id }
+        Outcome::Doc { chars: text.chars().count(), shingles, id, own_id }
     }
 }
 
@@ -574,6 +580,8 @@ fn sign_pass(
     };
     let with_ids = ids.is_some();
     let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings };
+    // Records without an id of their own: named FILE:LINE, and said so.
+    let mut without_id = 0u64;
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut passed_over = RejectMatch::new(&upstream.rejected);
     let mut cut_walk = CutWalk::new(upstream.cuts);
@@ -621,7 +629,8 @@ fn sign_pass(
                 let mut documents = 0;
                 for (outcome, (rec, sig)) in outcomes.into_iter().zip(records.by_ref()) {
                     match outcome {
-                        Outcome::Doc { chars, shingles, id } => {
+                        Outcome::Doc { chars, shingles, id, own_id } => {
+                            without_id += u64::from(!own_id);
                             if with_sets && u32::try_from(shingles).is_err() {
                                 let e = std::io::Error::other("a document has more than 2^32 shingles");
                                 return Err(Error::io(spill_dir, e));
@@ -695,6 +704,16 @@ fn sign_pass(
     }
     pass.sets = log;
     pass.warnings.extend(warning);
+    let documents = pass.signatures.len() as u64;
+    if without_id > 0 {
+        let field = &opts.fields.id;
+        let which = if without_id == documents {
+            "no record has".to_string()
+        } else {
+            format!("{without_id} of {documents} records have no")
+        };
+        pass.warnings.push(format!("{which} id field {field:?} (or a null one): they are named FILE:LINE"));
+    }
     bar.finish_and_clear();
     pass.rejected = rejects.list;
     Ok(pass)
@@ -797,6 +816,7 @@ pub(crate) fn open_corpus(inputs: &[Input], outputs: &mut OutputSet, max_record_
         corpus = corpus.with_max_record_bytes(bytes);
     }
     outputs.keep_inputs(&corpus.source_paths())?;
+    corpus.restamp();
     Ok(corpus)
 }
 
@@ -1173,6 +1193,7 @@ struct Finished<'a> {
 
 /// Second pass: kept records, cluster ids, rejects.
 fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::time::Duration> {
+    crate::failpoint::hit("write_pass");
     let Finished { opts, pass, outcome, .. } = *job;
     let started = Instant::now();
     // A deduped.jsonl of an earlier run is not committed with these lists
