@@ -139,7 +139,17 @@ impl OutputSet {
         if let Some(parent) = beside {
             remove_matching(parent, |n| n.starts_with(&prefix));
         }
-        let staged = beside.and_then(|parent| tempfile::Builder::new().prefix(&prefix).tempdir_in(parent).ok());
+        // The new directory gets the old one's mode, or a new directory's
+        // (0777 less the umask), not a temporary directory's 0700.
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if created { 0o777 } else { std::fs::metadata(&dir).map_or(0o777, |m| m.permissions().mode()) };
+            builder.permissions(std::fs::Permissions::from_mode(mode));
+        }
+        let staged = beside.and_then(|parent| builder.tempdir_in(parent).ok());
         let (staging, commit) = match staged {
             Some(t) => (t.keep(), Commit::Swap),
             None => {
@@ -592,12 +602,18 @@ mod tests {
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         std::fs::File::create(root.path().join("plain")).unwrap();
         let mut set = OutputSet::new(&dir).unwrap();
-        set.create("a.jsonl").unwrap();
+        set.create("clusters.jsonl").unwrap();
         set.commit().unwrap();
         let mut single = AtomicFile::create(&root.path().join("b.jsonl.gz")).unwrap();
         single.write_all(b"x").unwrap();
         single.commit().unwrap();
-        assert_eq!(mode(&dir.join("a.jsonl")), mode(&root.path().join("plain")));
+        assert_eq!(mode(&dir.join("clusters.jsonl")), mode(&root.path().join("plain")));
+        // The directory too: a new one as `mkdir` makes it, an old one as it was.
+        std::fs::create_dir(root.path().join("plain-dir")).unwrap();
+        assert_eq!(mode(&dir), mode(&root.path().join("plain-dir")));
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+        OutputSet::new(&dir).unwrap().commit().unwrap();
+        assert_eq!(mode(&dir), 0o750);
         assert_eq!(mode(&root.path().join("b.jsonl.gz")), mode(&root.path().join("plain")));
     }
 

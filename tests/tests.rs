@@ -6,5 +6,6 @@ mod clean;
 mod dedup;
 mod eval;
 mod faults;
+mod fuzz_corpora;
 mod samples;
 mod syndication;
