@@ -105,8 +105,11 @@ pub fn keep_order(group: &[u32], rule: KeepRule, chars: &impl Fn(u32) -> u32) ->
 /// Greedy stars leave the far end of a chain alone (A~B, B~C, A!~C: B joins
 /// A, C is left with no star although it has a near-duplicate). A rescue
 /// step then pairs such a leftover with a matching member of a star that has
-/// other members to spare: the two form a new star, centered by the keep
-/// rule. Every pair reported still matches its center.
+/// other members to spare, when the keep rule puts the leftover first: the
+/// two form a new star centered on the leftover. (Centered on the member,
+/// the new star would keep a document that matches the center it left: two
+/// kept near-duplicates.) Every pair reported matches its center, and no
+/// two centers match.
 pub fn stars(
     group: &[u32],
     rule: KeepRule,
@@ -142,19 +145,13 @@ pub fn stars(
         }
         let donor = group.iter().copied().find(|&y| {
             let c = center_of[slot(y)];
-            c.is_some_and(|c| c != y && c != x && size[slot(c)] > 2) && matches(x, y)
+            c.is_some_and(|c| c != y && c != x && size[slot(c)] > 2) && rank(x) < rank(y) && matches(x, y)
         });
         if let Some(y) = donor {
             let old = center_of[slot(y)].unwrap_or(y);
             size[slot(old)] -= 1;
-            let center = if rank(x) < rank(y) { x } else { y };
-            center_of[slot(x)] = Some(center);
-            center_of[slot(y)] = Some(center);
-            size[slot(x)] = 0;
-            size[slot(center)] = 2;
-            if center == y {
-                centers.push(y);
-            }
+            center_of[slot(y)] = Some(x);
+            size[slot(x)] = 2;
         }
     }
     centers.sort_unstable();
@@ -251,11 +248,56 @@ mod tests {
             let (a, b) = (a.min(b), a.max(b));
             (a == 0 && b <= 3) || (a == 3 && b == 4)
         };
+        // 4, the longest, is kept before 3: 3 leaves 0's star for 4's.
+        let longest_is_4 = |d: u32| if d == 4 { 9 } else { 1 };
+        let s = stars(&[0, 1, 2, 3, 4], KeepRule::Longest, longest_is_4, alike);
+        assert_eq!(s, vec![(0, vec![1, 2]), (4, vec![3])]);
+        // Kept first, 3 would be the new star's center and match 0, the
+        // center it left: two kept near-duplicates. 4 stays alone.
         let s = stars(&[0, 1, 2, 3, 4], KeepRule::First, |_| 1, alike);
-        assert_eq!(s, vec![(0, vec![1, 2]), (3, vec![4])]);
+        assert_eq!(s, vec![(0, vec![1, 2, 3])]);
         // With nothing to spare, the first star is not broken up.
-        let s = stars(&[0, 3, 4], KeepRule::First, |_| 1, alike);
+        let lengths = |d: u32| [9, 1, 1, 1, 5][d as usize];
+        let s = stars(&[0, 3, 4], KeepRule::Longest, lengths, alike);
         assert_eq!(s, vec![(0, vec![3])]);
+    }
+
+    proptest! {
+        // Whatever the matches (random, symmetric) and the keep rule: every
+        // member matches its center, no two centers match, and no document
+        // is in two stars.
+        #[test]
+        fn no_two_kept_documents_match(
+            n in 1usize..24,
+            density in 0u32..100,
+            seed: u64,
+            longest: bool,
+        ) {
+            let group: Vec<u32> = (0..n as u32).collect();
+            let alike = |a: u32, b: u32| {
+                let (a, b) = (a.min(b) as u64, a.max(b) as u64);
+                a != b && (crate::minhash::splitmix64(seed ^ (a << 32 | b)) % 100) < u64::from(density)
+            };
+            let rule = if longest { KeepRule::Longest } else { KeepRule::First };
+            let chars = |d: u32| (crate::minhash::splitmix64(seed ^ u64::from(d)) % 5) as u32;
+            let s = stars(&group, rule, chars, alike);
+            let centers: Vec<u32> = s.iter().map(|(c, _)| *c).collect();
+            let mut seen = std::collections::HashSet::new();
+            for (c, members) in &s {
+                prop_assert!(seen.insert(*c));
+                for &m in members {
+                    prop_assert!(alike(*c, m), "{} in the star of {} without matching it", m, c);
+                    prop_assert!(seen.insert(m));
+                }
+            }
+            // Kept: the centers and every document in no star.
+            let kept: Vec<u32> = group.iter().copied().filter(|d| centers.contains(d) || !seen.contains(d)).collect();
+            for (i, &a) in kept.iter().enumerate() {
+                for &b in &kept[i + 1..] {
+                    prop_assert!(!alike(a, b), "{} and {} both kept", a, b);
+                }
+            }
+        }
     }
 
     #[test]

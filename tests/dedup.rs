@@ -455,3 +455,29 @@ fn the_library_and_the_command_make_the_same_clusters() {
     assert!(removed > 12 && removed < 12 * 6, "{removed} removed");
     assert_eq!(from_command, from_library);
 }
+
+#[test]
+fn no_two_kept_documents_are_near_duplicates_of_each_other() {
+    // Drifting chains: each copy edits words of the one before, so a
+    // chain's ends fall below the threshold while neighbours stay above.
+    let dir = Dir::new();
+    let mut lines = Vec::new();
+    for chain in 0..40u64 {
+        let mut words: Vec<String> = story(chain, 120).split(' ').map(str::to_string).collect();
+        for step in 0..8u64 {
+            lines.push(record(&format!("c{chain}-{step}"), &words.join(" ")));
+            let at = ((chain * 31 + step * 37) % 120) as usize;
+            words[at] = format!("e{chain}x{step}");
+        }
+    }
+    dir.write("in.jsonl", lines.join("\n") + "\n");
+    for keep in ["first", "longest"] {
+        dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q", "--keep", keep]);
+        let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+        assert!(stats["duplicates"].as_u64().unwrap() > 100, "{stats}");
+        // The kept documents, deduplicated again: nothing is left to find.
+        dir.ok(&["dedup", "out/deduped.jsonl", "--out", "again", "-q", "--cluster", "union"]);
+        let again: serde_json::Value = serde_json::from_str(&dir.read("again/stats.json")).unwrap();
+        assert_eq!(again["clusters"], 0, "--keep {keep}: {}", dir.read("again/clusters.jsonl"));
+    }
+}
