@@ -110,13 +110,11 @@ pub fn keep_order(group: &[u32], rule: KeepRule, chars: &impl Fn(u32) -> u32) ->
 /// the new star would keep a document that matches the center it left: two
 /// kept near-duplicates.) Every pair reported matches its center, and no
 /// two centers match.
-pub fn stars(
-    group: &[u32],
-    rule: KeepRule,
-    chars: impl Fn(u32) -> u32,
-    mut matches: impl FnMut(u32, u32) -> bool,
-) -> Vec<(u32, Vec<u32>)> {
-    let order = keep_order(group, rule, &chars);
+///
+/// `order` is the group in keep priority ([`keep_order`], or containers
+/// first under containment); `matches(center, d)` says whether `d` may be
+/// removed for `center`.
+pub fn stars(group: &[u32], order: &[u32], mut matches: impl FnMut(u32, u32) -> bool) -> Vec<(u32, Vec<u32>)> {
     let rank = |d: u32| order.iter().position(|&x| x == d).unwrap_or(usize::MAX);
     let slot = |d: u32| group.binary_search(&d).unwrap_or(0);
     // center_of[i]: the center of member i's star (itself for centers), or None.
@@ -124,7 +122,7 @@ pub fn stars(
     // Members of each star, center included, indexed by the center's slot.
     let mut size = vec![0usize; group.len()];
     let mut centers = Vec::new();
-    for &center in &order {
+    for &center in order {
         if center_of[slot(center)].is_some() {
             continue;
         }
@@ -139,7 +137,7 @@ pub fn stars(
         }
     }
     // Rescue, in priority order, the centers that took no member.
-    for &x in &order {
+    for &x in order {
         if center_of[slot(x)] != Some(x) || size[slot(x)] != 1 {
             continue;
         }
@@ -235,9 +233,9 @@ mod tests {
     fn stars_never_remove_a_document_unlike_its_center() {
         // 0~1, 1~2, but 0 and 2 are not alike: a chain.
         let alike = |a: u32, b: u32| a.abs_diff(b) == 1;
-        let s = stars(&[0, 1, 2], KeepRule::First, |_| 1, alike);
+        let s = stars(&[0, 1, 2], &[0, 1, 2], alike);
         assert_eq!(s, vec![(0, vec![1])]);
-        let s = stars(&[0, 1, 2, 3], KeepRule::First, |_| 1, alike);
+        let s = stars(&[0, 1, 2, 3], &[0, 1, 2, 3], alike);
         assert_eq!(s, vec![(0, vec![1]), (2, vec![3])]);
     }
 
@@ -250,15 +248,16 @@ mod tests {
         };
         // 4, the longest, is kept before 3: 3 leaves 0's star for 4's.
         let longest_is_4 = |d: u32| if d == 4 { 9 } else { 1 };
-        let s = stars(&[0, 1, 2, 3, 4], KeepRule::Longest, longest_is_4, alike);
+        let order = keep_order(&[0, 1, 2, 3, 4], KeepRule::Longest, &longest_is_4);
+        let s = stars(&[0, 1, 2, 3, 4], &order, alike);
         assert_eq!(s, vec![(0, vec![1, 2]), (4, vec![3])]);
         // Kept first, 3 would be the new star's center and match 0, the
         // center it left: two kept near-duplicates. 4 stays alone.
-        let s = stars(&[0, 1, 2, 3, 4], KeepRule::First, |_| 1, alike);
+        let s = stars(&[0, 1, 2, 3, 4], &[0, 1, 2, 3, 4], alike);
         assert_eq!(s, vec![(0, vec![1, 2, 3])]);
         // With nothing to spare, the first star is not broken up.
         let lengths = |d: u32| [9, 1, 1, 1, 5][d as usize];
-        let s = stars(&[0, 3, 4], KeepRule::Longest, lengths, alike);
+        let s = stars(&[0, 3, 4], &keep_order(&[0, 3, 4], KeepRule::Longest, &lengths), alike);
         assert_eq!(s, vec![(0, vec![3])]);
     }
 
@@ -280,7 +279,7 @@ mod tests {
             };
             let rule = if longest { KeepRule::Longest } else { KeepRule::First };
             let chars = |d: u32| (crate::minhash::splitmix64(seed ^ u64::from(d)) % 5) as u32;
-            let s = stars(&group, rule, chars, alike);
+            let s = stars(&group, &keep_order(&group, rule, &chars), alike);
             let centers: Vec<u32> = s.iter().map(|(c, _)| *c).collect();
             let mut seen = std::collections::HashSet::new();
             for (c, members) in &s {

@@ -481,3 +481,25 @@ fn no_two_kept_documents_are_near_duplicates_of_each_other() {
         assert_eq!(again["clusters"], 0, "--keep {keep}: {}", dir.read("again/clusters.jsonl"));
     }
 }
+
+#[test]
+fn by_containment_a_stub_goes_for_its_source_never_the_source_for_the_stub() {
+    let dir = Dir::new();
+    let stub = story(1, 60);
+    let full_a = format!("{stub} {}", story(2, 200));
+    let full_b = format!("{} {stub}", story(3, 200));
+    // The stub comes first, as a wire's first short take does.
+    let lines = [record("stub", &stub), record("full-a", &full_a), record("full-b", &full_b)];
+    dir.write("in.jsonl", lines.join("\n") + "\n");
+    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q", "--containment", "0.8", "--keep", "first"]);
+    let clusters = dir.json_lines("out/clusters.jsonl");
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(clusters[0]["kept"], "full-a");
+    let removed: Vec<&str> =
+        clusters[0]["duplicates"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(removed, ["stub"]);
+    // The two full articles share only the stub: both are kept.
+    let kept: Vec<String> =
+        dir.json_lines("out/deduped.jsonl").iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kept, ["full-a", "full-b"]);
+}

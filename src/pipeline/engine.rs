@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::bands::BandTables;
-use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, stars};
+use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, keep_order, stars};
 use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
 use crate::minhash::{MinHasher, SignScratch};
@@ -501,11 +501,17 @@ pub(crate) fn cluster_candidates(
     // The value, for a pair that is reported: worked out if it was not.
     let similarity =
         |a: u32, b: u32| judged_as(a, b).filter(|s| *s != SHORT).unwrap_or_else(|| source.similarity(sigs, a, b));
-    // Whether a pair matches: a pair given up as short is known not to.
-    let matches = |a: u32, b: u32| match judged_as(a, b) {
-        Some(s) if s == SHORT => false,
-        Some(s) => s.matches(config),
-        None => source.similarity(sigs, a, b).matches(config),
+    // Whether `d` may be removed for `kept`: a pair given up as short is
+    // known not to match. Removal is directional: by containment, only the
+    // smaller of two documents (the one contained) goes, never its source.
+    let matches = |kept: u32, d: u32| {
+        let s = match judged_as(kept, d) {
+            Some(s) if s == SHORT => return false,
+            Some(s) => s,
+            None => source.similarity(sigs, kept, d),
+        };
+        s.jaccard >= config.jaccard_threshold
+            || config.containment.is_some_and(|c| s.containment >= c && sigs.shingles(d) <= sigs.shingles(kept))
     };
     let groups = uf.groups();
     let chars = |d: u32| sigs.chars(d);
@@ -526,7 +532,14 @@ pub(crate) fn cluster_candidates(
                     // Pairs judged above are answered from there; the others
                     // of the group (not paired by LSH, or skipped as already
                     // joined) are checked on demand.
-                    stars(group, config.keep, chars, matches)
+                    // Under containment the documents that hold others
+                    // come first (the keep rule orders equals): a stub is
+                    // never kept over its source.
+                    let mut order = keep_order(group, config.keep, &chars);
+                    if config.containment.is_some() {
+                        order.sort_by_key(|&d| std::cmp::Reverse(sigs.shingles(d)));
+                    }
+                    stars(group, &order, matches)
                         .into_iter()
                         .map(|(kept, members)| Cluster {
                             kept: DocIndex(kept),
