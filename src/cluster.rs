@@ -88,11 +88,22 @@ impl UnionFind {
 }
 
 /// Orders a sorted group by keep priority: the member [`choose_kept`] would
-/// pick first, then the next, and so on.
-pub fn keep_order(group: &[u32], rule: KeepRule, chars: &impl Fn(u32) -> u32) -> Vec<u32> {
+/// pick first, then the next, and so on. `chars(d)` is document `d`'s text
+/// length, `date(d)` its date (milliseconds since the epoch), if it has one.
+pub fn keep_order(
+    group: &[u32],
+    rule: KeepRule,
+    chars: &impl Fn(u32) -> u32,
+    date: &impl Fn(u32) -> Option<i64>,
+) -> Vec<u32> {
     let mut order = group.to_vec();
-    if rule == KeepRule::Longest {
-        order.sort_by_key(|&d| (std::cmp::Reverse(chars(d)), d));
+    // Stable sorts of a group in input order: ties stay in input order.
+    match rule {
+        KeepRule::First => {}
+        KeepRule::Longest => order.sort_by_key(|&d| std::cmp::Reverse(chars(d))),
+        // Dated documents first, then the rest in input order.
+        KeepRule::Earliest => order.sort_by_key(|&d| date(d).map_or((1, 0), |t| (0, t))),
+        KeepRule::Latest => order.sort_by_key(|&d| date(d).map_or((1, 0), |t| (0, t.saturating_neg()))),
     }
     order
 }
@@ -168,15 +179,14 @@ pub fn stars(group: &[u32], order: &[u32], mut matches: impl FnMut(u32, u32) -> 
         .collect()
 }
 
-/// Picks the kept member of a sorted group. `chars(i)` is the text length
-/// of document `i` in characters.
-pub fn choose_kept(group: &[u32], rule: KeepRule, chars: impl Fn(u32) -> u32) -> u32 {
-    match rule {
-        KeepRule::First => group[0],
-        // max_by_key keeps the last maximum; reversing the sorted group makes
-        // that the earliest document among the longest.
-        KeepRule::Longest => group.iter().rev().copied().max_by_key(|&d| chars(d)).unwrap_or(group[0]),
-    }
+/// Picks the kept member of a sorted group (see [`keep_order`]).
+pub fn choose_kept(
+    group: &[u32],
+    rule: KeepRule,
+    chars: &impl Fn(u32) -> u32,
+    date: &impl Fn(u32) -> Option<i64>,
+) -> u32 {
+    keep_order(group, rule, chars, date)[0]
 }
 
 #[cfg(test)]
@@ -248,7 +258,7 @@ mod tests {
         };
         // 4, the longest, is kept before 3: 3 leaves 0's star for 4's.
         let longest_is_4 = |d: u32| if d == 4 { 9 } else { 1 };
-        let order = keep_order(&[0, 1, 2, 3, 4], KeepRule::Longest, &longest_is_4);
+        let order = keep_order(&[0, 1, 2, 3, 4], KeepRule::Longest, &longest_is_4, &|_| None);
         let s = stars(&[0, 1, 2, 3, 4], &order, alike);
         assert_eq!(s, vec![(0, vec![1, 2]), (4, vec![3])]);
         // Kept first, 3 would be the new star's center and match 0, the
@@ -257,7 +267,7 @@ mod tests {
         assert_eq!(s, vec![(0, vec![1, 2, 3])]);
         // With nothing to spare, the first star is not broken up.
         let lengths = |d: u32| [9, 1, 1, 1, 5][d as usize];
-        let s = stars(&[0, 3, 4], &keep_order(&[0, 3, 4], KeepRule::Longest, &lengths), alike);
+        let s = stars(&[0, 3, 4], &keep_order(&[0, 3, 4], KeepRule::Longest, &lengths, &|_| None), alike);
         assert_eq!(s, vec![(0, vec![3])]);
     }
 
@@ -279,7 +289,7 @@ mod tests {
             };
             let rule = if longest { KeepRule::Longest } else { KeepRule::First };
             let chars = |d: u32| (crate::minhash::splitmix64(seed ^ u64::from(d)) % 5) as u32;
-            let s = stars(&group, &keep_order(&group, rule, &chars), alike);
+            let s = stars(&group, &keep_order(&group, rule, &chars, &|_| None), alike);
             let centers: Vec<u32> = s.iter().map(|(c, _)| *c).collect();
             let mut seen = std::collections::HashSet::new();
             for (c, members) in &s {
@@ -301,8 +311,14 @@ mod tests {
 
     #[test]
     fn keep_rules_break_ties_by_input_order() {
-        let lens = [5, 9, 9, 2];
-        assert_eq!(choose_kept(&[0, 1, 2, 3], KeepRule::First, |d| lens[d as usize]), 0);
-        assert_eq!(choose_kept(&[0, 1, 2, 3], KeepRule::Longest, |d| lens[d as usize]), 1);
+        let lens = |d: u32| [5, 9, 9, 2][d as usize];
+        let dates = |d: u32| [None, Some(30), Some(10), Some(10)][d as usize];
+        let kept = |rule| choose_kept(&[0, 1, 2, 3], rule, &lens, &dates);
+        assert_eq!(kept(KeepRule::First), 0);
+        assert_eq!(kept(KeepRule::Longest), 1);
+        // The undated 0 is never preferred.
+        assert_eq!(kept(KeepRule::Earliest), 2);
+        assert_eq!(kept(KeepRule::Latest), 1);
+        assert_eq!(keep_order(&[0, 1, 2, 3], KeepRule::Earliest, &lens, &dates), [2, 3, 1, 0]);
     }
 }

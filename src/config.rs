@@ -36,6 +36,11 @@ pub enum KeepRule {
     First,
     /// The one with the longest text (in characters); ties go to the first.
     Longest,
+    /// The one with the earliest date (`--date-field`); ties go to the
+    /// first, and a document without a date is never preferred.
+    Earliest,
+    /// The one with the latest date; as `Earliest` otherwise.
+    Latest,
 }
 
 /// Validated options for a deduplication run.

@@ -647,11 +647,13 @@ pub struct FieldNames {
     pub id: String,
     /// Name of the site (domain) field, if sites are used.
     pub site: Option<String>,
+    /// Name of the publication date field, if dates are used.
+    pub date: Option<String>,
 }
 
 impl Default for FieldNames {
     fn default() -> Self {
-        FieldNames { text: "text".into(), id: "id".into(), site: None }
+        FieldNames { text: "text".into(), id: "id".into(), site: None, date: None }
     }
 }
 
@@ -665,6 +667,8 @@ pub(crate) struct Fields<'a> {
     pub id: Option<&'a str>,
     /// The site field as raw JSON, if asked for and present.
     pub site: Option<&'a str>,
+    /// The date field as raw JSON, if asked for and present.
+    pub date: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -745,7 +749,13 @@ fn parse_record_with_serde<'a>(text: &'a str, names: &FieldNames) -> std::result
     let start = raw.as_ptr() as usize - text.as_ptr() as usize;
     let id = checked_id(values.id.map(RawValue::get))
         .map_err(|raw| format!("id field `{}` must be a string or a number, got {raw}", names.id))?;
-    Ok(Fields { text: value, text_span: (start, start + raw.len()), id, site: values.site.map(RawValue::get) })
+    Ok(Fields {
+        text: value,
+        text_span: (start, start + raw.len()),
+        id,
+        site: values.site.map(RawValue::get),
+        date: values.date.map(RawValue::get),
+    })
 }
 
 /// A raw id that is a string or a number; `None` for null; the raw value
@@ -780,7 +790,7 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
     }
     i = skip_json_space(b, i + 1);
     let mut value: Option<(Cow<'a, str>, (usize, usize))> = None;
-    let (mut id, mut site) = (None, None);
+    let (mut id, mut site, mut date) = (None, None, None);
     loop {
         if b.get(i) != Some(&b'"') {
             return None;
@@ -810,6 +820,8 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
                 id = Some(raw);
             } else if names.site.as_deref() == Some(key) && site.is_none() {
                 site = Some(raw);
+            } else if names.date.as_deref() == Some(key) && date.is_none() {
+                date = Some(raw);
             }
         }
         i = skip_json_space(b, i);
@@ -824,7 +836,7 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
     }
     let (text, text_span) = value?;
     let id = checked_id(id).ok()?;
-    Some(Fields { text, text_span, id, site })
+    Some(Fields { text, text_span, id, site, date })
 }
 
 /// The index of the first byte at or after `i` that is not JSON white space.
@@ -1140,6 +1152,7 @@ struct FieldValues<'a> {
     text: Option<&'a RawValue>,
     id: Option<&'a RawValue>,
     site: Option<&'a RawValue>,
+    date: Option<&'a RawValue>,
 }
 
 impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
@@ -1163,6 +1176,8 @@ impl<'de> Visitor<'de> for FieldsSeed<'_> {
                 v.id = Some(map.next_value()?);
             } else if self.names.site.as_deref() == Some(&*key) && v.site.is_none() {
                 v.site = Some(map.next_value()?);
+            } else if self.names.date.as_deref() == Some(&*key) && v.date.is_none() {
+                v.date = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -1426,7 +1441,7 @@ mod tests {
 
     #[test]
     fn custom_field_names() {
-        let n = FieldNames { text: "body".into(), id: "uid".into(), site: Some("domain".into()) };
+        let n = FieldNames { text: "body".into(), id: "uid".into(), site: Some("domain".into()), date: None };
         let rec = br#"{"text":"no","body":"y\u00e9s","uid":"u","domain":"a.example"}"#;
         let f = parse_record(rec, &n).unwrap();
         assert_eq!(f.text, "yés");

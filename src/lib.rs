@@ -17,6 +17,7 @@
 pub mod clean;
 pub mod cluster;
 pub mod config;
+pub mod dates;
 mod error;
 pub mod eval;
 pub mod failpoint;

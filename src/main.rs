@@ -133,6 +133,8 @@ struct CommonArgs {
 enum KeepArg {
     First,
     Longest,
+    Earliest,
+    Latest,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -320,9 +322,16 @@ struct DedupParams {
     /// Rows per LSH band (with --bands); bands x rows <= num-perm.
     #[arg(long, requires = "bands", value_name = "R")]
     rows: Option<usize>,
-    /// Which document of a cluster to keep; ties go to the first in input order.
+    /// Which document of a cluster to keep; ties go to the first in input
+    /// order. `earliest` and `latest` read --date-field (ISO 8601, RFC 2822
+    /// or Unix seconds or milliseconds); a record without a date is never
+    /// preferred.
     #[arg(long, value_enum, default_value = "first")]
     keep: KeepArg,
+    /// JSON field holding a document's publication date, for --keep
+    /// earliest|latest.
+    #[arg(long, value_name = "FIELD")]
+    date_field: Option<String>,
     /// Seed of the shingle hash.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -357,13 +366,15 @@ struct DedupParams {
 
 impl DedupParams {
     fn job(&self, common: &CommonArgs) -> JobOptions {
+        let job = common.job(self.config());
         JobOptions {
+            fields: FieldNames { date: self.date_field.clone(), ..job.fields.clone() },
             memory_limit_bytes: self.memory_limit,
             exact_sets: match self.exact_sets {
                 ExactSetsArg::Keep => ExactSets::Keep,
                 ExactSetsArg::Reread => ExactSets::Reread,
             },
-            ..common.job(self.config())
+            ..job
         }
     }
 
@@ -380,6 +391,8 @@ impl DedupParams {
             keep: match self.keep {
                 KeepArg::First => KeepRule::First,
                 KeepArg::Longest => KeepRule::Longest,
+                KeepArg::Earliest => KeepRule::Earliest,
+                KeepArg::Latest => KeepRule::Latest,
             },
             verify: match self.verify {
                 VerifyArg::Exact => Verify::Exact,
@@ -406,7 +419,7 @@ impl CommonArgs {
             memory_limit_bytes: None,
             duplicates_only: false,
             exact_sets: ExactSets::default(),
-            fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None },
+            fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None, date: None },
             skip_bad: self.skip_bad,
             max_record_bytes: self.max_record_bytes,
             progress: !self.quiet && std::io::stderr().is_terminal(),

@@ -503,3 +503,65 @@ fn by_containment_a_stub_goes_for_its_source_never_the_source_for_the_stub() {
         dir.json_lines("out/deduped.jsonl").iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(kept, ["full-a", "full-b"]);
 }
+
+#[test]
+fn keep_earliest_keeps_the_earliest_dated_copy_whatever_the_date_format() {
+    // 50 stories, 4 copies each, dated in the formats feeds use; 2% of the
+    // records have no date (or one that names no day).
+    let dir = Dir::new();
+    let formats = [
+        |s: i64| serde_json::json!(s),
+        |s: i64| serde_json::json!(s * 1000),
+        |s: i64| serde_json::json!(format!("{}", jiff::Timestamp::from_second(s).unwrap())),
+        |s: i64| {
+            let t = jiff::Timestamp::from_second(s).unwrap().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(2)));
+            serde_json::json!(t.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        },
+        |s: i64| {
+            serde_json::json!(
+                jiff::fmt::rfc2822::to_string(
+                    &jiff::Timestamp::from_second(s).unwrap().to_zoned(jiff::tz::TimeZone::UTC)
+                )
+                .unwrap()
+            )
+        },
+    ];
+    let mut lines = Vec::new();
+    let mut dates = std::collections::HashMap::new();
+    for i in 0..200u64 {
+        let (story_no, copy) = (i / 4, i % 4);
+        let text = edit(&story(story_no, 300), 100 + copy as usize);
+        // Copies' dates in no order: the earliest is any of them.
+        let seconds = 1_700_000_000 + ((i * 7919) % 1000) as i64 * 3600;
+        let id = format!("s{story_no}-c{copy}");
+        let date = match i {
+            13 | 77 | 150 => serde_json::Value::Null,
+            99 => serde_json::json!("soon"),
+            _ => {
+                dates.insert(id.clone(), seconds);
+                formats[(i % 5) as usize](seconds)
+            }
+        };
+        lines.push(serde_json::json!({"id": id, "date": date, "text": text}).to_string());
+    }
+    dir.write("in.jsonl", lines.join("\n") + "\n");
+    let out = dir.ok(&["dedup", "in.jsonl", "--out", "early", "-q", "--keep", "earliest", "--date-field", "date"]);
+    let warning = "4 of 200 records have no date in field \"date\" that doppel can read (in.jsonl:14, in.jsonl:78, in.jsonl:100, ...)";
+    assert!(stderr(&out).contains(warning), "{}", stderr(&out));
+    dir.ok(&["dedup", "in.jsonl", "--out", "late", "-q", "--keep", "latest", "--date-field", "date"]);
+    for (out, earliest) in [("early", true), ("late", false)] {
+        let clusters = dir.json_lines(&format!("{out}/clusters.jsonl"));
+        assert_eq!(clusters.len(), 50, "{out}");
+        for c in clusters {
+            let kept = dates.get(c["kept"].as_str().unwrap()).copied();
+            for d in c["duplicates"].as_array().unwrap() {
+                let Some(&other) = dates.get(d["id"].as_str().unwrap()) else { continue };
+                let kept = kept.unwrap_or_else(|| panic!("{out}: undated {} kept over a dated copy", c["kept"]));
+                assert!(if earliest { kept <= other } else { kept >= other }, "{out}: {c}");
+            }
+        }
+    }
+    // The rule needs its field, and the field its rule.
+    let out = dir.run(&["dedup", "in.jsonl", "--out", "x", "-q", "--keep", "earliest"]);
+    assert!(stderr(&out).contains("need --date-field"), "{}", stderr(&out));
+}

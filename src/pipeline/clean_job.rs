@@ -636,8 +636,8 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     dedup.dedup = dedup.dedup.validate()?;
     // Records that reach dedup are all readable; ids come from the originals.
     dedup.skip_bad = false;
-    // Dedup reads the texts the cleaner cut: the same fields.
-    dedup.fields = clean.fields.clone();
+    // Dedup reads the texts the cleaner cut: the same fields (and its date).
+    dedup.fields = FieldNames { date: dedup.fields.date.clone(), ..clean.fields.clone() };
     let progress = Progress { enabled: clean.progress };
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = open_corpus(inputs, &mut outputs, clean.max_record_bytes)?;

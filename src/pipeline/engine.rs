@@ -26,7 +26,12 @@ pub struct Signatures {
     keys: Option<BandTables>,
     chars: Vec<u32>,
     shingles: Vec<u32>,
+    // Each document's date, [`NO_DATE`] for none; empty unless asked for.
+    dates: Vec<i64>,
 }
+
+/// A document without a date, in [`Signatures`]' dates.
+const NO_DATE: i64 = i64::MIN;
 
 impl Signatures {
     /// An empty store of full signatures of `num_perm` values.
@@ -115,6 +120,19 @@ impl Signatures {
     /// Number of shingles of document `doc` (saturating at `u32::MAX`).
     pub fn shingles(&self, doc: u32) -> u32 {
         self.shingles[doc as usize]
+    }
+
+    /// The date of document `doc` (milliseconds since the epoch), when
+    /// dates are kept ([`Signatures::push_date`]) and it has one.
+    pub fn date(&self, doc: u32) -> Option<i64> {
+        self.dates.get(doc as usize).copied().filter(|&t| t != NO_DATE)
+    }
+
+    /// The date of the document pushed last (called after each push, or
+    /// never): 8 bytes a document, only when a keep rule asks for dates.
+    pub(crate) fn push_date(&mut self, date: Option<i64>) {
+        self.dates.resize(self.chars.len() - 1, NO_DATE);
+        self.dates.push(date.unwrap_or(NO_DATE));
     }
 
     pub(crate) fn push(&mut self, sig: &[u32], chars: usize, shingles: usize) -> DocIndex {
@@ -515,6 +533,7 @@ pub(crate) fn cluster_candidates(
     };
     let groups = uf.groups();
     let chars = |d: u32| sigs.chars(d);
+    let date = |d: u32| sigs.date(d);
     let per_group: Vec<Vec<Cluster>> = groups
         .par_iter()
         .map(|group| {
@@ -524,7 +543,7 @@ pub(crate) fn cluster_candidates(
             };
             match config.cluster {
                 ClusterMode::Union => {
-                    let kept = choose_kept(group, config.keep, chars);
+                    let kept = choose_kept(group, config.keep, &chars, &date);
                     let duplicates = group.iter().filter(|&&d| d != kept).map(|&d| duplicate(kept, d)).collect();
                     vec![Cluster { kept: DocIndex(kept), duplicates }]
                 }
@@ -535,7 +554,7 @@ pub(crate) fn cluster_candidates(
                     // Under containment the documents that hold others
                     // come first (the keep rule orders equals): a stub is
                     // never kept over its source.
-                    let mut order = keep_order(group, config.keep, &chars);
+                    let mut order = keep_order(group, config.keep, &chars, &date);
                     if config.containment.is_some() {
                         order.sort_by_key(|&d| std::cmp::Reverse(sigs.shingles(d)));
                     }

@@ -126,6 +126,13 @@ impl JobOptions {
                 "--memory-limit needs --verify exact: estimate verification keeps every full signature in memory",
             ));
         }
+        let by_date = matches!(self.dedup.keep, KeepRule::Earliest | KeepRule::Latest);
+        if by_date && self.fields.date.is_none() {
+            return Err(Error::config("--keep earliest and --keep latest need --date-field FIELD"));
+        }
+        if !by_date && self.fields.date.is_some() {
+            return Err(Error::config("--date-field is read only by --keep earliest or --keep latest"));
+        }
         Ok(())
     }
 }
@@ -332,26 +339,14 @@ enum Outcome {
         id: Option<String>,
         // Whether the record holds an id of its own (else it is FILE:LINE).
         own_id: bool,
+        // Its date, when a keep rule asks for dates and it has one.
+        date: Option<i64>,
     },
     Bad(String),
     /// Rejected before dedup, and reported there.
     PassedOver,
     /// Readable, but not the text that was cleaned: the input changed.
     Changed(String),
-}
-
-/// The text of a raw record and its own id as raw JSON (a text file's
-/// relative path, or a JSONL record's id field if it has one), or why the
-/// record cannot be used.
-fn record_text_and_id<'a>(
-    kind: &SourceKind,
-    bytes: &'a [u8],
-    fields: &FieldNames,
-) -> std::result::Result<(std::borrow::Cow<'a, str>, Option<String>), String> {
-    match kind {
-        SourceKind::Text { id } => Ok((record_text(kind, bytes, fields)?, Some(crate::input::json_string(id)))),
-        SourceKind::Jsonl => parse_record(bytes, fields).map(|f| (f.text, f.id.map(str::to_owned))),
-    }
 }
 
 /// The text of a raw record, or why it cannot be used.
@@ -398,6 +393,8 @@ struct BatchSigner<'a> {
     with_ids: bool,
     /// Whether each document's shingle hashes are appended to the run's set.
     with_sets: bool,
+    /// Whether each document's date is read (for `--keep earliest|latest`).
+    with_dates: bool,
 }
 
 impl BatchSigner<'_> {
@@ -416,18 +413,19 @@ impl BatchSigner<'_> {
         }
         let kind = &self.corpus.sources[rec.source as usize].kind;
         let bytes = self.batch.bytes(rec);
-        let read = match (kind, self.with_ids) {
-            (_, true) => record_text_and_id(kind, bytes, &self.opts.fields).map(|(t, id)| (t, id, true)),
-            (SourceKind::Text { .. }, false) => record_text(kind, bytes, &self.opts.fields).map(|t| (t, None, true)),
-            (SourceKind::Jsonl, false) => {
-                parse_record(bytes, &self.opts.fields).map(|f| (f.text, None, f.id.is_some()))
-            }
+        let fields = &self.opts.fields;
+        let read = match kind {
+            SourceKind::Text { id } => record_text(kind, bytes, fields)
+                .map(|t| (t, self.with_ids.then(|| crate::input::json_string(id)), true, None)),
+            SourceKind::Jsonl => parse_record(bytes, fields).map(|f| {
+                let date = f.date.filter(|_| self.with_dates).and_then(crate::dates::parse_raw_json_date);
+                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), f.id.is_some(), date)
+            }),
         };
-        let (text, id, own_id) = match read {
+        let (text, id, own_id, date) = match read {
             Ok(read) => read,
             Err(reason) => return Outcome::Bad(reason),
         };
-        let own_id = own_id && (!self.with_ids || id.is_some());
         // A readable record whose text no longer fits its cuts has changed.
         let text = match self.cuts.apply(i, text) {
             Ok(text) => text,
@@ -437,7 +435,7 @@ impl BatchSigner<'_> {
             true => self.hasher.sign_appending_fingerprints(&text, scratch, sig, set),
             false => self.hasher.sign_into(&text, scratch, sig),
         };
-        Outcome::Doc { chars: text.chars().count(), shingles, id, own_id }
+        Outcome::Doc { chars: text.chars().count(), shingles, id, own_id, date }
     }
 }
 
@@ -582,6 +580,10 @@ fn sign_pass(
     let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings };
     // Records without an id of their own: named FILE:LINE, and said so.
     let mut without_id = 0u64;
+    // Records without a date a keep rule can read: never preferred, counted,
+    // the first few named.
+    let with_dates = matches!(opts.dedup.keep, KeepRule::Earliest | KeepRule::Latest);
+    let (mut without_date, mut undated) = (0u64, Vec::new());
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut passed_over = RejectMatch::new(&upstream.rejected);
     let mut cut_walk = CutWalk::new(upstream.cuts);
@@ -597,8 +599,17 @@ fn sign_pass(
             let with_sets = logging.load(Ordering::Relaxed);
             let passed: Vec<bool> = batch.records.iter().map(|r| passed_over.takes(r.source, r.line)).collect();
             let cuts = read_cuts(&mut cut_walk, passed.iter().map(|p| !p), corpus, spill_dir)?;
-            let batch_signer =
-                BatchSigner { corpus, batch: &batch, opts, hasher, passed: &passed, cuts: &cuts, with_ids, with_sets };
+            let batch_signer = BatchSigner {
+                corpus,
+                batch: &batch,
+                opts,
+                hasher,
+                passed: &passed,
+                cuts: &cuts,
+                with_ids,
+                with_sets,
+                with_dates,
+            };
             // Records are signed a run at a time, their sets built back to
             // back in one buffer that the log keeps as it is.
             let run_records = records_per_chunk(batch.records.len(), SIGN_RUN_RECORDS);
@@ -629,8 +640,14 @@ fn sign_pass(
                 let mut documents = 0;
                 for (outcome, (rec, sig)) in outcomes.into_iter().zip(records.by_ref()) {
                     match outcome {
-                        Outcome::Doc { chars, shingles, id, own_id } => {
+                        Outcome::Doc { chars, shingles, id, own_id, date } => {
                             without_id += u64::from(!own_id);
+                            if with_dates && date.is_none() {
+                                without_date += 1;
+                                if undated.len() < 3 {
+                                    undated.push(format!("{}:{}", corpus.sources[rec.source as usize].name, rec.line));
+                                }
+                            }
                             if with_sets && u32::try_from(shingles).is_err() {
                                 let e = std::io::Error::other("a document has more than 2^32 shingles");
                                 return Err(Error::io(spill_dir, e));
@@ -639,6 +656,9 @@ fn sign_pass(
                                 IdLog::line(&corpus.sources[rec.source as usize], rec.line, id, &mut id_lines);
                             }
                             pass.signatures.push(sig, chars, shingles);
+                            if with_dates {
+                                pass.signatures.push_date(date);
+                            }
                             pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
                             pass.empty += u64::from(shingles == 0);
                             documents += 1;
@@ -713,6 +733,15 @@ fn sign_pass(
             format!("{without_id} of {documents} records have no")
         };
         pass.warnings.push(format!("{which} id field {field:?} (or a null one): they are named FILE:LINE"));
+    }
+    if without_date > 0 {
+        let field = opts.fields.date.as_deref().unwrap_or_default();
+        let more = if without_date > undated.len() as u64 { ", ..." } else { "" };
+        pass.warnings.push(format!(
+            "{without_date} of {documents} records have no date in field {field:?} that doppel can read ({}{more}): \
+             they are kept only where no copy has one",
+            undated.join(", ")
+        ));
     }
     bar.finish_and_clear();
     pass.rejected = rejects.list;
