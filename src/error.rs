@@ -40,6 +40,25 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Another run holds the output directory.
+    #[error("--out {}: in use by another doppel run{holder}: wait for it to finish or give another --out", dir.display())]
+    OutputBusy {
+        /// The output directory.
+        dir: PathBuf,
+        /// Who holds it, as its lock file says (` (pid N, ...)`), or empty.
+        holder: String,
+    },
+
+    /// An input named on the command line cannot be opened.
+    #[error("input {}: {source}", path.display())]
+    Input {
+        /// The input as named.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// An I/O operation on a path failed.
     #[error("{}: {source}", path.display())]
     Io {

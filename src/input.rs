@@ -170,7 +170,7 @@ impl Corpus {
                     spools.push(path);
                 }
                 Input::Path(path) => {
-                    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+                    let meta = std::fs::metadata(path).map_err(|e| Error::Input { path: path.clone(), source: e })?;
                     if out_dir.is_some() && path.canonicalize().ok() == out_dir {
                         return Err(Error::config(format!(
                             "input {} is the output directory: give another --out",

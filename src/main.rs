@@ -106,7 +106,7 @@ struct CommonArgs {
     #[arg(value_name = "INPUT")]
     inputs: Vec<String>,
     /// Directory for the outputs (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "out")]
+    #[arg(long, short, value_name = "DIR", default_value = "out")]
     out: PathBuf,
     /// JSON field holding the text.
     #[arg(long, default_value = "text", value_name = "FIELD")]
@@ -122,7 +122,7 @@ struct CommonArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_record_bytes: Option<u64>,
     /// Worker threads (default: all cores). Output does not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
     /// No progress bars and no summary.
     #[arg(long, short)]
@@ -163,7 +163,7 @@ struct DedupArgs {
     params: DedupParams,
     /// Write clusters.jsonl, rejected.jsonl and stats.json only, not
     /// deduped.jsonl (a kept document is one not listed as a duplicate or
-    /// rejected); a deduped.jsonl of an earlier run in DIR is removed.
+    /// rejected).
     #[arg(long)]
     duplicates_only: bool,
 }
@@ -213,6 +213,9 @@ struct RunArgs {
     clean: CleanParams,
     #[command(flatten)]
     params: DedupParams,
+    /// Write the lists only, not deduped.jsonl (as for dedup).
+    #[arg(long)]
+    duplicates_only: bool,
 }
 
 /// Options of the cleaner, shared by clean and run.
@@ -304,13 +307,13 @@ struct EvalArgs {
 #[derive(Args)]
 struct DedupParams {
     /// Jaccard similarity at or above which two documents are near-duplicates.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, short, default_value_t = 0.8)]
     threshold: f64,
     /// Word n-gram size of shingles.
     #[arg(long, default_value_t = 5, value_name = "N")]
     ngram: usize,
     /// Use character n-grams of this size instead of word n-grams.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "ngram")]
     char_ngram: Option<usize>,
     /// Values per MinHash signature.
     #[arg(long, default_value_t = 128, value_name = "N")]
@@ -474,7 +477,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return args.clean.explain(&clean);
             }
             args.common.init_threads()?;
-            let job = args.params.job(&args.common);
+            let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };
             let r = doppel::pipeline::run_files(&args.common.inputs(), &args.common.out, &clean, &job)?;
             // Warnings are printed even with --quiet: they are never hidden.
             warn(&r.clean.warnings);
@@ -657,6 +660,24 @@ fn error_message(err: &anyhow::Error) -> String {
     message
 }
 
+/// 2 for bad input or usage (the user can fix the command or the data), 1
+/// for a run that failed otherwise (a disk, a permission, a busy output
+/// directory). Usage errors clap finds exit with 2 too.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<doppel::Error>() {
+        Some(
+            doppel::Error::Config(_)
+            | doppel::Error::BadRecord { .. }
+            | doppel::Error::Read { .. }
+            | doppel::Error::Input { .. },
+        ) => 2,
+        Some(doppel::Error::DataCorruption { .. }) => 2,
+        Some(_) => 1,
+        // The binary's own checks of its options.
+        None => 2,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -669,7 +690,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("doppel: {}", error_message(&err));
-            ExitCode::from(2)
+            ExitCode::from(exit_code(&err))
         }
     }
 }

@@ -347,11 +347,8 @@ fn lock_dir(dir: &Path) -> Result<File> {
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
             let holder = holder.trim();
-            return Err(Error::config(format!(
-                "--out {} is in use by another doppel run{}: wait for it to finish or give another --out",
-                dir.display(),
-                if holder.is_empty() { String::new() } else { format!(" ({holder})") }
-            )));
+            let holder = if holder.is_empty() { String::new() } else { format!(" ({holder})") };
+            return Err(Error::OutputBusy { dir: dir.to_path_buf(), holder });
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }

@@ -565,3 +565,21 @@ fn keep_earliest_keeps_the_earliest_dated_copy_whatever_the_date_format() {
     let out = dir.run(&["dedup", "in.jsonl", "--out", "x", "-q", "--keep", "earliest"]);
     assert!(stderr(&out).contains("need --date-field"), "{}", stderr(&out));
 }
+
+#[test]
+fn short_flags_conflicting_options_and_run_with_lists_only() {
+    let dir = Dir::new();
+    let (corpus, _) = small_corpus();
+    dir.write("in.jsonl", &corpus);
+    dir.ok(&["dedup", "in.jsonl", "-o", "long", "-q", "--threshold", "0.7", "--threads", "1"]);
+    dir.ok(&["dedup", "in.jsonl", "-o", "short", "-q", "-t", "0.7", "-j", "1"]);
+    dir.assert_same_dedup_outputs("long", "short");
+    let out = dir.run(&["dedup", "in.jsonl", "-o", "x", "--ngram", "3", "--char-ngram", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot be used with"), "{}", stderr(&out));
+    // `run` writes the lists alone too, the same as its full run's.
+    dir.ok(&["run", "in.jsonl", "-o", "full", "-q"]);
+    dir.ok(&["run", "in.jsonl", "-o", "lists", "-q", "--duplicates-only"]);
+    assert!(!dir.path("lists/deduped.jsonl").exists());
+    assert_eq!(dir.read("lists/clusters.jsonl"), dir.read("full/clusters.jsonl"));
+}

@@ -92,7 +92,8 @@ fn a_second_run_into_a_busy_directory_fails_at_once_naming_the_first() {
     lock.try_lock().unwrap();
     std::fs::write(dir.path("out/.doppel.lock"), "pid 12345, `doppel run big.jsonl`").unwrap();
     let out = dir.run(&["clean", "in.jsonl", "--out", "out", "-q"]);
-    assert!(!out.status.success());
+    // A failed run, not bad input: exit code 1.
+    assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("in use by another doppel run") && err.contains("pid 12345"), "{err}");
     assert_eq!(outputs(&dir, "out"), before);
@@ -135,7 +136,7 @@ fn files_in_the_output_directory_that_doppel_did_not_write_stop_the_run_before_a
     let out = dir.run(&["dedup", "in.jsonl", "--out", "file", "-q"]);
     assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
     let out = dir.run(&["dedup", "missing.jsonl", "--out", "new", "-q"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "bad input");
     assert!(!dir.path("new").exists());
     // Every cause is said once.
     let err = stderr(&out);
