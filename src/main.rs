@@ -335,6 +335,10 @@ struct DedupParams {
     /// earliest|latest.
     #[arg(long, value_name = "FIELD")]
     date_field: Option<String>,
+    /// Fields of each clustered record to show beside its id in
+    /// clusters.jsonl, e.g. site,title,date.
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
+    show_field: Vec<String>,
     /// Seed of the shingle hash.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -372,6 +376,7 @@ impl DedupParams {
         let job = common.job(self.config());
         JobOptions {
             fields: FieldNames { date: self.date_field.clone(), ..job.fields.clone() },
+            show_fields: self.show_field.clone(),
             memory_limit_bytes: self.memory_limit,
             exact_sets: match self.exact_sets {
                 ExactSetsArg::Keep => ExactSets::Keep,
@@ -422,6 +427,7 @@ impl CommonArgs {
             memory_limit_bytes: None,
             duplicates_only: false,
             exact_sets: ExactSets::default(),
+            show_fields: Vec::new(),
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None, date: None },
             skip_bad: self.skip_bad,
             max_record_bytes: self.max_record_bytes,

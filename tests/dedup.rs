@@ -241,7 +241,10 @@ fn stdin_is_read_and_missing_ids_become_file_and_line() {
     let input = format!("{}\n{}\n", serde_json::json!({"text": s}), serde_json::json!({"text": s, "id": 7}));
     let out = dir.run_with_stdin(&["dedup", "-", "--out", "out", "-q"], Some(input.as_bytes()));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(dir.read("out/clusters.jsonl"), "{\"kept\":\"-:1\",\"duplicates\":[{\"id\":7,\"jaccard\":1.0}]}\n");
+    assert_eq!(
+        dir.read("out/clusters.jsonl"),
+        "{\"kept\":\"-:1\",\"kept_because\":\"first\",\"duplicates\":[{\"id\":7,\"jaccard\":1.0,\"removed_by\":\"jaccard\"}]}\n"
+    );
     // The spool file is gone: only the directory's lock is hidden.
     let names: Vec<String> = std::fs::read_dir(dir.path("out"))
         .unwrap()
@@ -495,6 +498,8 @@ fn by_containment_a_stub_goes_for_its_source_never_the_source_for_the_stub() {
     let clusters = dir.json_lines("out/clusters.jsonl");
     assert_eq!(clusters.len(), 1, "{clusters:?}");
     assert_eq!(clusters[0]["kept"], "full-a");
+    assert_eq!(clusters[0]["kept_because"], "contains");
+    assert_eq!(clusters[0]["duplicates"][0]["removed_by"], "containment");
     let removed: Vec<&str> =
         clusters[0]["duplicates"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(removed, ["stub"]);
@@ -582,4 +587,26 @@ fn short_flags_conflicting_options_and_run_with_lists_only() {
     dir.ok(&["run", "in.jsonl", "-o", "lists", "-q", "--duplicates-only"]);
     assert!(!dir.path("lists/deduped.jsonl").exists());
     assert_eq!(dir.read("lists/clusters.jsonl"), dir.read("full/clusters.jsonl"));
+}
+
+#[test]
+fn clusters_show_the_fields_a_user_names() {
+    let dir = Dir::new();
+    let text = story(5, 100);
+    let lines = [
+        serde_json::json!({"id": "a", "site": "one.example", "title": "Port strike", "text": text}),
+        serde_json::json!({"id": "b", "site": "two.example", "text": text}),
+    ];
+    dir.write("in.jsonl", lines.iter().map(|l| l.to_string() + "\n").collect::<String>());
+    for extra in [None, Some("--duplicates-only")] {
+        let mut args = vec!["dedup", "in.jsonl", "-o", "out", "-q", "--show-field", "site,title"];
+        args.extend(extra);
+        dir.ok(&args);
+        assert_eq!(
+            dir.read("out/clusters.jsonl"),
+            "{\"kept\":\"a\",\"fields\":{\"site\":\"one.example\",\"title\":\"Port strike\"},\"kept_because\":\"first\",\
+             \"duplicates\":[{\"id\":\"b\",\"fields\":{\"site\":\"two.example\",\"title\":null},\"jaccard\":1.0,\
+             \"removed_by\":\"jaccard\"}]}\n"
+        );
+    }
 }

@@ -65,6 +65,9 @@ pub struct JobOptions {
     pub duplicates_only: bool,
     /// Where exact verification gets the shingle sets of candidates.
     pub exact_sets: ExactSets,
+    /// Fields of each clustered record written beside its id in
+    /// `clusters.jsonl` (`"fields": {...}`), e.g. site, title, date.
+    pub show_fields: Vec<String>,
 }
 
 /// Where exact verification gets the shingle sets of candidate documents.
@@ -1238,8 +1241,10 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
     clustered.sort_unstable();
     let ids = match (deduped, &pass.ids) {
         // Only the lists: the ids were logged while signing, and the
-        // corpus is not read again.
-        (None, Some(log)) => log.ids_of(&clustered).map_err(|e| Error::io(outputs.dir(), e))?,
+        // corpus is not read again (unless fields are to be shown).
+        (None, Some(log)) if opts.show_fields.is_empty() => {
+            log.ids_of(&clustered).map_err(|e| Error::io(outputs.dir(), e))?
+        }
         _ => {
             let mut ids = Vec::with_capacity(clustered.len());
             copy_kept_and_collect_ids(job, outputs, deduped, &clustered, &mut ids)?;
@@ -1280,9 +1285,12 @@ fn copy_kept_and_collect_ids(
             for (rec, doc) in batch.records.iter().zip(&assigned) {
                 if doc.is_some() && clustered.get(ids.len()) == doc.as_ref() {
                     let source = &corpus.sources[rec.source as usize];
-                    ids.push(
-                        own_id(source, batch.bytes(rec), &opts.fields).unwrap_or_else(|| fallback_id(source, rec.line)),
-                    );
+                    let bytes = batch.bytes(rec);
+                    let mut id = own_id(source, bytes, &opts.fields).unwrap_or_else(|| fallback_id(source, rec.line));
+                    if !opts.show_fields.is_empty() {
+                        push_shown_fields(&mut id, bytes, &opts.show_fields);
+                    }
+                    ids.push(id);
                 }
             }
             bar.set_position(counter.load(Ordering::Relaxed));
@@ -1315,9 +1323,14 @@ fn copy_kept_and_collect_ids(
             lines.into_iter().collect()
         },
         |batches| {
-            if let Some(out) = out {
-                for lines in batches.into_iter().flatten() {
-                    out.write_all(&lines)?;
+            // Drained even when nothing is written, or the reader would
+            // find the channel closed.
+            let mut out = out;
+            for lines in batches {
+                if let Some(out) = out.as_mut() {
+                    for line in lines {
+                        out.write_all(&line)?;
+                    }
                 }
             }
             Ok(())
@@ -1394,7 +1407,59 @@ pub(crate) fn push_record_with_text(
     Ok(())
 }
 
-/// `clusters.jsonl` and `rejected.jsonl`, given the ids of the clustered documents.
+/// Appends to `id` (a raw JSON id) the record's `fields` as `,"fields":
+/// {...}`, each its raw JSON value or `null`: read only for clustered
+/// records, so a full parse costs little.
+fn push_shown_fields(id: &mut String, bytes: &[u8], fields: &[String]) {
+    let record: std::collections::HashMap<String, &serde_json::value::RawValue> =
+        serde_json::from_slice(bytes).unwrap_or_default();
+    id.push_str(",\"fields\":{");
+    for (i, name) in fields.iter().enumerate() {
+        if i > 0 {
+            id.push(',');
+        }
+        id.push_str(&crate::input::json_string(name));
+        id.push(':');
+        id.push_str(record.get(name).map_or("null", |v| v.get()));
+    }
+    id.push('}');
+}
+
+/// Why a cluster's kept document was kept: the keep rule, or `contains`
+/// when a member went by containment alone (the kept document holds it),
+/// or `first_without_date` when no member had a date.
+fn kept_because(c: &super::engine::Cluster, config: &DedupConfig, sigs: &Signatures) -> &'static str {
+    if c.duplicates.iter().any(|d| removed_by(d, config) == "containment") {
+        return "contains";
+    }
+    match config.keep {
+        KeepRule::First => "first",
+        KeepRule::Longest => "longest",
+        KeepRule::Earliest | KeepRule::Latest if sigs.date(c.kept.0).is_none() => "first_without_date",
+        KeepRule::Earliest => "earliest",
+        KeepRule::Latest => "latest",
+    }
+}
+
+/// What removed a duplicate for its kept document: its Jaccard, its
+/// containment in the kept one, or (union clusters) a chain of matches.
+fn removed_by(d: &super::engine::Duplicate, config: &DedupConfig) -> &'static str {
+    if d.jaccard >= config.jaccard_threshold {
+        "jaccard"
+    } else if config.containment.is_some_and(|c| d.containment >= c) {
+        "containment"
+    } else {
+        "chain"
+    }
+}
+
+/// `clusters.jsonl` and `rejected.jsonl`, given the ids of the clustered
+/// documents (each with its shown fields, if any).
+///
+/// A line: `{"kept": ID, "kept_because": RULE, "duplicates": [{"id": ID,
+/// "jaccard": J, "removed_by": "jaccard"|"containment"|"chain"}, ...]}`, with
+/// `"containment"` beside `"jaccard"` under `--containment` and
+/// `"fields"` after each id under `--show-field`.
 fn write_lists(job: &Finished<'_>, outputs: &mut OutputSet, clustered: &[u32], ids: &[String]) -> Result<()> {
     let Finished { opts, pass, outcome, upstream, .. } = *job;
     let clusters = outputs.create("clusters.jsonl")?;
@@ -1410,6 +1475,7 @@ fn write_lists(job: &Finished<'_>, outputs: &mut OutputSet, clustered: &[u32], i
         line.clear();
         line.push_str("{\"kept\":");
         line.push_str(id_of(c.kept));
+        let _ = write!(line, ",\"kept_because\":\"{}\"", kept_because(c, &opts.dedup, &pass.signatures));
         line.push_str(",\"duplicates\":[");
         for (i, d) in c.duplicates.iter().enumerate() {
             if i > 0 {
@@ -1419,6 +1485,7 @@ fn write_lists(job: &Finished<'_>, outputs: &mut OutputSet, clustered: &[u32], i
             if with_containment {
                 let _ = write!(line, ",\"containment\":{}", format_similarity(d.containment));
             }
+            let _ = write!(line, ",\"removed_by\":\"{}\"", removed_by(d, &opts.dedup));
             line.push('}');
         }
         line.push_str("]}\n");
