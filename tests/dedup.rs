@@ -339,7 +339,7 @@ fn sets_logged_while_signing_or_read_again_give_the_same_output() {
     }
     // No temporary file is left in an output directory.
     let left: Vec<_> = std::fs::read_dir(dir.path("plain-keep-2")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left.len(), 5, "four outputs and the lock: {left:?}");
+    assert_eq!(left.len(), 6, "five outputs and the lock: {left:?}");
 }
 
 #[test]
@@ -388,7 +388,7 @@ fn memory_limit_spills_band_keys_and_gives_the_same_output() {
     assert!(dir.json_lines("whole/clusters.jsonl").len() >= 90);
     // No spill file is left behind in the output directory.
     let left: Vec<_> = std::fs::read_dir(dir.path("one")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left.len(), 5, "four outputs and the lock: {left:?}");
+    assert_eq!(left.len(), 6, "five outputs and the lock: {left:?}");
 
     for cmd in ["dedup", "run"] {
         let out = dir.run(&[cmd, "in.jsonl", "--out", "est", "-q", "--memory-limit", "1MB", "--verify", "estimate"]);
@@ -608,5 +608,37 @@ fn clusters_show_the_fields_a_user_names() {
              \"duplicates\":[{\"id\":\"b\",\"fields\":{\"site\":\"two.example\",\"title\":null},\"jaccard\":1.0,\
              \"removed_by\":\"jaccard\"}]}\n"
         );
+    }
+}
+
+#[test]
+fn the_report_shows_the_figures_and_opens_in_a_headless_browser() {
+    let dir = Dir::new();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/news.jsonl");
+    dir.ok(&["run", samples.to_str().unwrap(), "-o", "out", "-q", "--site-field", "site"]);
+    let html = dir.read("out/report.html");
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    // Self-contained: no script, nothing fetched.
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
+    for part in ["<svg id=\"similarity\"", "<svg id=\"cluster-sizes\"", "<table id=\"cuts\"", "class=\"cluster\""] {
+        assert!(html.contains(part), "{part}");
+    }
+    let documents = format!("<th>documents</th><td class=\"n\">{}</td>", stats["documents"]);
+    assert!(html.contains(&documents), "{documents}");
+    assert_eq!(html.matches("<html").count(), 1);
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    // In a real browser where one is installed: the page parses and shows
+    // the figures.
+    for browser in ["chromium", "chromium-browser"] {
+        let Ok(out) = std::process::Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .arg(format!("file://{}", dir.path("out/report.html").display()))
+            .output()
+        else {
+            continue;
+        };
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(dom.contains("<svg id=\"similarity\"") && dom.contains(&documents), "{browser}: {dom}");
+        return;
     }
 }

@@ -76,7 +76,10 @@ fn a_run_killed_before_its_commit_leaves_the_previous_run_whole() {
     // the next run, which commits whole.
     dir.ok(&["dedup", "b.jsonl", "--out", "out", "-q"]);
     assert_eq!(names(&dir, ""), ["a.jsonl", "b.jsonl", "big.jsonl", "out"]);
-    assert_eq!(names(&dir, "out"), [".doppel.lock", "clusters.jsonl", "deduped.jsonl", "rejected.jsonl", "stats.json"]);
+    assert_eq!(
+        names(&dir, "out"),
+        [".doppel.lock", "clusters.jsonl", "deduped.jsonl", "rejected.jsonl", "report.html", "stats.json"]
+    );
     let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
     assert_eq!(stats["documents"], 10);
 }

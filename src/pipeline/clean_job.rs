@@ -662,7 +662,10 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
 
     // Dedup reads the input again, passing over the records rejected here
     // and cutting the others' texts as they were cut here.
-    let upstream = Upstream { rejected: std::mem::take(&mut pass.rejected), cuts: Some(&cuts) };
+    let mut cuts_per_rule: Vec<(String, u64, u64)> =
+        pass.summary.rules.iter().map(|(rule, s)| (rule.clone(), s.cuts, s.characters)).collect();
+    cuts_per_rule.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let upstream = Upstream { rejected: std::mem::take(&mut pass.rejected), cuts: Some(&cuts), cuts_per_rule };
     let mut summary = dedup_corpus(&corpus, &dedup, &mut outputs, upstream, started)?;
     let total = started.elapsed().as_secs_f64();
     summary.seconds.total = total;

@@ -869,6 +869,8 @@ pub(crate) struct Upstream<'a> {
     pub rejected: Vec<Rejected>,
     /// The cuts to take out of each other record's text, in order.
     pub cuts: Option<&'a CutLog>,
+    /// For the report: cuts and characters removed per rule upstream.
+    pub cuts_per_rule: Vec<(String, u64, u64)>,
 }
 
 /// Reads the cuts of each batch's documents, in step with the batches.
@@ -1239,6 +1241,12 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
         .flat_map(|c| std::iter::once(c.kept.0).chain(c.duplicates.iter().map(|d| d.doc.0)))
         .collect();
     clustered.sort_unstable();
+    // The largest clusters' members, whose texts the report shows.
+    let largest = largest_clusters(outcome);
+    let mut shown: Vec<u32> =
+        largest.iter().flat_map(|c| std::iter::once(c.kept.0).chain(c.duplicates.iter().map(|d| d.doc.0))).collect();
+    shown.sort_unstable();
+    let mut texts = std::collections::HashMap::new();
     let ids = match (deduped, &pass.ids) {
         // Only the lists: the ids were logged while signing, and the
         // corpus is not read again (unless fields are to be shown).
@@ -1247,11 +1255,12 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
         }
         _ => {
             let mut ids = Vec::with_capacity(clustered.len());
-            copy_kept_and_collect_ids(job, outputs, deduped, &clustered, &mut ids)?;
+            copy_kept_and_collect_ids(job, outputs, deduped, &clustered, &mut ids, &shown, &mut texts)?;
             ids
         }
     };
     write_lists(job, outputs, &clustered, &ids)?;
+    write_report(job, outputs, &clustered, &ids, &largest, &texts)?;
     outputs.sync()?;
     Ok(started.elapsed())
 }
@@ -1269,6 +1278,8 @@ fn copy_kept_and_collect_ids(
     deduped: Option<usize>,
     clustered: &[u32],
     ids: &mut Vec<String>,
+    shown: &[u32],
+    texts: &mut std::collections::HashMap<u32, String>,
 ) -> Result<()> {
     let Finished { corpus, opts, pass, outcome, progress, upstream } = *job;
     let counter = Arc::new(AtomicU64::new(0));
@@ -1291,6 +1302,11 @@ fn copy_kept_and_collect_ids(
                         push_shown_fields(&mut id, bytes, &opts.show_fields);
                     }
                     ids.push(id);
+                    if let Some(d) = doc.filter(|d| shown.binary_search(d).is_ok())
+                        && let Ok(text) = record_text(&source.kind, bytes, &opts.fields)
+                    {
+                        texts.insert(d, text.chars().take(4000).collect());
+                    }
                 }
             }
             bar.set_position(counter.load(Ordering::Relaxed));
@@ -1439,6 +1455,61 @@ fn kept_because(c: &super::engine::Cluster, config: &DedupConfig, sigs: &Signatu
         KeepRule::Earliest => "earliest",
         KeepRule::Latest => "latest",
     }
+}
+
+/// Clusters the report shows whole: the five largest, the earlier first
+/// among equals.
+fn largest_clusters(outcome: &DedupOutcome) -> Vec<&super::engine::Cluster> {
+    let mut by_size: Vec<&super::engine::Cluster> = outcome.clusters.iter().collect();
+    by_size.sort_by_key(|c| (std::cmp::Reverse(c.duplicates.len()), c.kept));
+    by_size.truncate(5);
+    by_size
+}
+
+/// `report.html` (see [`crate::report`]).
+fn write_report(
+    job: &Finished<'_>,
+    outputs: &mut OutputSet,
+    clustered: &[u32],
+    ids: &[String],
+    largest: &[&super::engine::Cluster],
+    texts: &std::collections::HashMap<u32, String>,
+) -> Result<()> {
+    let Finished { opts, pass, outcome, upstream, .. } = *job;
+    let id_of = |d: DocIndex| clustered.binary_search(&d.0).map_or(String::new(), |i| ids[i].clone());
+    let duplicates: usize = outcome.clusters.iter().map(|c| c.duplicates.len()).sum();
+    let rejected = upstream.rejected.len() + pass.rejected.len();
+    let documents = pass.signatures.len() + rejected;
+    let counts = [
+        ("documents", documents),
+        ("kept", documents - duplicates - rejected),
+        ("duplicates", duplicates),
+        ("rejected", rejected),
+        ("clusters", outcome.clusters.len()),
+        ("candidate pairs", outcome.candidate_pairs as usize),
+        ("confirmed pairs", outcome.confirmed_pairs as usize),
+    ];
+    let not_read = "(text not read: the lists alone were written)".to_string();
+    let data = crate::report::ReportData {
+        command: if upstream.cuts.is_some() { "run".into() } else { "dedup".into() },
+        counts: counts.iter().map(|(k, v)| ((*k).to_string(), v.to_string())).collect(),
+        similarities: outcome.clusters.iter().flat_map(|c| c.duplicates.iter().map(|d| d.jaccard)).collect(),
+        threshold: opts.dedup.jaccard_threshold,
+        cluster_sizes: outcome.clusters.iter().map(|c| c.duplicates.len() + 1).collect(),
+        largest: largest
+            .iter()
+            .map(|c| crate::report::ShownCluster {
+                kept_because: kept_because(c, &opts.dedup, &pass.signatures).into(),
+                members: std::iter::once((c.kept, 1.0))
+                    .chain(c.duplicates.iter().map(|d| (d.doc, d.jaccard)))
+                    .map(|(d, j)| (id_of(d), j, texts.get(&d.0).cloned().unwrap_or_else(|| not_read.clone())))
+                    .collect(),
+            })
+            .collect(),
+        cuts_per_rule: upstream.cuts_per_rule.clone(),
+    };
+    let report = outputs.create("report.html")?;
+    outputs.file(report).write_all(crate::report::render(&data).as_bytes())
 }
 
 /// What removed a duplicate for its kept document: its Jaccard, its
