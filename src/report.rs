@@ -161,7 +161,7 @@ fn histogram(h: &mut String, id: &str, counts: &[usize], labels: &[String], mark
             "<line x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{ht}\" stroke=\"#c33\" stroke-dasharray=\"4\"/>"
         );
     }
-    let _ = write!(h, "<line x1=\"{pad}\" y1=\"{ht}\" x2=\"{}\" y2=\"{ht}\" stroke=\"#333\"/></svg>\n", w - pad);
+    let _ = writeln!(h, "<line x1=\"{pad}\" y1=\"{ht}\" x2=\"{}\" y2=\"{ht}\" stroke=\"#333\"/></svg>", w - pad);
 }
 
 /// The copy's words, those not in the kept document's longest common
