@@ -335,6 +335,11 @@ struct DedupParams {
     /// earliest|latest.
     #[arg(long, value_name = "FIELD")]
     date_field: Option<String>,
+    /// Write every record to annotated.jsonl with "doppel_cluster" (its
+    /// line in clusters.jsonl, or null) and "doppel_kept", instead of the
+    /// kept ones to deduped.jsonl.
+    #[arg(long)]
+    annotate: bool,
     /// Fields of each clustered record to show beside its id in
     /// clusters.jsonl, e.g. site,title,date.
     #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
@@ -377,6 +382,7 @@ impl DedupParams {
         JobOptions {
             fields: FieldNames { date: self.date_field.clone(), ..job.fields.clone() },
             show_fields: self.show_field.clone(),
+            annotate: self.annotate,
             memory_limit_bytes: self.memory_limit,
             exact_sets: match self.exact_sets {
                 ExactSetsArg::Keep => ExactSets::Keep,
@@ -428,6 +434,7 @@ impl CommonArgs {
             duplicates_only: false,
             exact_sets: ExactSets::default(),
             show_fields: Vec::new(),
+            annotate: false,
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None, date: None },
             skip_bad: self.skip_bad,
             max_record_bytes: self.max_record_bytes,

@@ -33,6 +33,7 @@ pub const LOCK_FILE: &str = ".doppel.lock";
 /// the directory rather than replace it.
 pub const OUTPUT_NAMES: &[&str] = &[
     "deduped.jsonl",
+    "annotated.jsonl",
     "clusters.jsonl",
     "removed.jsonl",
     "rejected.jsonl",

@@ -642,3 +642,32 @@ fn the_report_shows_the_figures_and_opens_in_a_headless_browser() {
         return;
     }
 }
+
+#[test]
+fn annotate_writes_every_record_with_its_cluster_and_whether_it_is_kept() {
+    let dir = Dir::new();
+    let (corpus, _) = small_corpus();
+    dir.write("in.jsonl", &corpus);
+    dir.ok(&["dedup", "in.jsonl", "-o", "plain", "-q"]);
+    for cmd in ["dedup", "run"] {
+        dir.ok(&[cmd, "in.jsonl", "-o", "ann", "-q", "--annotate"]);
+        assert!(!dir.path("ann/deduped.jsonl").exists());
+        let records = dir.json_lines("ann/annotated.jsonl");
+        assert_eq!(records.len(), corpus.lines().filter(|l| !l.trim().is_empty()).count());
+        let clusters = dir.json_lines("ann/clusters.jsonl");
+        let kept: Vec<_> = records.iter().filter(|r| r["doppel_kept"] == true).collect();
+        assert_eq!(kept.len(), dir.json_lines("plain/deduped.jsonl").len(), "{cmd}");
+        for r in &records {
+            match r["doppel_cluster"].as_u64() {
+                Some(n) => {
+                    let c = &clusters[n as usize];
+                    let is_kept = c["kept"] == r["id"];
+                    assert_eq!(r["doppel_kept"], is_kept, "{cmd}: {r}");
+                }
+                None => assert_eq!(r["doppel_kept"], true),
+            }
+        }
+    }
+    let out = dir.run(&["dedup", "in.jsonl", "-o", "x", "-q", "--annotate", "--duplicates-only"]);
+    assert_eq!(out.status.code(), Some(2));
+}

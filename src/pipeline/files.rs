@@ -65,6 +65,11 @@ pub struct JobOptions {
     pub duplicates_only: bool,
     /// Where exact verification gets the shingle sets of candidates.
     pub exact_sets: ExactSets,
+    /// Write every record to `annotated.jsonl` with its cluster
+    /// (`"doppel_cluster"`: the 0-based line of `clusters.jsonl`, or null)
+    /// and whether it is kept (`"doppel_kept"`), instead of the kept ones
+    /// to `deduped.jsonl`.
+    pub annotate: bool,
     /// Fields of each clustered record written beside its id in
     /// `clusters.jsonl` (`"fields": {...}`), e.g. site, title, date.
     pub show_fields: Vec<String>,
@@ -128,6 +133,9 @@ impl JobOptions {
             return Err(Error::config(
                 "--memory-limit needs --verify exact: estimate verification keeps every full signature in memory",
             ));
+        }
+        if self.annotate && self.duplicates_only {
+            return Err(Error::config("--annotate writes every record and --duplicates-only none: give one"));
         }
         let by_date = matches!(self.dedup.keep, KeepRule::Earliest | KeepRule::Latest);
         if by_date && self.fields.date.is_none() {
@@ -1233,7 +1241,11 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
     // A deduped.jsonl of an earlier run is not committed with these lists
     // (the output directory is replaced whole), unless it is what this run
     // read: an input is never removed (see `OutputSet::keep_inputs`).
-    let deduped = if opts.duplicates_only { None } else { Some(outputs.create("deduped.jsonl")?) };
+    let deduped = match (opts.duplicates_only, opts.annotate) {
+        (true, _) => None,
+        (false, false) => Some(outputs.create("deduped.jsonl")?),
+        (false, true) => Some(outputs.create("annotated.jsonl")?),
+    };
     // Ids are needed only for clustered documents: collect them on the way.
     let mut clustered: Vec<u32> = outcome
         .clusters
@@ -1288,6 +1300,16 @@ fn copy_kept_and_collect_ids(
     let mut walk = DocWalk::new(corpus, pass, upstream);
     let mut cut_walk = CutWalk::new(upstream.cuts);
     let out = deduped.map(|d| outputs.file(d));
+    // Each clustered document's cluster, the line of `clusters.jsonl`.
+    let cluster_of: std::collections::HashMap<u32, usize> = match opts.annotate {
+        true => outcome
+            .clusters
+            .iter()
+            .enumerate()
+            .flat_map(|(n, c)| std::iter::once((c.kept.0, n)).chain(c.duplicates.iter().map(move |d| (d.doc.0, n))))
+            .collect(),
+        false => Default::default(),
+    };
     for_each_batch_into(
         corpus,
         &counter,
@@ -1324,13 +1346,17 @@ fn copy_kept_and_collect_ids(
                     let mut lines = Vec::new();
                     for (j, (rec, doc)) in recs.iter().zip(docs).enumerate() {
                         let Some(doc) = *doc else { continue };
-                        if outcome.is_duplicate(DocIndex(doc)) {
+                        let duplicate = outcome.is_duplicate(DocIndex(doc));
+                        if duplicate && !opts.annotate {
                             continue;
                         }
                         let i = chunk * per_chunk + j;
                         let source = &corpus.sources[rec.source as usize];
                         push_kept_line(&mut lines, source, batch.bytes(rec), &opts.fields, &cuts, i)
                             .map_err(|e| changed(corpus, rec.source, &format!("line {}: {e}", rec.line)))?;
+                        if opts.annotate {
+                            annotate_line(&mut lines, cluster_of.get(&doc).copied(), !duplicate);
+                        }
                     }
                     Ok(lines)
                 })
@@ -1392,6 +1418,28 @@ fn push_kept_line(
     }
     out.push(b'\n');
     Ok(())
+}
+
+/// Turns the line just written to `out` (a JSON object and a newline) into
+/// the same object with `"doppel_cluster"` and `"doppel_kept"` last.
+fn annotate_line(out: &mut Vec<u8>, cluster: Option<usize>, kept: bool) {
+    out.pop();
+    while out.last().is_some_and(u8::is_ascii_whitespace) {
+        out.pop();
+    }
+    if out.pop() != Some(b'}') {
+        // Not an object (a record doppel read is one): left as it was.
+        out.push(b'}');
+    }
+    let empty = out.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !empty {
+        out.push(b',');
+    }
+    match cluster {
+        Some(n) => out.extend_from_slice(format!("\"doppel_cluster\":{n}").as_bytes()),
+        None => out.extend_from_slice(b"\"doppel_cluster\":null"),
+    }
+    out.extend_from_slice(if kept { b",\"doppel_kept\":true}\n" } else { b",\"doppel_kept\":false}\n" });
 }
 
 /// Appends a record (`bytes`, of a source of `kind`) with its text replaced
