@@ -264,7 +264,10 @@ fn empty_and_short_documents_are_kept_and_not_merged() {
         record("s3", "breaking"),
     ];
     dir.write("in.jsonl", lines.join("\n"));
-    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    let out = dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    // Named, so that nobody indexes a blank page unknowingly.
+    let warning = "2 of 5 documents have no words (in.jsonl:1, in.jsonl:2): they are kept and never clustered";
+    assert!(stderr(&out).contains(warning), "{}", stderr(&out));
     assert_eq!(ids_of(&dir.json_lines("out/deduped.jsonl"), "id"), ["e1", "e2", "s1", "s2"]);
     let clusters = dir.json_lines("out/clusters.jsonl");
     assert_eq!(clusters.len(), 1);

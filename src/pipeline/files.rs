@@ -595,6 +595,10 @@ fn sign_pass(
     // the first few named.
     let with_dates = matches!(opts.dedup.keep, KeepRule::Earliest | KeepRule::Latest);
     let (mut without_date, mut undated) = (0u64, Vec::new());
+    // Documents with no words (a placeholder brief, a page the cleaner
+    // emptied): kept, never clustered, and named so that nobody indexes a
+    // blank page unknowingly.
+    let mut empty_named = Vec::new();
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut passed_over = RejectMatch::new(&upstream.rejected);
     let mut cut_walk = CutWalk::new(upstream.cuts);
@@ -672,6 +676,9 @@ fn sign_pass(
                             }
                             pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
                             pass.empty += u64::from(shingles == 0);
+                            if shingles == 0 && empty_named.len() < 3 {
+                                empty_named.push(format!("{}:{}", corpus.sources[rec.source as usize].name, rec.line));
+                            }
                             documents += 1;
                         }
                         Outcome::Bad(reason) => rejects.record(rec.source, rec.line, reason)?,
@@ -744,6 +751,15 @@ fn sign_pass(
             format!("{without_id} of {documents} records have no")
         };
         pass.warnings.push(format!("{which} id field {field:?} (or a null one): they are named FILE:LINE"));
+    }
+    if pass.empty > 0 {
+        let more = if pass.empty > empty_named.len() as u64 { ", ..." } else { "" };
+        let cleaned = if upstream.cuts.is_some() { " once cleaned" } else { "" };
+        pass.warnings.push(format!(
+            "{} of {documents} documents have no words{cleaned} ({}{more}): they are kept and never clustered",
+            pass.empty,
+            empty_named.join(", ")
+        ));
     }
     if without_date > 0 {
         let field = opts.fields.date.as_deref().unwrap_or_default();
