@@ -1331,7 +1331,10 @@ fn copy_kept_and_collect_ids(
         &counter,
         |batch| {
             let assigned = walk.assign(&batch)?;
-            for (rec, doc) in batch.records.iter().zip(&assigned) {
+            // Records of the report's clusters: their texts, cleaned as the
+            // run cleaned them once the batch's cuts are read.
+            let mut shown_here = Vec::new();
+            for (i, (rec, doc)) in batch.records.iter().zip(&assigned).enumerate() {
                 if doc.is_some() && clustered.get(ids.len()) == doc.as_ref() {
                     let source = &corpus.sources[rec.source as usize];
                     let bytes = batch.bytes(rec);
@@ -1340,18 +1343,28 @@ fn copy_kept_and_collect_ids(
                         push_shown_fields(&mut id, bytes, &opts.show_fields);
                     }
                     ids.push(id);
-                    if let Some(d) = doc.filter(|d| shown.binary_search(d).is_ok())
-                        && let Ok(text) = record_text(&source.kind, bytes, &opts.fields)
-                    {
-                        texts.insert(d, text.chars().take(4000).collect());
+                    if let Some(d) = doc.filter(|d| shown.binary_search(d).is_ok()) {
+                        shown_here.push((i, d));
                     }
                 }
             }
             bar.set_position(counter.load(Ordering::Relaxed));
+            let shown_text = |i: usize, cuts: Option<&RecordCuts<'_>>| -> Option<String> {
+                let rec = &batch.records[i];
+                let text =
+                    record_text(&corpus.sources[rec.source as usize].kind, batch.bytes(rec), &opts.fields).ok()?;
+                let text = match cuts {
+                    Some(cuts) => cuts.apply(i, text).ok()?,
+                    None => text,
+                };
+                Some(text.chars().take(4000).collect())
+            };
             if deduped.is_none() {
+                texts.extend(shown_here.iter().filter_map(|&(i, d)| Some((d, shown_text(i, None)?))));
                 return Ok(Vec::new());
             }
             let cuts = read_cuts(&mut cut_walk, assigned.iter().map(Option::is_some), corpus, &dir)?;
+            texts.extend(shown_here.iter().filter_map(|&(i, d)| Some((d, shown_text(i, Some(&cuts))?))));
             let per_chunk = records_per_chunk(batch.records.len(), KEPT_RECORDS_PER_CHUNK);
             let lines: Vec<Result<Vec<u8>>> = batch
                 .records
