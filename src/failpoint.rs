@@ -5,10 +5,28 @@
 //! there (the same bytes: only its times change), as a writer that is not
 //! done with an input would. Release builds compile the points away.
 //!
+//! `NAME=enospc` makes the I/O at a point of [`io`] fail as a full disk
+//! does.
+//!
 //! Points: `commit` (outputs synced, not yet in place), `rename` (before
 //! each rename of an in-place commit), `spill` (before each spill file is
 //! made), `spool` (stdin copied, the run not started), `write_pass` (the
-//! input read once, about to be read again for the outputs).
+//! input read once, about to be read again for the outputs); and for
+//! [`io`], `spool_write` (each write of a spool) and `output_sync` (the
+//! outputs flushed to disk).
+
+/// Marks the point `name` of an I/O step: fails as a full disk does when
+/// `DOPPEL_FAILPOINT=NAME=enospc` (debug builds).
+#[inline]
+pub fn io(name: &str) -> std::io::Result<()> {
+    #[cfg(debug_assertions)]
+    if std::env::var("DOPPEL_FAILPOINT").is_ok_and(|spec| spec == format!("{name}=enospc")) {
+        // ENOSPC, as the kernel says it.
+        return Err(std::io::Error::from_raw_os_error(28));
+    }
+    let _ = name;
+    Ok(())
+}
 
 /// Marks the point `name`.
 #[inline]

@@ -284,7 +284,7 @@ fn spool(reader: &mut dyn Read, name: &str, spool_dir: &Path) -> Result<(tempfil
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::Read { file: name.into(), line: 0, source: e }),
         };
-        tmp.as_file_mut().write_all(&buf[..n]).map_err(|e| {
+        crate::failpoint::io("spool_write").and_then(|()| tmp.as_file_mut().write_all(&buf[..n])).map_err(|e| {
             Error::io(spool_dir, io::Error::new(e.kind(), format!("cannot spool input {name} here: {e}")))
         })?;
         size += n as u64;

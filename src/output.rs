@@ -259,6 +259,7 @@ impl OutputSet {
     /// figures the job reports, which are written before the commit.
     pub fn sync(&mut self) -> Result<()> {
         for f in &mut self.files {
+            crate::failpoint::io("output_sync").map_err(|e| Error::io(&f.final_path, e))?;
             f.writer.flush().map_err(|e| Error::io(&f.final_path, e))?;
             f.writer.get_ref().sync_data().map_err(|e| Error::io(&f.final_path, e))?;
         }

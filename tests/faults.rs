@@ -317,3 +317,29 @@ fn records_without_an_id_of_their_own_are_named_file_and_line_and_said_so() {
     let out = dir.ok(&["run", "in.jsonl", "--out", "out", "-q", "--id-field", "doc_id"]);
     assert!(stderr(&out).contains("no record has id field \"doc_id\""), "{}", stderr(&out));
 }
+
+#[test]
+fn a_full_disk_is_blamed_on_the_output_directory_and_leaves_the_previous_run() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", corpus(20));
+    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    let before = outputs(&dir, "out");
+    // Spooling stdin: the spool's directory is named, not the input.
+    let out = Command::new(env!("CARGO_BIN_EXE_doppel"))
+        .args(["dedup", "-", "--out", "out", "-q"])
+        .current_dir(dir.path(""))
+        .env("DOPPEL_FAILPOINT", "spool_write=enospc")
+        .stdin(std::fs::File::open(dir.path("in.jsonl")).unwrap())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains(".out.doppel-staging-") && err.contains("cannot spool input - here"), "{err}");
+    assert!(!err.contains("cannot read input"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+    // Writing the outputs.
+    let out = run_with_failpoint(&dir, "output_sync=enospc", &["run", "in.jsonl", "--out", "out", "-q"]);
+    let err = stderr(&out);
+    assert!(err.contains("/out/") && err.contains("No space left on device"), "{err}");
+    assert_eq!(outputs(&dir, "out"), before);
+    assert_eq!(names(&dir, ""), ["in.jsonl", "out"]);
+}
