@@ -335,6 +335,10 @@ struct DedupParams {
     /// earliest|latest.
     #[arg(long, value_name = "FIELD")]
     date_field: Option<String>,
+    /// Remove documents with no words (placeholders, pages the cleaner
+    /// emptied), listed in rejected.jsonl with the reason "empty".
+    #[arg(long)]
+    drop_empty: bool,
     /// Write every record to annotated.jsonl with "doppel_cluster" (its
     /// line in clusters.jsonl, or null) and "doppel_kept", instead of the
     /// kept ones to deduped.jsonl.
@@ -383,6 +387,7 @@ impl DedupParams {
             fields: FieldNames { date: self.date_field.clone(), ..job.fields.clone() },
             show_fields: self.show_field.clone(),
             annotate: self.annotate,
+            drop_empty: self.drop_empty,
             memory_limit_bytes: self.memory_limit,
             exact_sets: match self.exact_sets {
                 ExactSetsArg::Keep => ExactSets::Keep,
@@ -435,6 +440,7 @@ impl CommonArgs {
             exact_sets: ExactSets::default(),
             show_fields: Vec::new(),
             annotate: false,
+            drop_empty: false,
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None, date: None },
             skip_bad: self.skip_bad,
             max_record_bytes: self.max_record_bytes,

@@ -274,6 +274,18 @@ fn empty_and_short_documents_are_kept_and_not_merged() {
     assert_eq!((clusters[0]["kept"].as_str(), clusters[0]["duplicates"][0]["id"].as_str()), (Some("s1"), Some("s3")));
     let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
     assert_eq!(stats["empty_documents"], 2);
+    // Dropped on request: listed as rejected, with the reason.
+    for cmd in ["dedup", "run"] {
+        dir.ok(&[cmd, "in.jsonl", "--out", "drop", "-q", "--drop-empty"]);
+        assert_eq!(ids_of(&dir.json_lines("drop/deduped.jsonl"), "id"), ["s1", "s2"], "{cmd}");
+        let rejected = dir.json_lines("drop/rejected.jsonl");
+        let lines: Vec<u64> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [1, 2], "{cmd}");
+        assert!(rejected.iter().all(|r| r["reason"].as_str().unwrap().starts_with("empty")), "{rejected:?}");
+        let stats: serde_json::Value = serde_json::from_str(&dir.read("drop/stats.json")).unwrap();
+        let n = |k: &str| stats[k].as_u64().unwrap();
+        assert_eq!((n("documents"), n("kept"), n("duplicates"), n("rejected")), (5, 2, 1, 2), "{cmd}");
+    }
 }
 
 #[test]

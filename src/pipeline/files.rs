@@ -65,6 +65,10 @@ pub struct JobOptions {
     pub duplicates_only: bool,
     /// Where exact verification gets the shingle sets of candidates.
     pub exact_sets: ExactSets,
+    /// Remove documents with no words (placeholders, pages the cleaner
+    /// emptied): not written, listed in `rejected.jsonl` with the reason
+    /// `empty`, counted as rejected.
+    pub drop_empty: bool,
     /// Write every record to `annotated.jsonl` with its cluster
     /// (`"doppel_cluster"`: the 0-based line of `clusters.jsonl`, or null)
     /// and whether it is kept (`"doppel_kept"`), instead of the kept ones
@@ -454,6 +458,9 @@ struct SignPass {
     signatures: Signatures,
     rejected: Vec<Rejected>,
     empty: u64,
+    // The documents with no words, when they are dropped (`drop_empty`):
+    // listed in `rejected.jsonl` after the others.
+    dropped: Vec<Rejected>,
     // Every document's exact set, when they were logged.
     sets: Option<SetLog>,
     // Every document's id, a line each, when only the lists are written:
@@ -588,7 +595,8 @@ fn sign_pass(
         false => None,
     };
     let with_ids = ids.is_some();
-    let mut pass = SignPass { signatures, rejected: Vec::new(), empty: 0, sets: None, ids: None, warnings };
+    let mut pass =
+        SignPass { signatures, rejected: Vec::new(), empty: 0, dropped: Vec::new(), sets: None, ids: None, warnings };
     // Records without an id of their own: named FILE:LINE, and said so.
     let mut without_id = 0u64;
     // Records without a date a keep rule can read: never preferred, counted,
@@ -676,6 +684,16 @@ fn sign_pass(
                             }
                             pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
                             pass.empty += u64::from(shingles == 0);
+                            if shingles == 0 && opts.drop_empty {
+                                let file = corpus.sources[rec.source as usize].name.clone();
+                                let reason = if upstream.cuts.is_some() { "empty once cleaned" } else { "empty" };
+                                pass.dropped.push(Rejected {
+                                    source: rec.source,
+                                    file,
+                                    line: rec.line,
+                                    reason: reason.into(),
+                                });
+                            }
                             if shingles == 0 && empty_named.len() < 3 {
                                 empty_named.push(format!("{}:{}", corpus.sources[rec.source as usize].name, rec.line));
                             }
@@ -752,7 +770,7 @@ fn sign_pass(
         };
         pass.warnings.push(format!("{which} id field {field:?} (or a null one): they are named FILE:LINE"));
     }
-    if pass.empty > 0 {
+    if pass.empty > 0 && !opts.drop_empty {
         let more = if pass.empty > empty_named.len() as u64 { ", ..." } else { "" };
         let cleaned = if upstream.cuts.is_some() { " once cleaned" } else { "" };
         pass.warnings.push(format!(
@@ -1041,13 +1059,14 @@ pub(crate) fn dedup_corpus(
 
     let job = Finished { corpus, opts, pass: &pass, outcome: &outcome, progress, upstream: &upstream };
     let writing = write_outputs(&job, outputs)?;
-    let rejected = (pass.rejected.len() + upstream.rejected.len()) as u64;
-    let documents = pass.signatures.len() as u64 + rejected;
+    let dropped = pass.dropped.len() as u64;
+    let rejected = (pass.rejected.len() + upstream.rejected.len()) as u64 + dropped;
+    let documents = pass.signatures.len() as u64 + rejected - dropped;
     let duplicates = outcome.num_duplicates() as u64;
     let total = started.elapsed().as_secs_f64();
     Ok(DedupSummary {
         documents,
-        kept: pass.signatures.len() as u64 - duplicates,
+        kept: pass.signatures.len() as u64 - duplicates - dropped,
         duplicates,
         rejected,
         clusters: outcome.clusters.len() as u64,
@@ -1376,7 +1395,7 @@ fn copy_kept_and_collect_ids(
                     for (j, (rec, doc)) in recs.iter().zip(docs).enumerate() {
                         let Some(doc) = *doc else { continue };
                         let duplicate = outcome.is_duplicate(DocIndex(doc));
-                        if duplicate && !opts.annotate {
+                        if (duplicate && !opts.annotate) || (opts.drop_empty && pass.signatures.shingles(doc) == 0) {
                             continue;
                         }
                         let i = chunk * per_chunk + j;
@@ -1555,8 +1574,8 @@ fn write_report(
     let Finished { opts, pass, outcome, upstream, .. } = *job;
     let id_of = |d: DocIndex| clustered.binary_search(&d.0).map_or(String::new(), |i| ids[i].clone());
     let duplicates: usize = outcome.clusters.iter().map(|c| c.duplicates.len()).sum();
-    let rejected = upstream.rejected.len() + pass.rejected.len();
-    let documents = pass.signatures.len() + rejected;
+    let rejected = upstream.rejected.len() + pass.rejected.len() + pass.dropped.len();
+    let documents = pass.signatures.len() + upstream.rejected.len() + pass.rejected.len();
     let counts = [
         ("documents", documents),
         ("kept", documents - duplicates - rejected),
@@ -1641,7 +1660,7 @@ fn write_lists(job: &Finished<'_>, outputs: &mut OutputSet, clustered: &[u32], i
     }
 
     let rejected = outputs.create("rejected.jsonl")?;
-    for r in upstream.rejected.iter().chain(&pass.rejected) {
+    for r in upstream.rejected.iter().chain(&pass.rejected).chain(&pass.dropped) {
         outputs.file(rejected).write_json_line(r)?;
     }
     Ok(())
