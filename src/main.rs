@@ -558,6 +558,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 r.pair_level.predicted,
                 r.duplicates_below_threshold
             );
+            println!("residual             {} true pairs with both documents kept", r.residual_pairs);
             if let Some(l) = &r.labels {
                 println!("labels               ARI {:.4}  pair F1 {:.4}", l.adjusted_rand_index, l.pair_f1);
             }

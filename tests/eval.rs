@@ -34,6 +34,16 @@ fn eval_scores_the_samples_exactly_and_against_labels() {
     assert_eq!(report["document_level"]["recall"], 1.0);
     assert_eq!(report["pair_level"]["precision"], 1.0);
     assert_eq!(report["duplicates_below_threshold"], 0);
+    // No near-duplicate pair is left among the kept documents; scoring an
+    // empty clustering leaves every true pair.
+    assert_eq!(report["residual_pairs"], 0);
+    dir.write("none.jsonl", "");
+    let samples_path = samples("news.jsonl");
+    let args =
+        ["eval", &samples_path, "--out", "ev0", "-q", "--pairs", "ev/truth_pairs.jsonl", "--clusters", "none.jsonl"];
+    dir.ok(&args);
+    let none: serde_json::Value = serde_json::from_str(&dir.read("ev0/eval.json")).unwrap();
+    assert_eq!(none["residual_pairs"].as_u64(), Some(truth.len() as u64));
     assert_eq!(report["labels"]["adjusted_rand_index"], 1.0);
     assert_eq!(report["lsh_curve"].as_array().unwrap().len(), 21);
 

@@ -192,6 +192,9 @@ pub struct EvalReport {
     pub pair_level: PrecisionRecall,
     /// Reported duplicates whose exact Jaccard with their kept document is below the threshold.
     pub duplicates_below_threshold: u64,
+    /// True pairs whose two documents were both kept: near-duplicates left
+    /// in the output (0 is the goal).
+    pub residual_pairs: u64,
     /// LSH layout of the run and its S-curve.
     pub bands: usize,
     /// Rows per band.
@@ -298,6 +301,13 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
         Some(path) => Some(label_scores(path, n, &clusters, &lookup)?),
         None => None,
     };
+    let mut removed = vec![false; n as usize];
+    for c in &clusters {
+        for &d in &c[1..] {
+            removed[d as usize] = true;
+        }
+    }
+    let residual_pairs = truth.iter().filter(|p| !removed[p.a as usize] && !removed[p.b as usize]).count() as u64;
     let (bands, rows) = (job.dedup.bands(), job.dedup.rows());
     let report = EvalReport {
         documents: n as u64,
@@ -307,6 +317,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
         document_level,
         pair_level,
         duplicates_below_threshold: below,
+        residual_pairs,
         bands,
         rows,
         lsh_curve: eval::lsh_curve(bands, rows),
