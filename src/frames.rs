@@ -127,13 +127,18 @@ impl<R: Read> Lookahead<R> {
     }
 }
 
+/// `Read::read` for a reader whose buffer does the work.
+fn read_from_buffer(reader: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(out.len());
+    out[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
+}
+
 impl<R: Read> Read for Lookahead<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, out)
     }
 }
 
@@ -393,12 +398,8 @@ fn decode_into(dec: &mut impl Read, out: &mut Vec<u8>, streamed: bool) -> io::Re
 }
 
 impl<R: Read> Read for FramedReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        read_from_buffer(self, out)
     }
 }
 
