@@ -123,7 +123,7 @@ impl Signatures {
     }
 
     /// The date of document `doc` (milliseconds since the epoch), when
-    /// dates are kept ([`Signatures::push_date`]) and it has one.
+    /// dates are kept (a keep rule asks for them) and it has one.
     pub fn date(&self, doc: u32) -> Option<i64> {
         self.dates.get(doc as usize).copied().filter(|&t| t != NO_DATE)
     }
