@@ -405,3 +405,22 @@ fn a_model_trained_with_doppel_cleans_with_its_threshold_and_explains_each_cut()
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bad.jsonl:2") && stderr(&out).contains("\"menu\""), "{}", stderr(&out));
 }
+
+#[test]
+fn a_custom_rule_needs_only_a_name_and_its_patterns() {
+    // The worked example of docs/rules.md.
+    let dir = Dir::new();
+    dir.write("rules.json", r#"{"custom": [{"name": "radio", "patterns": ["^harbour ledger radio\\b.*$"]}]}"#);
+    let text = "Ships wait offshore as the strike goes on for a third day, the union said.\n\n\
+                Harbour Ledger Radio: listen live on weekdays at 7";
+    dir.write("in.jsonl", record("a", text));
+    dir.ok(&["clean", "in.jsonl", "--out", "out", "-q", "--rules", "rules.json"]);
+    let removed = dir.json_lines("out/removed.jsonl");
+    let rules: Vec<&str> =
+        removed[0]["removed"].as_array().unwrap().iter().map(|c| c["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["radio"]);
+    // A rule without its patterns says which field is missing.
+    dir.write("bad.json", r#"{"custom": [{"name": "radio"}]}"#);
+    let out = dir.run(&["clean", "in.jsonl", "--out", "bad", "-q", "--rules", "bad.json"]);
+    assert!(stderr(&out).contains("bad.json") && stderr(&out).contains("patterns"), "{}", stderr(&out));
+}

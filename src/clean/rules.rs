@@ -26,9 +26,12 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PatternRule {
-    /// Whether the rule runs.
+    /// Whether the rule runs (by default, yes).
+    #[serde(default = "enabled_by_default")]
     pub enabled: bool,
-    /// Lines longer than this many bytes are never touched by the rule.
+    /// Lines longer than this many bytes are never touched by the rule
+    /// (by default 400: a caption or a prompt, not a paragraph).
+    #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
     /// Regular expressions (case-insensitive).
     pub patterns: Vec<String>,
@@ -40,6 +43,14 @@ pub struct PatternRule {
     /// means every line. Extra patterns that need none should clear it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+fn default_max_line_bytes() -> usize {
+    400
 }
 
 impl PatternRule {
