@@ -14,9 +14,9 @@
 //! same directory fails at once, naming the first.
 //!
 //! Where the staging directory cannot sit beside the output directory (an
-//! output directory that is a mount point, or a parent doppel may not
-//! write), it sits inside it and the outputs are renamed into place one by
-//! one: each file whole, the set not atomic.
+//! output directory that is a mount point or the current directory, or a
+//! parent doppel may not write), it sits inside it and the outputs are
+//! renamed into place one by one: each file whole, the set not atomic.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -136,7 +136,14 @@ impl OutputSet {
         remove_leftovers(&dir)?;
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let prefix = format!(".{name}.doppel-staging-");
-        let beside = dir.parent().filter(|parent| !name.is_empty() && same_device(parent, &dir));
+        // Swapped only when it is safe to move the directory itself: not a
+        // mount point, and not where this process (or the shell that ran it)
+        // stands, which would be left in a deleted directory.
+        let holds_cwd = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| cwd.canonicalize().ok())
+            .is_some_and(|cwd| cwd.starts_with(&dir));
+        let beside = dir.parent().filter(|parent| !name.is_empty() && !holds_cwd && same_device(parent, &dir));
         if let Some(parent) = beside {
             remove_matching(parent, |n| n.starts_with(&prefix));
         }

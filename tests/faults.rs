@@ -343,3 +343,27 @@ fn a_full_disk_is_blamed_on_the_output_directory_and_leaves_the_previous_run() {
     assert_eq!(outputs(&dir, "out"), before);
     assert_eq!(names(&dir, ""), ["in.jsonl", "out"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_current_directory_as_the_output_directory_stays_where_it_is() {
+    // The outputs are renamed in place: a shell standing in the directory
+    // is not left in a deleted one.
+    let dir = Dir::new();
+    dir.write("work/in.jsonl", corpus(10));
+    let inode = |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = inode(&dir.path("work"));
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_doppel"))
+            .args(["dedup", "in.jsonl", "--out", ".", "-q"])
+            .current_dir(dir.path("work"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(inode(&dir.path("work")), before);
+    assert_eq!(
+        names(&dir, "work"),
+        [".doppel.lock", "clusters.jsonl", "deduped.jsonl", "in.jsonl", "rejected.jsonl", "report.html", "stats.json"]
+    );
+}
