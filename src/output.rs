@@ -106,8 +106,17 @@ pub struct OutputSet {
     staging: PathBuf,
     commit: Commit,
     files: Vec<OutputFile>,
-    // Held from start to commit: see the module's documentation.
+    // Held from start to commit: see the module's documentation; and the
+    // staging directory's, which becomes the output directory's.
     _lock: File,
+    _new_lock: File,
+    // Outputs written under a hidden name, and their names (see `create`).
+    renames: Vec<(PathBuf, PathBuf)>,
+    // The run's inputs (canonical), never removed by an in-place commit.
+    inputs: Vec<PathBuf>,
+    // Whether this run made the directory's lock file (a failed run in a
+    // directory that was not doppel's leaves it as it found it).
+    lock_created: bool,
     // Whether the directory's old contents were checked (`keep_inputs`).
     checked: bool,
     // Whether this run made the directory: a failed run removes it again.
@@ -132,8 +141,14 @@ impl OutputSet {
         let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let dir = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+        // Only a directory doppel wrote before (its lock is there) has
+        // leftovers of doppel's to remove; in any other, nothing is touched
+        // before its contents are checked.
+        let doppels = dir.join(LOCK_FILE).exists();
         let lock = lock_dir(&dir)?;
-        remove_leftovers(&dir)?;
+        if doppels {
+            remove_leftovers(&dir)?;
+        }
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let prefix = format!(".{name}.doppel-staging-");
         // Swapped only when it is safe to move the directory itself: not a
@@ -144,7 +159,9 @@ impl OutputSet {
             .and_then(|cwd| cwd.canonicalize().ok())
             .is_some_and(|cwd| cwd.starts_with(&dir));
         let beside = dir.parent().filter(|parent| !name.is_empty() && !holds_cwd && same_device(parent, &dir));
-        if let Some(parent) = beside {
+        if let Some(parent) = beside
+            && doppels
+        {
             remove_matching(parent, |n| n.starts_with(&prefix));
         }
         // The new directory gets the old one's mode, or a new directory's
@@ -158,6 +175,15 @@ impl OutputSet {
             builder.permissions(std::fs::Permissions::from_mode(mode));
         }
         let staged = beside.and_then(|parent| builder.tempdir_in(parent).ok());
+        // Created through the umask: a shared directory's group bits and
+        // setgid are set again as they were.
+        #[cfg(unix)]
+        if let Some(t) = &staged
+            && !created
+            && let Ok(meta) = std::fs::metadata(&dir)
+        {
+            let _ = std::fs::set_permissions(t.path(), meta.permissions());
+        }
         let (staging, commit) = match staged {
             Some(t) => (t.keep(), Commit::Swap),
             None => {
@@ -168,16 +194,25 @@ impl OutputSet {
                 (t.keep(), Commit::InPlace)
             }
         };
-        // The new directory is marked as doppel's, like the old one.
-        File::create(staging.join(LOCK_FILE)).map_err(|e| Error::io(&dir, e))?;
+        // The new directory is marked as doppel's, like the old one, and
+        // its lock is held too: once swapped in, the directory stays locked
+        // until this run is done with the old one.
+        let new_lock = File::create(staging.join(LOCK_FILE)).map_err(|e| Error::io(&dir, e))?;
+        if new_lock.try_lock().is_ok() {
+            let _ = write_holder(&new_lock);
+        }
         Ok(OutputSet {
             dir,
             staging,
             commit,
             files: Vec::new(),
             _lock: lock,
+            _new_lock: new_lock,
+            inputs: Vec::new(),
+            renames: Vec::new(),
             checked: false,
             created,
+            lock_created: !doppels,
             committed: false,
         })
     }
@@ -197,7 +232,16 @@ impl OutputSet {
     /// Starts the output `name`; returns its index for [`OutputSet::file`].
     pub fn create(&mut self, name: &str) -> Result<usize> {
         let final_path = self.dir.join(name);
-        let file = File::create(self.staging.join(name)).map_err(|e| Error::io(&final_path, e))?;
+        // A fresh file. The name may be a link to an input that was kept
+        // (`keep_inputs`): written under a hidden name, and renamed over the
+        // link at commit, once the input is read (neither truncated nor
+        // unlinked while it is read: unlinking moves its change time).
+        let mut path = self.staging.join(name);
+        if path.exists() {
+            path = self.staging.join(format!(".doppel-new-{name}"));
+            self.renames.push((path.clone(), self.staging.join(name)));
+        }
+        let file = File::create(&path).map_err(|e| Error::io(&final_path, e))?;
         self.files.push(OutputFile { final_path, writer: BufWriter::with_capacity(1 << 20, file) });
         Ok(self.files.len() - 1)
     }
@@ -228,6 +272,7 @@ impl OutputSet {
     pub fn keep_inputs(&mut self, inputs: &[PathBuf]) -> Result<()> {
         self.checked = true;
         let inputs: Vec<PathBuf> = inputs.iter().filter_map(|p| p.canonicalize().ok()).collect();
+        self.inputs.clone_from(&inputs);
         let mut foreign = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
             let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
@@ -280,6 +325,9 @@ impl OutputSet {
         }
         self.sync()?;
         self.files.clear();
+        for (from, to) in std::mem::take(&mut self.renames) {
+            std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+        }
         // A job's temporary files (a spool still open, spills) are not
         // outputs: on Unix an open file outlives its name.
         remove_matching(&self.staging, |name| name != LOCK_FILE && is_doppel_hidden(name));
@@ -301,7 +349,7 @@ impl OutputSet {
                 // beside an earlier run's corpus.
                 for name in OUTPUT_NAMES {
                     let path = self.dir.join(name);
-                    if !self.staging.join(name).exists() {
+                    if !self.staging.join(name).exists() && !self.inputs.contains(&path) {
                         remove_path(&path).map_err(|e| Error::io(&path, e))?;
                     }
                 }
@@ -332,9 +380,12 @@ impl Drop for OutputSet {
         if !self.committed {
             self.files.clear();
             let _ = std::fs::remove_dir_all(&self.staging);
-            // A run that fails leaves no empty directory behind it.
-            if self.created {
+            // A run that fails leaves no empty directory behind it, and no
+            // lock in a directory that was not doppel's.
+            if self.created || self.lock_created {
                 let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+            }
+            if self.created {
                 let _ = std::fs::remove_dir(&self.dir);
             }
         }
@@ -344,28 +395,55 @@ impl Drop for OutputSet {
 /// Takes the lock of output directory `dir`, or says who holds it.
 fn lock_dir(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(dir, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            let holder = if holder.is_empty() { String::new() } else { format!(" ({holder})") };
-            return Err(Error::OutputBusy { dir: dir.to_path_buf(), holder });
+    // A run that swapped a new directory in between our open and our lock
+    // leaves us holding the old one's lock: open again.
+    for _ in 0..8 {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(dir, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let holder = if holder.is_empty() { String::new() } else { format!(" ({holder})") };
+                return Err(Error::OutputBusy { dir: dir.to_path_buf(), holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        if !same_file(&file, &path) {
+            continue;
+        }
+        write_holder(&file).map_err(|e| Error::io(&path, e))?;
+        return Ok(file);
     }
+    Err(Error::OutputBusy { dir: dir.to_path_buf(), holder: String::new() })
+}
+
+/// Whether the open `file` is the one at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        matches!((file.metadata(), std::fs::metadata(path)), (Ok(a), Ok(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Writes who holds a lock into its file, for the run that finds it held.
+fn write_holder(file: &File) -> std::io::Result<()> {
     let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let command: Vec<String> = std::env::args().collect();
     let note = format!("pid {}, started at {started} (Unix seconds), `{}`", std::process::id(), command.join(" "));
-    file.set_len(0).and_then(|()| (&file).write_all(note.as_bytes())).map_err(|e| Error::io(&path, e))?;
-    Ok(file)
+    file.set_len(0).and_then(|()| (&*file).write_all(note.as_bytes()))
 }
 
 /// Removes what a killed run left in output directory `dir`: spools,
@@ -588,6 +666,7 @@ mod tests {
         assert!(err.contains("not a directory"), "{err}");
         let dir = root.path().join("out2");
         std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(LOCK_FILE), "").unwrap();
         std::fs::write(dir.join(".doppel-stdin-abc"), "spool").unwrap();
         std::fs::write(dir.join(".clusters.jsonl.x1.tmp"), "partial").unwrap();
         std::fs::create_dir(root.path().join(".out2.doppel-staging-x")).unwrap();
@@ -639,7 +718,7 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("stats.json"), "{}").unwrap();
         failed_run();
-        assert_eq!(names(&dir), [LOCK_FILE, "stats.json"]);
+        assert_eq!(names(&dir), ["stats.json"], "no lock left in a directory that was not doppel's");
         assert_eq!(names(root.path()), ["out"]);
     }
 }

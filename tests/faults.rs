@@ -367,3 +367,22 @@ fn the_current_directory_as_the_output_directory_stays_where_it_is() {
         [".doppel.lock", "clusters.jsonl", "deduped.jsonl", "in.jsonl", "rejected.jsonl", "report.html", "stats.json"]
     );
 }
+
+#[test]
+fn an_input_with_an_outputs_name_in_the_output_directory_is_read_not_truncated() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", corpus(20));
+    dir.ok(&["dedup", "in.jsonl", "--out", "out", "-q"]);
+    let kept = dir.read("out/deduped.jsonl");
+    // Deduplicating the output again, into the same directory: the input is
+    // read whole and replaced by this run's output.
+    dir.ok(&["dedup", "out/deduped.jsonl", "--out", "out", "-q"]);
+    assert_eq!(dir.read("out/deduped.jsonl"), kept);
+    let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
+    assert_eq!((stats["documents"].as_u64(), stats["duplicates"].as_u64()), (Some(10), Some(0)));
+    // And cleaning a cleaned file into its own directory.
+    dir.ok(&["clean", "in.jsonl", "--out", "c", "-q"]);
+    let cleaned = dir.read("c/cleaned.jsonl");
+    dir.ok(&["clean", "c/cleaned.jsonl", "--out", "c", "-q"]);
+    assert_eq!(dir.read("c/cleaned.jsonl"), cleaned);
+}
