@@ -126,8 +126,13 @@ pub fn keep_order(
 /// first under containment); `matches(center, d)` says whether `d` may be
 /// removed for `center`.
 pub fn stars(group: &[u32], order: &[u32], mut matches: impl FnMut(u32, u32) -> bool) -> Vec<(u32, Vec<u32>)> {
-    let rank = |d: u32| order.iter().position(|&x| x == d).unwrap_or(usize::MAX);
     let slot = |d: u32| group.binary_search(&d).unwrap_or(0);
+    // Each member's place in `order`, by slot: looked up once, not scanned.
+    let mut rank_of = vec![usize::MAX; group.len()];
+    for (r, &d) in order.iter().enumerate() {
+        rank_of[slot(d)] = r;
+    }
+    let rank = |d: u32| rank_of[slot(d)];
     // center_of[i]: the center of member i's star (itself for centers), or None.
     let mut center_of: Vec<Option<u32>> = vec![None; group.len()];
     // Members of each star, center included, indexed by the center's slot.
@@ -152,9 +157,10 @@ pub fn stars(group: &[u32], order: &[u32], mut matches: impl FnMut(u32, u32) -> 
         if center_of[slot(x)] != Some(x) || size[slot(x)] != 1 {
             continue;
         }
+        let rank_x = rank(x);
         let donor = group.iter().copied().find(|&y| {
             let c = center_of[slot(y)];
-            c.is_some_and(|c| c != y && c != x && size[slot(c)] > 2) && rank(x) < rank(y) && matches(x, y)
+            c.is_some_and(|c| c != y && c != x && size[slot(c)] > 2) && rank_x < rank(y) && matches(x, y)
         });
         if let Some(y) = donor {
             let old = center_of[slot(y)].unwrap_or(y);

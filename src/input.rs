@@ -295,7 +295,7 @@ fn spool(reader: &mut dyn Read, name: &str, spool_dir: &Path) -> Result<(tempfil
 
 /// Lists the input files under `root`, in path order.
 ///
-/// Passed over: doppel's own hidden files, and any directory below `root`
+/// Passed over: hidden files and directories (doppel's own among them), and any directory below `root`
 /// holding doppel's lock file (an output directory, whose lists are not a
 /// corpus); in a root that is an output directory, only its corpora
 /// (`deduped.jsonl`, `cleaned.jsonl`) are read. A path that cannot be
@@ -329,9 +329,9 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if crate::output::is_doppel_hidden(&name)
-                || (output_dir && !matches!(name.as_str(), "deduped.jsonl" | "cleaned.jsonl"))
-            {
+            // Hidden entries are passed over, as most tools pass them: an
+            // editor's lock or backup, a tool's state, doppel's own files.
+            if name.starts_with('.') || (output_dir && !matches!(name.as_str(), "deduped.jsonl" | "cleaned.jsonl")) {
                 continue;
             }
             let ty = entry.file_type().map_err(|e| Error::io(&path, e))?;
@@ -348,11 +348,15 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>) -> Result<()> {
     files.sort();
     for path in files {
         let name = file_name(&path);
+        let input_name = name.ends_with(".txt") || name.contains(".jsonl");
         let size = match std::fs::metadata(&path) {
             Ok(meta) if meta.is_file() => meta.len(),
             // A pipe, socket or device in a directory is not an input file.
             Ok(meta) if !meta.is_dir() => continue,
-            // Unreadable: listed whatever its name, so that it is reported.
+            // A path that leads nowhere, named like no input (an editor's
+            // lock file is a dangling symlink): not an input either.
+            Err(_) if !input_name => continue,
+            // Unreadable: listed, so that it is reported.
             _ => {
                 out.push(Source {
                     name: path.display().to_string(),

@@ -28,6 +28,8 @@ pub struct ReportData {
 /// A cluster as the report shows it.
 #[derive(Debug, Default, Clone)]
 pub struct ShownCluster {
+    /// Documents in the cluster (more than are shown, in a large one).
+    pub size: usize,
     /// Why the kept document was kept.
     pub kept_because: String,
     /// The kept document first, then the duplicates: id (raw JSON), Jaccard
@@ -93,8 +95,9 @@ pub fn render(data: &ReportData) -> String {
     for c in &data.largest {
         let _ = write!(
             h,
-            "<p>{} documents; kept because: {}. Words not in the kept document are marked green, \
-             the kept document's words missing from a copy red.</p><div class=\"cluster\">",
+            "<p>{} documents ({} shown); kept because: {}. Words not in the kept document are marked \
+             green, the kept document's words missing from a copy red.</p><div class=\"cluster\">",
+            c.size,
             c.members.len(),
             escape(&c.kept_because)
         );
@@ -225,6 +228,7 @@ mod tests {
             threshold: 0.8,
             cluster_sizes: vec![3],
             largest: vec![ShownCluster {
+                size: 2,
                 kept_because: "first".into(),
                 members: vec![
                     ("\"a\"".into(), 1.0, "the port strike <ended> today".into()),

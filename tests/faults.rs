@@ -175,6 +175,9 @@ fn unreadable_paths_in_an_input_directory_are_rejected_under_skip_bad() {
     std::os::unix::fs::symlink("loop1.jsonl", dir.path("data/loop2.jsonl")).unwrap();
     // A symlink to a directory above: walked once.
     std::os::unix::fs::symlink("..", dir.path("data/up")).unwrap();
+    // An editor's lock file: a dangling symlink named like no input.
+    std::os::unix::fs::symlink("user@host.1234", dir.path("data/.#a.jsonl")).unwrap();
+    std::os::unix::fs::symlink("nowhere", dir.path("data/notes")).unwrap();
     let out = dir.run(&["dedup", "data", "--out", "strict", "-q"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("dangling.jsonl"), "{}", stderr(&out));

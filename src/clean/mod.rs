@@ -555,12 +555,15 @@ impl Cleaner {
         let max_words = self.rules.boilerplate.site_max_words;
         for (l, &end_key) in lines.iter_mut().zip(ends).filter(|(l, _)| l.removed_by.is_none()) {
             let line = &text[l.start..l.end];
-            if !self.rules.boilerplate.counts_line(line) {
+            // Cheapest first: most lines can be no learned line, and most
+            // sites have no template.
+            let may_be_line = self.table.may_hold_line(end_key);
+            if (!may_be_line && templates.is_none()) || !self.rules.boilerplate.counts_line(line) {
                 continue;
             }
             // A line is normalised only when the ends of its letters are
             // those of a learned line.
-            if self.table.may_hold_line(end_key)
+            if may_be_line
                 && let Some((key, _)) = line_key(line, &mut buf)
                 && let Some((rule, seen)) = self.table.lookup(site, key)
             {

@@ -543,7 +543,14 @@ pub(crate) fn cluster_candidates(
             };
             match config.cluster {
                 ClusterMode::Union => {
-                    let kept = choose_kept(group, config.keep, &chars, &date);
+                    // Under containment, as for stars: the largest is kept.
+                    let kept = match config.containment {
+                        Some(_) => keep_order(group, config.keep, &chars, &date)
+                            .into_iter()
+                            .min_by_key(|&d| std::cmp::Reverse(sigs.shingles(d)))
+                            .unwrap_or(group[0]),
+                        None => choose_kept(group, config.keep, &chars, &date),
+                    };
                     let duplicates = group.iter().filter(|&&d| d != kept).map(|&d| duplicate(kept, d)).collect();
                     vec![Cluster { kept: DocIndex(kept), duplicates }]
                 }

@@ -1290,8 +1290,10 @@ fn write_outputs(job: &Finished<'_>, outputs: &mut OutputSet) -> Result<std::tim
     clustered.sort_unstable();
     // The largest clusters' members, whose texts the report shows.
     let largest = largest_clusters(outcome);
-    let mut shown: Vec<u32> =
-        largest.iter().flat_map(|c| std::iter::once(c.kept.0).chain(c.duplicates.iter().map(|d| d.doc.0))).collect();
+    let mut shown: Vec<u32> = largest
+        .iter()
+        .flat_map(|c| std::iter::once(c.kept.0).chain(c.duplicates.iter().take(REPORT_COPIES).map(|d| d.doc.0)))
+        .collect();
     shown.sort_unstable();
     let mut texts = std::collections::HashMap::new();
     let ids = match (deduped, &pass.ids) {
@@ -1475,9 +1477,14 @@ fn annotate_line(out: &mut Vec<u8>, cluster: Option<usize>, kept: bool) {
     while out.last().is_some_and(u8::is_ascii_whitespace) {
         out.pop();
     }
-    if out.pop() != Some(b'}') {
-        // Not an object (a record doppel read is one): left as it was.
-        out.push(b'}');
+    match out.pop() {
+        Some(b'}') => {}
+        // Not an object (every record doppel reads is one): left as it was.
+        other => {
+            out.extend(other);
+            out.push(b'\n');
+            return;
+        }
     }
     let empty = out.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if !empty {
@@ -1537,12 +1544,14 @@ fn push_shown_fields(id: &mut String, bytes: &[u8], fields: &[String]) {
     id.push('}');
 }
 
-/// Why a cluster's kept document was kept: the keep rule, or `contains`
-/// when a member went by containment alone (the kept document holds it),
-/// or `first_without_date` when no member had a date.
+/// Why a cluster's kept document was kept: the keep rule; or under
+/// `--containment`, where the documents that hold others come first,
+/// `contains` when a member went by containment alone and `largest`
+/// otherwise; or `first_without_date` when no member had a date.
 fn kept_because(c: &super::engine::Cluster, config: &DedupConfig, sigs: &Signatures) -> &'static str {
-    if c.duplicates.iter().any(|d| removed_by(d, config) == "containment") {
-        return "contains";
+    if config.containment.is_some() {
+        let by_containment = c.duplicates.iter().any(|d| removed_by(d, config) == "containment");
+        return if by_containment { "contains" } else { "largest" };
     }
     match config.keep {
         KeepRule::First => "first",
@@ -1553,8 +1562,12 @@ fn kept_because(c: &super::engine::Cluster, config: &DedupConfig, sigs: &Signatu
     }
 }
 
-/// Clusters the report shows whole: the five largest, the earlier first
-/// among equals.
+/// Copies the report shows of each of its clusters, beside the kept
+/// document: a cluster of thousands would be a page no one reads.
+const REPORT_COPIES: usize = 8;
+
+/// Clusters the report shows: the five largest, the earlier first among
+/// equals.
 fn largest_clusters(outcome: &DedupOutcome) -> Vec<&super::engine::Cluster> {
     let mut by_size: Vec<&super::engine::Cluster> = outcome.clusters.iter().collect();
     by_size.sort_by_key(|c| (std::cmp::Reverse(c.duplicates.len()), c.kept));
@@ -1572,7 +1585,12 @@ fn write_report(
     texts: &std::collections::HashMap<u32, String>,
 ) -> Result<()> {
     let Finished { opts, pass, outcome, upstream, .. } = *job;
-    let id_of = |d: DocIndex| clustered.binary_search(&d.0).map_or(String::new(), |i| ids[i].clone());
+    // An id as collected may carry its shown fields after it (a JSON
+    // string or number holds no unescaped `,"fields":{`).
+    let id_of = |d: DocIndex| {
+        let id = clustered.binary_search(&d.0).map_or("", |i| ids[i].as_str());
+        id.split(",\"fields\":{").next().unwrap_or(id).to_string()
+    };
     let duplicates: usize = outcome.clusters.iter().map(|c| c.duplicates.len()).sum();
     let rejected = upstream.rejected.len() + pass.rejected.len() + pass.dropped.len();
     let documents = pass.signatures.len() + upstream.rejected.len() + pass.rejected.len();
@@ -1595,9 +1613,10 @@ fn write_report(
         largest: largest
             .iter()
             .map(|c| crate::report::ShownCluster {
+                size: c.duplicates.len() + 1,
                 kept_because: kept_because(c, &opts.dedup, &pass.signatures).into(),
                 members: std::iter::once((c.kept, 1.0))
-                    .chain(c.duplicates.iter().map(|d| (d.doc, d.jaccard)))
+                    .chain(c.duplicates.iter().take(REPORT_COPIES).map(|d| (d.doc, d.jaccard)))
                     .map(|(d, j)| (id_of(d), j, texts.get(&d.0).cloned().unwrap_or_else(|| not_read.clone())))
                     .collect(),
             })
