@@ -16,6 +16,13 @@
 //!   is reported after records it had already given;
 //! - bytes after the last frame that are not a frame (trailing garbage)
 //!   are reported, not read as a record.
+//!
+//! Reading resumes where the decoder stopped in the damaged frame. When the
+//! damage makes it read past the frame's end, the next frame goes too: for
+//! one flipped bit in the middle of three small frames, in 7 of 834 cases
+//! for gzip and 4 of 504 for zstd (a probe over every byte and three bits).
+//! Rescanning from the damaged frame's start would spare those, at the cost
+//! of keeping its compressed bytes.
 
 use std::io::{self, BufRead, Read};
 
@@ -530,3 +537,4 @@ mod tests {
         }
     }
 }
+
