@@ -945,37 +945,43 @@ pub(crate) fn template_key(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
     const NUMBER: u8 = 2;
     buf.clear();
     let (mut literal, mut masked, mut last_mask) = (0usize, 0usize, 0u8);
-    let mut lower = String::new();
     for (i, word) in line.split_whitespace().enumerate() {
-        let first = i == 0;
         let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+        // A kept word is written in lower case straight into `buf`, and
+        // taken back if it turns out to be a name.
+        let start = buf.len();
+        let push_lower = |buf: &mut Vec<u8>| {
+            for c in core.chars().flat_map(char::to_lowercase) {
+                buf.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+        };
         let mask = match core.chars().next() {
             None if word.chars().all(|c| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '(' | ')')) => {
                 continue;
             }
             None => {
-                literal += 1;
                 buf.extend_from_slice(word.as_bytes());
-                buf.push(b' ');
-                last_mask = 0;
-                continue;
+                0
             }
             Some(c) if lang::is_unspaced(c) => return None,
             Some(_) if core.chars().any(|c| c.is_numeric()) => NUMBER,
             Some(c) if c.is_uppercase() => {
-                lower.clear();
-                lower.extend(core.chars().flat_map(char::to_lowercase));
-                if first && lang::is_capitalising_stopword(&lower) { 0 } else { NAME }
+                push_lower(buf);
+                let lower = std::str::from_utf8(&buf[start..]).unwrap_or_default();
+                if i == 0 && lang::is_capitalising_stopword(lower) {
+                    0
+                } else {
+                    buf.truncate(start);
+                    NAME
+                }
             }
             Some(_) => {
-                lower.clear();
-                lower.extend(core.chars().flat_map(char::to_lowercase));
+                push_lower(buf);
                 0
             }
         };
         if mask == 0 {
             literal += 1;
-            buf.extend_from_slice(lower.as_bytes());
             buf.push(b' ');
         } else if mask != last_mask {
             masked += 1;

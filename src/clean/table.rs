@@ -357,8 +357,9 @@ impl Cleaner {
             {
                 obs.texts.push_str(line.trim());
                 obs.lines.push((key, words, obs.texts.len()));
+                // Counted as the cleaner counts a line it looks up.
                 if site.is_some()
-                    && words <= rules.boilerplate.site_max_words
+                    && super::words_upto(line, rules.boilerplate.site_max_words + 1) <= rules.boilerplate.site_max_words
                     && let Some(template) = template_key(line, &mut template_buf)
                     && seen_templates.insert(template)
                 {
