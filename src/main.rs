@@ -301,6 +301,12 @@ struct EvalArgs {
     /// Human cluster labels, one {"id", "cluster"} per line.
     #[arg(long, value_name = "FILE")]
     labels: Option<PathBuf>,
+    /// Score `doppel run`: the truth is computed on the cleaned text (with
+    /// the cleaning options below), and the run scored is `run`.
+    #[arg(long)]
+    clean: bool,
+    #[command(flatten)]
+    clean_params: CleanParams,
 }
 
 /// Parameters of deduplication, shared by dedup and eval.
@@ -536,12 +542,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 clusters: args.clusters,
                 pairs: args.pairs,
                 labels: args.labels,
+                clean: match args.clean {
+                    true => Some(args.clean_params.options(&args.common)?),
+                    false => None,
+                },
             };
             let r = doppel::pipeline::eval_files(&args.common.inputs(), &args.common.out, &opts)?;
             let pct = |x: f64| x * 100.0;
             println!("documents            {}", r.documents);
+            let containment = r.containment.map(|c| format!(" or containment >= {c}")).unwrap_or_default();
+            let cleaned = if r.cleaned_text { ", on the cleaned text" } else { "" };
             println!(
-                "truth pairs          {} (Jaccard >= {}), {} documents with a partner",
+                "truth pairs          {} (Jaccard >= {}{containment}{cleaned}), {} documents with a partner",
                 r.truth_pairs, r.threshold, r.truth_documents
             );
             println!(

@@ -73,3 +73,33 @@ fn eval_names_a_cluster_id_missing_from_the_corpus() {
     let err = stderr(&out);
     assert!(err.contains("clusters.jsonl:1") && err.contains("not in the corpus"), "{err}");
 }
+
+#[test]
+fn eval_scores_run_on_the_cleaned_text_and_containment_runs_on_containment() {
+    let dir = Dir::new();
+    let news = samples("news.jsonl");
+    let raw = dir.ok(&["eval", &news, "--out", "raw", "-q"]);
+    assert!(!String::from_utf8_lossy(&raw.stdout).contains("cleaned text"));
+    let out = dir.ok(&["eval", &news, "--out", "ev", "-q", "--clean", "--site-field", "site"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("on the cleaned text"));
+    let report: serde_json::Value = serde_json::from_str(&dir.read("ev/eval.json")).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&dir.read("raw/eval.json")).unwrap();
+    assert_eq!(report["cleaned_text"], true);
+    // Junk hides pairs from the raw truth: the cleaned text has more, and
+    // the run (not dedup) that eval scores finds them, all correct.
+    assert!(report["truth_pairs"].as_u64() > raw["truth_pairs"].as_u64(), "{report}");
+    assert_eq!(report["pair_level"]["precision"], 1.0, "{report}");
+    assert_eq!(report["duplicates_below_threshold"], 0);
+    assert!(dir.path("ev/run/removed.jsonl").exists(), "the scored run is `doppel run`");
+
+    // With --containment the truth holds the planted truncated copy, which
+    // is far below the Jaccard threshold, and the run is scored against it.
+    dir.ok(&["eval", &news, "--out", "cont", "-q", "--clean", "--site-field", "site", "--containment", "0.8"]);
+    let report: serde_json::Value = serde_json::from_str(&dir.read("cont/eval.json")).unwrap();
+    assert_eq!(report["containment"], 0.8);
+    let truth = dir.json_lines("cont/truth_pairs.jsonl");
+    let planted = truth.iter().find(|p| p["a"] == "wire-006" && p["b"] == "wire-020").expect("the truncated copy");
+    assert!(planted["jaccard"].as_f64().unwrap() < 0.8 && planted["containment"].as_f64().unwrap() >= 0.8);
+    assert_eq!(report["pair_level"]["precision"], 1.0, "{report}");
+    assert_eq!(report["duplicates_below_threshold"], 0);
+}

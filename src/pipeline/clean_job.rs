@@ -121,7 +121,7 @@ pub struct RunSummary {
 
 /// The cleaner for a job: rules plus a learned or loaded table, saved when
 /// `--save-table` asks.
-fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
+pub(crate) fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {
     let (cleaner, learned, seconds) = learn_or_load(corpus, opts, progress)?;
     if let Some(path) = &opts.save_table {
         cleaner.table().save(path)?;
@@ -189,6 +189,18 @@ fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Re
     bar.finish_and_clear();
     let table = learner.finish(&opts.rules);
     Ok((learner_cleaner.with_table(table), true, started.elapsed().as_secs_f64()))
+}
+
+/// The text `clean` writes for a record: its text field (or a text file's
+/// text) with the cuts of `cleaner` taken out, as `run` signs it.
+pub(crate) fn cleaned_text(
+    cleaner: &Cleaner,
+    kind: &SourceKind,
+    bytes: &[u8],
+    fields: &FieldNames,
+) -> std::result::Result<String, String> {
+    let doc = read_doc(kind, bytes, fields)?;
+    Ok(cleaner.clean(&doc.text, doc.site.as_deref()).text)
 }
 
 struct Doc<'a> {

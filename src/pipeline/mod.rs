@@ -26,4 +26,4 @@ pub use files::{DedupSummary, ExactSets, JobOptions, Parameters, StageSeconds, d
 pub use floor::{FloorSummary, floor};
 pub(crate) use progress::Progress;
 pub use train::train_cleaner;
-pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, eval_files, exact_pairs};
+pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, containment_pairs, eval_files, exact_pairs};

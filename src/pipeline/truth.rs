@@ -18,8 +18,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::clean_job::{CleanOptions, build_cleaner, cleaned_text};
 use super::files::{JobOptions, Rejects, for_each_batch, open_corpus, record_text};
 use super::progress::Progress;
+use crate::clean::Cleaner;
 use crate::eval::{self, CurvePoint, PrecisionRecall};
 use crate::input::{Corpus, Input, fallback_id, own_id};
 use crate::lsh::{pack_pair, unpack_pair};
@@ -35,21 +37,14 @@ pub struct TruthPair {
     pub b: u32,
     /// Exact Jaccard similarity.
     pub jaccard: f64,
+    /// Exact containment: the shared shingles over the smaller set's.
+    pub containment: f64,
 }
 
 /// Every pair of sets in `sets` (documents `0..n`, all stored) with
 /// Jaccard at least `threshold`, sorted by `(a, b)`.
 pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair> {
-    // Document frequency of shingles seen in two or more documents.
-    let mut all: Vec<u64> = (0..n).flat_map(|d| sets.get(d).unwrap_or(&[]).iter().copied()).collect();
-    all.par_sort_unstable();
-    let mut common: Vec<(u64, u32)> = Vec::new();
-    for run in all.chunk_by(|a, b| a == b) {
-        if run.len() >= 2 {
-            common.push((run[0], run.len() as u32));
-        }
-    }
-    drop(all);
+    let common = shared_shingles(sets, n);
     let df = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).ok().map(|i| common[i].1);
 
     // Index entries: (shingle, doc) for the shared shingles in each prefix.
@@ -95,16 +90,89 @@ pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair>
         .par_iter()
         .filter_map(|&p| {
             let (a, b) = unpack_pair(p);
-            let j = PairSimilarity::exact(sets.get(a)?, sets.get(b)?).jaccard;
-            (j >= threshold).then_some(TruthPair { a, b, jaccard: j })
+            let s = PairSimilarity::exact(sets.get(a)?, sets.get(b)?);
+            (s.jaccard >= threshold).then_some(TruthPair { a, b, jaccard: s.jaccard, containment: s.containment })
+        })
+        .collect()
+}
+
+/// The shingles of `sets` (documents `0..n`) met in two or more documents,
+/// sorted, each with its document frequency.
+fn shared_shingles(sets: &ShingleSets, n: u32) -> Vec<(u64, u32)> {
+    let mut all: Vec<u64> = (0..n).flat_map(|d| sets.get(d).unwrap_or(&[]).iter().copied()).collect();
+    all.par_sort_unstable();
+    let mut common: Vec<(u64, u32)> = Vec::new();
+    for run in all.chunk_by(|a, b| a == b) {
+        if run.len() >= 2 {
+            common.push((run[0], run.len() as u32));
+        }
+    }
+    common
+}
+
+/// Every pair of sets in `sets` (documents `0..n`, all stored) whose
+/// smaller set has at least `containment` of its shingles in the other,
+/// sorted by `(a, b)`: the truth of a run with `--containment`.
+///
+/// The smaller set `x` shares at least `ceil(c |x|)` shingles with the
+/// larger, so one of them is among the first `|x| - ceil(c |x|) + 1` of
+/// `x`'s shingles, rarest first: only that prefix is looked up, in an index
+/// of every shared shingle of every document (the larger set's may be
+/// anywhere in it).
+pub fn containment_pairs(sets: &ShingleSets, n: u32, containment: f64) -> Vec<TruthPair> {
+    let common = shared_shingles(sets, n);
+    let df = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).ok().map(|i| common[i].1);
+    let size = |d: u32| sets.get(d).map_or(0, <[u64]>::len);
+    let mut index: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|d| sets.get(d).unwrap_or(&[]).iter().filter(|&&h| df(h).is_some()).map(move |&h| (h, d)))
+        .collect();
+    index.par_sort_unstable();
+    let mut candidates: Vec<u64> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|x| {
+            let set = sets.get(x).unwrap_or(&[]);
+            let mut shared: Vec<(u32, u64)> = set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
+            shared.sort_unstable();
+            let min_overlap = (containment * set.len() as f64 - 1e-9).ceil().max(1.0) as usize;
+            let prefix = (set.len() + 1).saturating_sub(min_overlap);
+            let take = prefix.saturating_sub(set.len() - shared.len());
+            let mut out = Vec::new();
+            for &(_, h) in &shared[..take.min(shared.len())] {
+                let from = index.partition_point(|&(g, _)| g < h);
+                for &(_, y) in index[from..].iter().take_while(|&&(g, _)| g == h) {
+                    // Each pair once, from its smaller set (the earlier on a tie).
+                    if (size(y), y) > (set.len(), x) {
+                        out.push(pack_pair(x.min(y), x.max(y)));
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect();
+    candidates.par_sort_unstable();
+    candidates.dedup();
+    candidates
+        .par_iter()
+        .filter_map(|&p| {
+            let (a, b) = unpack_pair(p);
+            let s = PairSimilarity::exact(sets.get(a)?, sets.get(b)?);
+            (s.containment >= containment).then_some(TruthPair { a, b, jaccard: s.jaccard, containment: s.containment })
         })
         .collect()
 }
 
 /// Every document's id (canonical JSON) and exact shingle set.
+///
+/// With `cleaner`, each text is cleaned first, as `doppel run` cleans it
+/// (`clean` names its fields), so that the truth is that of the text `run`
+/// compares.
 pub(crate) fn read_all_sets(
     corpus: &Corpus,
     opts: &JobOptions,
+    cleaner: Option<(&Cleaner, &CleanOptions)>,
     progress: Progress,
 ) -> Result<(Vec<String>, ShingleSets)> {
     let config = &opts.dedup;
@@ -120,7 +188,10 @@ pub(crate) fn read_all_sets(
             .map(|rec| {
                 let source = &corpus.sources[rec.source as usize];
                 let bytes = batch.bytes(rec);
-                let text = record_text(&source.kind, bytes, &opts.fields)?;
+                let text = match cleaner {
+                    Some((cleaner, clean)) => cleaned_text(cleaner, &source.kind, bytes, &clean.fields)?.into(),
+                    None => record_text(&source.kind, bytes, &opts.fields)?,
+                };
                 let id = own_id(source, bytes, &opts.fields).unwrap_or_else(|| fallback_id(source, rec.line));
                 Ok((canonical_id(&id), crate::shingle::shingle_set(&text, config.shingling, config.seed)))
             })
@@ -161,6 +232,10 @@ pub struct EvalOptions {
     pub pairs: Option<PathBuf>,
     /// Human cluster labels, `{"id", "cluster"}` per line.
     pub labels: Option<PathBuf>,
+    /// Score `doppel run` with these cleaning options: the truth is computed
+    /// on the cleaned text, and the run scored (unless `clusters` is given)
+    /// is `run`, not `dedup`.
+    pub clean: Option<CleanOptions>,
 }
 
 /// Scores against human labels.
@@ -181,6 +256,11 @@ pub struct EvalReport {
     pub documents: u64,
     /// Jaccard threshold of the truth.
     pub threshold: f64,
+    /// Containment threshold of the truth, when the run removed contained
+    /// copies (`--containment`): a pair is true at either threshold.
+    pub containment: Option<f64>,
+    /// Whether the truth was computed on the cleaned text (`eval --clean`).
+    pub cleaned_text: bool,
     /// True pairs (Jaccard >= threshold).
     pub truth_pairs: u64,
     /// Documents with at least one true partner.
@@ -190,7 +270,8 @@ pub struct EvalReport {
     /// Reported kept/duplicate pairs that are true pairs (precision), and
     /// true pairs that ended up in one cluster (recall).
     pub pair_level: PrecisionRecall,
-    /// Reported duplicates whose exact Jaccard with their kept document is below the threshold.
+    /// Reported duplicates whose exact similarity with their kept document
+    /// is below the threshold (and below the containment threshold, if any).
     pub duplicates_below_threshold: u64,
     /// True pairs whose two documents were both kept: near-duplicates left
     /// in the output (0 is the goal).
@@ -221,7 +302,12 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let mut outputs = crate::output::OutputSet::new(out_dir)?;
     let started = Instant::now();
     let corpus = open_corpus(inputs, &mut outputs, opts.job.max_record_bytes)?;
-    let (ids, sets) = read_all_sets(&corpus, &job, progress)?;
+    let cleaner = match &opts.clean {
+        Some(clean) => Some(build_cleaner(&corpus, clean, progress)?.0),
+        None => None,
+    };
+    let (ids, sets) = read_all_sets(&corpus, &job, cleaner.as_ref().zip(opts.clean.as_ref()), progress)?;
+    drop(cleaner);
     let n = ids.len() as u32;
     let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i as u32)).collect();
     if index.len() != ids.len() {
@@ -237,7 +323,13 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let truth: Vec<TruthPair> = match &opts.pairs {
         None => {
             let stage = progress.stage("joining");
-            let t = exact_pairs(&sets, n, threshold);
+            let mut t = exact_pairs(&sets, n, threshold);
+            // A run with --containment also removes contained copies.
+            if let Some(c) = job.dedup.containment {
+                t.extend(containment_pairs(&sets, n, c));
+                t.sort_by_key(|p| (p.a, p.b));
+                t.dedup_by_key(|p| (p.a, p.b));
+            }
             stage.finish_and_clear();
             t
         }
@@ -246,8 +338,9 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
             for (i, v) in read_json_lines(path)?.into_iter().enumerate() {
                 let (a, b) = (lookup(&v["a"], path, i + 1)?, lookup(&v["b"], path, i + 1)?);
                 let jaccard = v["jaccard"].as_f64().unwrap_or(0.0);
-                if jaccard >= threshold {
-                    t.push(TruthPair { a: a.min(b), b: a.max(b), jaccard });
+                let containment = v["containment"].as_f64().unwrap_or(0.0);
+                if (PairSimilarity { jaccard, containment }).matches(&job.dedup) {
+                    t.push(TruthPair { a: a.min(b), b: a.max(b), jaccard, containment });
                 }
             }
             t
@@ -256,12 +349,16 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let truth_seconds = started.elapsed().as_secs_f64();
     let pairs_file = outputs.create("truth_pairs.jsonl")?;
     for p in &truth {
-        let line = format!(
-            "{{\"a\":{},\"b\":{},\"jaccard\":{}}}\n",
+        let mut line = format!(
+            "{{\"a\":{},\"b\":{},\"jaccard\":{}",
             ids[p.a as usize],
             ids[p.b as usize],
             super::files::format_similarity(p.jaccard)
         );
+        if job.dedup.containment.is_some() {
+            line.push_str(&format!(",\"containment\":{}", super::files::format_similarity(p.containment)));
+        }
+        line.push_str("}\n");
         outputs.file(pairs_file).write_all(line.as_bytes())?;
     }
 
@@ -270,7 +367,10 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
         Some(p) => p.clone(),
         None => {
             let run_dir = outputs.work_dir().join("run");
-            super::files::dedup_files(inputs, &run_dir, &job)?;
+            match &opts.clean {
+                Some(clean) => drop(super::clean_job::run_files(inputs, &run_dir, clean, &job)?),
+                None => drop(super::files::dedup_files(inputs, &run_dir, &job)?),
+            }
             run_dir.join("clusters.jsonl")
         }
     };
@@ -286,7 +386,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
             members.push(doc);
             reported += 1;
             if let (Some(x), Some(y)) = (sets.get(kept), sets.get(doc))
-                && PairSimilarity::exact(x, y).jaccard < threshold
+                && !PairSimilarity::exact(x, y).matches(&job.dedup)
             {
                 below += 1;
             }
@@ -312,6 +412,8 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
     let report = EvalReport {
         documents: n as u64,
         threshold,
+        containment: job.dedup.containment,
+        cleaned_text: opts.clean.is_some(),
         truth_pairs: truth.len() as u64,
         truth_documents: document_level.truth,
         document_level,
@@ -401,6 +503,34 @@ mod tests {
             for a in 0..n {
                 for b in a + 1..n {
                     if PairSimilarity::exact(&raw[a as usize], &raw[b as usize]).jaccard >= t {
+                        want.push((a, b));
+                    }
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
+
+        /// The containment join finds exactly the pairs a brute-force
+        /// comparison finds, contained copies of every size included.
+        #[test]
+        fn containment_join_equals_brute_force(seed in any::<u64>(), n in 2u32..40, c in 0.3f64..1.0) {
+            let mut sets = ShingleSets::new();
+            let mut raw: Vec<Vec<u64>> = Vec::new();
+            for d in 0..n {
+                // Windows of very different lengths: short ones sit inside long ones.
+                let base = splitmix64(seed ^ u64::from(d)) % 40;
+                let len = 2 + splitmix64(seed ^ u64::from(d) << 8) % 40;
+                let mut s: Vec<u64> = (base..base + len).map(|x| x * 7919).collect();
+                if d % 3 == 0 { s.push(1_000_000 + u64::from(d)); }
+                s.sort_unstable();
+                sets.push(d, &s);
+                raw.push(s);
+            }
+            let got: Vec<(u32, u32)> = containment_pairs(&sets, n, c).iter().map(|p| (p.a, p.b)).collect();
+            let mut want = Vec::new();
+            for a in 0..n {
+                for b in a + 1..n {
+                    if PairSimilarity::exact(&raw[a as usize], &raw[b as usize]).containment >= c {
                         want.push((a, b));
                     }
                 }
