@@ -87,25 +87,55 @@ impl UnionFind {
     }
 }
 
-/// Orders a sorted group by keep priority: the member [`choose_kept`] would
-/// pick first, then the next, and so on. `chars(d)` is document `d`'s text
-/// length, `date(d)` its date (milliseconds since the epoch), if it has one.
+/// What the keep rules know of each document.
+pub struct KeepFacts<C, D, R> {
+    /// `chars(d)`: document `d`'s text length.
+    pub chars: C,
+    /// `date(d)`: its date (milliseconds since the epoch), if it has one.
+    pub date: D,
+    /// `rank(d)`: its place in a `--keep-priority` list (lower is kept
+    /// first; every document ranks 0 without a list).
+    pub rank: R,
+}
+
+impl<C, D, R> KeepFacts<C, D, R>
+where
+    C: Fn(u32) -> u32,
+    D: Fn(u32) -> Option<i64>,
+    R: Fn(u32) -> u32,
+{
+    /// Orders a sorted group by keep priority: the member [`choose_kept`]
+    /// would pick first, then the next, and so on. The rank comes first,
+    /// then the rule, then input order.
+    pub fn keep_order(&self, group: &[u32], rule: KeepRule) -> Vec<u32> {
+        let mut order = group.to_vec();
+        // Stable sorts of a group in input order: ties stay in input order.
+        match rule {
+            KeepRule::First => {}
+            KeepRule::Longest => order.sort_by_key(|&d| std::cmp::Reverse((self.chars)(d))),
+            // Dated documents first, then the rest in input order.
+            KeepRule::Earliest => order.sort_by_key(|&d| (self.date)(d).map_or((1, 0), |t| (0, t))),
+            KeepRule::Latest => order.sort_by_key(|&d| (self.date)(d).map_or((1, 0), |t| (0, t.saturating_neg()))),
+        }
+        order.sort_by_key(|&d| (self.rank)(d));
+        order
+    }
+
+    /// Picks the kept member of a sorted group (see [`KeepFacts::keep_order`]).
+    pub fn choose_kept(&self, group: &[u32], rule: KeepRule) -> u32 {
+        self.keep_order(group, rule)[0]
+    }
+}
+
+/// Orders a sorted group by keep priority, without a priority list (see
+/// [`KeepFacts::keep_order`]).
 pub fn keep_order(
     group: &[u32],
     rule: KeepRule,
     chars: &impl Fn(u32) -> u32,
     date: &impl Fn(u32) -> Option<i64>,
 ) -> Vec<u32> {
-    let mut order = group.to_vec();
-    // Stable sorts of a group in input order: ties stay in input order.
-    match rule {
-        KeepRule::First => {}
-        KeepRule::Longest => order.sort_by_key(|&d| std::cmp::Reverse(chars(d))),
-        // Dated documents first, then the rest in input order.
-        KeepRule::Earliest => order.sort_by_key(|&d| date(d).map_or((1, 0), |t| (0, t))),
-        KeepRule::Latest => order.sort_by_key(|&d| date(d).map_or((1, 0), |t| (0, t.saturating_neg()))),
-    }
-    order
+    KeepFacts { chars, date, rank: |_| 0 }.keep_order(group, rule)
 }
 
 /// Splits a group into stars: the highest-priority unassigned member is a
@@ -326,5 +356,10 @@ mod tests {
         assert_eq!(kept(KeepRule::Earliest), 2);
         assert_eq!(kept(KeepRule::Latest), 1);
         assert_eq!(keep_order(&[0, 1, 2, 3], KeepRule::Earliest, &lens, &dates), [2, 3, 1, 0]);
+        // A priority list goes before the rule; the rule orders each rank.
+        let facts = KeepFacts { chars: &lens, date: &dates, rank: |d: u32| [1, 1, 2, 0][d as usize] };
+        assert_eq!(facts.keep_order(&[0, 1, 2, 3], KeepRule::Longest), [3, 1, 0, 2]);
+        assert_eq!(facts.choose_kept(&[0, 1, 2], KeepRule::Earliest), 1);
+        assert_eq!(facts.choose_kept(&[0, 1, 2], KeepRule::First), 0);
     }
 }

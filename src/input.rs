@@ -653,11 +653,14 @@ pub struct FieldNames {
     pub site: Option<String>,
     /// Name of the publication date field, if dates are used.
     pub date: Option<String>,
+    /// Name of the field `--keep-priority` ranks records by, if any (the
+    /// dedup job sets it from its priority list).
+    pub priority: Option<String>,
 }
 
 impl Default for FieldNames {
     fn default() -> Self {
-        FieldNames { text: "text".into(), id: "id".into(), site: None, date: None }
+        FieldNames { text: "text".into(), id: "id".into(), site: None, date: None, priority: None }
     }
 }
 
@@ -673,6 +676,8 @@ pub(crate) struct Fields<'a> {
     pub site: Option<&'a str>,
     /// The date field as raw JSON, if asked for and present.
     pub date: Option<&'a str>,
+    /// The priority field as raw JSON, if asked for and present.
+    pub priority: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -759,6 +764,7 @@ fn parse_record_with_serde<'a>(text: &'a str, names: &FieldNames) -> std::result
         id,
         site: values.site.map(RawValue::get),
         date: values.date.map(RawValue::get),
+        priority: values.priority.map(RawValue::get),
     })
 }
 
@@ -794,7 +800,7 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
     }
     i = skip_json_space(b, i + 1);
     let mut value: Option<(Cow<'a, str>, (usize, usize))> = None;
-    let (mut id, mut site, mut date) = (None, None, None);
+    let (mut id, mut site, mut date, mut priority) = (None, None, None, None);
     loop {
         if b.get(i) != Some(&b'"') {
             return None;
@@ -826,6 +832,8 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
                 site = Some(raw);
             } else if names.date.as_deref() == Some(key) && date.is_none() {
                 date = Some(raw);
+            } else if names.priority.as_deref() == Some(key) && priority.is_none() {
+                priority = Some(raw);
             }
         }
         i = skip_json_space(b, i);
@@ -840,7 +848,7 @@ fn flat_record_fields<'a>(text: &'a str, names: &FieldNames) -> Option<Fields<'a
     }
     let (text, text_span) = value?;
     let id = checked_id(id).ok()?;
-    Some(Fields { text, text_span, id, site, date })
+    Some(Fields { text, text_span, id, site, date, priority })
 }
 
 /// The index of the first byte at or after `i` that is not JSON white space.
@@ -957,7 +965,7 @@ fn skip_flat_value(b: &[u8], start: usize) -> Option<usize> {
 /// The value of a JSON string token (`raw`, with its quotes) that serde_json
 /// has checked already (every escape well formed), borrowed when it holds
 /// no escape: see [`decode_json_string`].
-fn json_string_value(raw: &str) -> std::result::Result<Cow<'_, str>, &'static str> {
+pub(crate) fn json_string_value(raw: &str) -> std::result::Result<Cow<'_, str>, &'static str> {
     if !raw.starts_with('"') {
         return Err("not a string");
     }
@@ -1157,6 +1165,7 @@ struct FieldValues<'a> {
     id: Option<&'a RawValue>,
     site: Option<&'a RawValue>,
     date: Option<&'a RawValue>,
+    priority: Option<&'a RawValue>,
 }
 
 impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
@@ -1182,6 +1191,8 @@ impl<'de> Visitor<'de> for FieldsSeed<'_> {
                 v.site = Some(map.next_value()?);
             } else if self.names.date.as_deref() == Some(&*key) && v.date.is_none() {
                 v.date = Some(map.next_value()?);
+            } else if self.names.priority.as_deref() == Some(&*key) && v.priority.is_none() {
+                v.priority = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -1445,7 +1456,13 @@ mod tests {
 
     #[test]
     fn custom_field_names() {
-        let n = FieldNames { text: "body".into(), id: "uid".into(), site: Some("domain".into()), date: None };
+        let n = FieldNames {
+            text: "body".into(),
+            id: "uid".into(),
+            site: Some("domain".into()),
+            date: None,
+            priority: None,
+        };
         let rec = br#"{"text":"no","body":"y\u00e9s","uid":"u","domain":"a.example"}"#;
         let f = parse_record(rec, &n).unwrap();
         assert_eq!(f.text, "yés");

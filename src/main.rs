@@ -341,6 +341,11 @@ struct DedupParams {
     /// earliest|latest.
     #[arg(long, value_name = "FIELD")]
     date_field: Option<String>,
+    /// Keep records whose FIELD holds an earlier value of the list first
+    /// (e.g. site=apnews.com,reuters.com: the wire's own copy), then apply
+    /// --keep among equals; records with another value or none come last.
+    #[arg(long, value_name = "FIELD=V1,V2,...", value_parser = parse_keep_priority)]
+    keep_priority: Option<doppel::pipeline::KeepPriority>,
     /// Remove documents with no words (placeholders, pages the cleaner
     /// emptied), listed in rejected.jsonl with the reason "empty".
     #[arg(long)]
@@ -386,12 +391,17 @@ struct DedupParams {
     exact_sets: ExactSetsArg,
 }
 
+fn parse_keep_priority(spec: &str) -> Result<doppel::pipeline::KeepPriority, String> {
+    doppel::pipeline::KeepPriority::parse(spec).map_err(|e| e.to_string())
+}
+
 impl DedupParams {
     fn job(&self, common: &CommonArgs) -> JobOptions {
         let job = common.job(self.config());
         JobOptions {
             fields: FieldNames { date: self.date_field.clone(), ..job.fields.clone() },
             show_fields: self.show_field.clone(),
+            keep_priority: self.keep_priority.clone(),
             annotate: self.annotate,
             drop_empty: self.drop_empty,
             memory_limit_bytes: self.memory_limit,
@@ -445,9 +455,10 @@ impl CommonArgs {
             duplicates_only: false,
             exact_sets: ExactSets::default(),
             show_fields: Vec::new(),
+            keep_priority: None,
             annotate: false,
             drop_empty: false,
-            fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), site: None, date: None },
+            fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), ..FieldNames::default() },
             skip_bad: self.skip_bad,
             max_record_bytes: self.max_record_bytes,
             progress: !self.quiet && std::io::stderr().is_terminal(),

@@ -587,6 +587,45 @@ fn keep_earliest_keeps_the_earliest_dated_copy_whatever_the_date_format() {
 }
 
 #[test]
+fn keep_priority_keeps_the_listed_sites_copy_then_applies_the_rule() {
+    // 40 stories, 3 copies each on three sites in rotating input order;
+    // some stories have no copy on the wire's site.
+    let dir = Dir::new();
+    let sites = ["blog.example", "wire.example", "paper.example"];
+    let mut lines = Vec::new();
+    for i in 0..120u64 {
+        let (story_no, copy) = (i / 3, (i % 3) as usize);
+        let mut site = sites[(copy + story_no as usize) % 3];
+        if story_no % 10 == 0 && site == "wire.example" {
+            site = "other.example";
+        }
+        let text = edit(&story(story_no, 300), 100 + copy);
+        lines.push(serde_json::json!({"id": format!("s{story_no}-c{copy}"), "site": site, "text": text}).to_string());
+    }
+    dir.write("in.jsonl", lines.join("\n") + "\n");
+    let args = ["dedup", "in.jsonl", "-q", "--keep", "longest", "--show-field", "site"];
+    dir.ok(&[&args[..], &["-o", "out", "--keep-priority", "site=wire.example,paper.example"]].concat());
+    let clusters = dir.json_lines("out/clusters.jsonl");
+    assert_eq!(clusters.len(), 40);
+    let rank = |site: &serde_json::Value| ["wire.example", "paper.example"].iter().position(|s| site == s).unwrap_or(2);
+    let mut by_priority = 0;
+    for c in &clusters {
+        let kept = rank(&c["fields"]["site"]);
+        for d in c["duplicates"].as_array().unwrap() {
+            assert!(kept <= rank(&d["fields"]["site"]), "{c}");
+        }
+        by_priority += usize::from(c["kept_because"] == "priority");
+    }
+    assert!(by_priority >= 30, "{by_priority} clusters kept by priority");
+    // A list no record matches decides nothing, and says so.
+    let out = dir.ok(&[&args[..], &["-o", "none", "--keep-priority", "site=nowhere.example"]].concat());
+    assert!(stderr(&out).contains("the priority decides nothing"), "{}", stderr(&out));
+    let out = dir.run(&["dedup", "in.jsonl", "-o", "x", "--keep-priority", "site"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("FIELD=VALUE"), "{}", stderr(&out));
+}
+
+#[test]
 fn short_flags_conflicting_options_and_run_with_lists_only() {
     let dir = Dir::new();
     let (corpus, _) = small_corpus();

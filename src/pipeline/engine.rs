@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::bands::BandTables;
-use crate::cluster::{ClusterMode, DocIndex, UnionFind, choose_kept, keep_order, stars};
+use crate::cluster::{ClusterMode, DocIndex, KeepFacts, UnionFind, stars};
 use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
 use crate::minhash::{MinHasher, SignScratch};
@@ -28,6 +28,8 @@ pub struct Signatures {
     shingles: Vec<u32>,
     // Each document's date, [`NO_DATE`] for none; empty unless asked for.
     dates: Vec<i64>,
+    // Each document's rank in a `--keep-priority` list; empty without one.
+    ranks: Vec<u32>,
 }
 
 /// A document without a date, in [`Signatures`]' dates.
@@ -133,6 +135,19 @@ impl Signatures {
     pub(crate) fn push_date(&mut self, date: Option<i64>) {
         self.dates.resize(self.chars.len() - 1, NO_DATE);
         self.dates.push(date.unwrap_or(NO_DATE));
+    }
+
+    /// Document `doc`'s rank in a `--keep-priority` list (lower is kept
+    /// first), 0 for every document without a list.
+    pub fn rank(&self, doc: u32) -> u32 {
+        self.ranks.get(doc as usize).copied().unwrap_or(0)
+    }
+
+    /// The rank of the document pushed last (called after each push, or
+    /// never): 4 bytes a document, only with a priority list.
+    pub(crate) fn push_rank(&mut self, rank: u32) {
+        self.ranks.resize(self.chars.len() - 1, 0);
+        self.ranks.push(rank);
     }
 
     pub(crate) fn push(&mut self, sig: &[u32], chars: usize, shingles: usize) -> DocIndex {
@@ -532,8 +547,7 @@ pub(crate) fn cluster_candidates(
             || config.containment.is_some_and(|c| s.containment >= c && sigs.shingles(d) <= sigs.shingles(kept))
     };
     let groups = uf.groups();
-    let chars = |d: u32| sigs.chars(d);
-    let date = |d: u32| sigs.date(d);
+    let facts = KeepFacts { chars: |d: u32| sigs.chars(d), date: |d: u32| sigs.date(d), rank: |d: u32| sigs.rank(d) };
     let per_group: Vec<Vec<Cluster>> = groups
         .par_iter()
         .map(|group| {
@@ -545,11 +559,12 @@ pub(crate) fn cluster_candidates(
                 ClusterMode::Union => {
                     // Under containment, as for stars: the largest is kept.
                     let kept = match config.containment {
-                        Some(_) => keep_order(group, config.keep, &chars, &date)
+                        Some(_) => facts
+                            .keep_order(group, config.keep)
                             .into_iter()
                             .min_by_key(|&d| std::cmp::Reverse(sigs.shingles(d)))
                             .unwrap_or(group[0]),
-                        None => choose_kept(group, config.keep, &chars, &date),
+                        None => facts.choose_kept(group, config.keep),
                     };
                     let duplicates = group.iter().filter(|&&d| d != kept).map(|&d| duplicate(kept, d)).collect();
                     vec![Cluster { kept: DocIndex(kept), duplicates }]
@@ -561,7 +576,7 @@ pub(crate) fn cluster_candidates(
                     // Under containment the documents that hold others
                     // come first (the keep rule orders equals): a stub is
                     // never kept over its source.
-                    let mut order = keep_order(group, config.keep, &chars, &date);
+                    let mut order = facts.keep_order(group, config.keep);
                     if config.containment.is_some() {
                         order.sort_by_key(|&d| std::cmp::Reverse(sigs.shingles(d)));
                     }

@@ -77,6 +77,45 @@ pub struct JobOptions {
     /// Fields of each clustered record written beside its id in
     /// `clusters.jsonl` (`"fields": {...}`), e.g. site, title, date.
     pub show_fields: Vec<String>,
+    /// Keep a record whose field holds an earlier value of a list before
+    /// the keep rule is asked (`--keep-priority site=wire.example,...`).
+    pub keep_priority: Option<KeepPriority>,
+}
+
+/// A priority list: records whose `field` holds `values[0]` are kept first,
+/// then those holding `values[1]`, and so on; then every other record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepPriority {
+    /// The field read.
+    pub field: String,
+    /// Its values, most wanted first.
+    pub values: Vec<String>,
+}
+
+impl KeepPriority {
+    /// Parses `FIELD=V1,V2,...`.
+    pub fn parse(spec: &str) -> Result<KeepPriority> {
+        let (field, values) = spec
+            .split_once('=')
+            .ok_or_else(|| Error::config(format!("--keep-priority wants FIELD=VALUE,VALUE,..., got {spec:?}")))?;
+        let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        if field.trim().is_empty() || values.is_empty() {
+            return Err(Error::config(format!("--keep-priority wants a field and at least one value, got {spec:?}")));
+        }
+        Ok(KeepPriority { field: field.trim().to_string(), values })
+    }
+
+    /// The rank of a record whose field holds `raw` (raw JSON): the place
+    /// of its value in the list, or the list's length for any other value
+    /// or none. A string is compared by its value, anything else by its JSON.
+    pub fn rank(&self, raw: Option<&str>) -> u32 {
+        let Some(raw) = raw else { return self.values.len() as u32 };
+        let value = match raw.starts_with('"') {
+            true => crate::input::json_string_value(raw).unwrap_or(std::borrow::Cow::Borrowed(raw)),
+            false => std::borrow::Cow::Borrowed(raw),
+        };
+        self.values.iter().position(|v| *v == value).unwrap_or(self.values.len()) as u32
+    }
 }
 
 /// Where exact verification gets the shingle sets of candidate documents.
@@ -356,6 +395,8 @@ enum Outcome {
         own_id: bool,
         // Its date, when a keep rule asks for dates and it has one.
         date: Option<i64>,
+        // Its rank in the priority list (`None` without a list).
+        rank: Option<u32>,
     },
     Bad(String),
     /// Rejected before dedup, and reported there.
@@ -401,6 +442,8 @@ struct BatchSigner<'a> {
     corpus: &'a Corpus,
     batch: &'a Batch,
     opts: &'a JobOptions,
+    // The job's fields, and the priority list's.
+    fields: &'a FieldNames,
     hasher: &'a MinHasher,
     /// Per record: rejected before dedup, and passed over here.
     passed: &'a [bool],
@@ -428,16 +471,20 @@ impl BatchSigner<'_> {
         }
         let kind = &self.corpus.sources[rec.source as usize].kind;
         let bytes = self.batch.bytes(rec);
-        let fields = &self.opts.fields;
+        let fields = self.fields;
+        let priority = self.opts.keep_priority.as_ref();
         let read = match kind {
-            SourceKind::Text { id } => record_text(kind, bytes, fields)
-                .map(|t| (t, self.with_ids.then(|| crate::input::json_string(id)), true, None)),
+            SourceKind::Text { id } => record_text(kind, bytes, fields).map(|t| {
+                let rank = priority.map(|p| p.rank(None));
+                (t, self.with_ids.then(|| crate::input::json_string(id)), true, None, rank)
+            }),
             SourceKind::Jsonl => parse_record(bytes, fields).map(|f| {
                 let date = f.date.filter(|_| self.with_dates).and_then(crate::dates::parse_raw_json_date);
-                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), f.id.is_some(), date)
+                let rank = priority.map(|p| p.rank(f.priority));
+                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), f.id.is_some(), date, rank)
             }),
         };
-        let (text, id, own_id, date) = match read {
+        let (text, id, own_id, date, rank) = match read {
             Ok(read) => read,
             Err(reason) => return Outcome::Bad(reason),
         };
@@ -450,7 +497,7 @@ impl BatchSigner<'_> {
             true => self.hasher.sign_appending_fingerprints(&text, scratch, sig, set),
             false => self.hasher.sign_into(&text, scratch, sig),
         };
-        Outcome::Doc { chars: text.chars().count(), shingles, id, own_id, date }
+        Outcome::Doc { chars: text.chars().count(), shingles, id, own_id, date, rank }
     }
 }
 
@@ -603,6 +650,8 @@ fn sign_pass(
     // the first few named.
     let with_dates = matches!(opts.dedup.keep, KeepRule::Earliest | KeepRule::Latest);
     let (mut without_date, mut undated) = (0u64, Vec::new());
+    // Records whose priority field holds none of the listed values.
+    let mut unlisted = 0u64;
     // Documents with no words (a placeholder brief, a page the cleaner
     // emptied): kept, never clustered, and named so that nobody indexes a
     // blank page unknowingly.
@@ -611,6 +660,7 @@ fn sign_pass(
     let mut passed_over = RejectMatch::new(&upstream.rejected);
     let mut cut_walk = CutWalk::new(upstream.cuts);
     let mut sigs = Vec::new();
+    let fields = FieldNames { priority: opts.keep_priority.as_ref().map(|p| p.field.clone()), ..opts.fields.clone() };
     // Sets are written on a thread of their own, a batch behind, so that
     // the workers never wait for the disk.
     let ((log, warning), ids) = for_each_batch_into(
@@ -626,6 +676,7 @@ fn sign_pass(
                 corpus,
                 batch: &batch,
                 opts,
+                fields: &fields,
                 hasher,
                 passed: &passed,
                 cuts: &cuts,
@@ -663,7 +714,7 @@ fn sign_pass(
                 let mut documents = 0;
                 for (outcome, (rec, sig)) in outcomes.into_iter().zip(records.by_ref()) {
                     match outcome {
-                        Outcome::Doc { chars, shingles, id, own_id, date } => {
+                        Outcome::Doc { chars, shingles, id, own_id, date, rank } => {
                             without_id += u64::from(!own_id);
                             if with_dates && date.is_none() {
                                 without_date += 1;
@@ -681,6 +732,12 @@ fn sign_pass(
                             pass.signatures.push(sig, chars, shingles);
                             if with_dates {
                                 pass.signatures.push_date(date);
+                            }
+                            if let Some(rank) = rank {
+                                pass.signatures.push_rank(rank);
+                                unlisted += u64::from(
+                                    rank as usize == opts.keep_priority.as_ref().map_or(0, |p| p.values.len()),
+                                );
                             }
                             pass.signatures.spill_bands_if_full().map_err(|e| Error::io(spill_dir, e))?;
                             pass.empty += u64::from(shingles == 0);
@@ -786,6 +843,16 @@ fn sign_pass(
             "{without_date} of {documents} records have no date in field {field:?} that doppel can read ({}{more}): \
              they are kept only where no copy has one",
             undated.join(", ")
+        ));
+    }
+    if let Some(p) = &opts.keep_priority
+        && unlisted == documents
+        && documents > 0
+    {
+        pass.warnings.push(format!(
+            "no record's field {:?} holds one of the --keep-priority values ({}): the priority decides nothing",
+            p.field,
+            p.values.join(", ")
         ));
     }
     bar.finish_and_clear();
@@ -1547,11 +1614,16 @@ fn push_shown_fields(id: &mut String, bytes: &[u8], fields: &[String]) {
 /// Why a cluster's kept document was kept: the keep rule; or under
 /// `--containment`, where the documents that hold others come first,
 /// `contains` when a member went by containment alone and `largest`
-/// otherwise; or `first_without_date` when no member had a date.
+/// otherwise; `priority` when the `--keep-priority` list ranked a copy
+/// below it; or `first_without_date` when no member had a date.
 fn kept_because(c: &super::engine::Cluster, config: &DedupConfig, sigs: &Signatures) -> &'static str {
     if config.containment.is_some() {
         let by_containment = c.duplicates.iter().any(|d| removed_by(d, config) == "containment");
         return if by_containment { "contains" } else { "largest" };
+    }
+    // The priority list decided when a copy ranked lower than the kept one.
+    if c.duplicates.iter().any(|d| sigs.rank(d.doc.0) > sigs.rank(c.kept.0)) {
+        return "priority";
     }
     match config.keep {
         KeepRule::First => "first",

@@ -22,7 +22,7 @@ mod truth;
 
 pub use clean_job::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, RunSummary, clean_files, run_files};
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
-pub use files::{DedupSummary, ExactSets, JobOptions, Parameters, StageSeconds, dedup_files};
+pub use files::{DedupSummary, ExactSets, JobOptions, KeepPriority, Parameters, StageSeconds, dedup_files};
 pub use floor::{FloorSummary, floor};
 pub(crate) use progress::Progress;
 pub use train::train_cleaner;
