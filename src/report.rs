@@ -23,6 +23,9 @@ pub struct ReportData {
     pub largest: Vec<ShownCluster>,
     /// For `run`: cuts and characters removed per rule, most characters first.
     pub cuts_per_rule: Vec<(String, u64, u64)>,
+    /// For `run` with sites: `(site, documents, characters, characters
+    /// removed)` of the sites cut from most, most first.
+    pub cuts_per_site: Vec<(String, u64, u64, u64)>,
 }
 
 /// A cluster as the report shows it.
@@ -36,6 +39,9 @@ pub struct ShownCluster {
     /// to the kept one (1 for itself), and the start of its text.
     pub members: Vec<(String, f64, String)>,
 }
+
+/// Sites listed in the report's cuts per site, at most.
+const SHOWN_SITES: usize = 20;
 
 /// Words of a text shown side by side and compared, at most.
 const SHOWN_WORDS: usize = 300;
@@ -84,6 +90,22 @@ pub fn render(data: &ReportData) -> String {
         for (rule, cuts, chars) in &data.cuts_per_rule {
             let _ =
                 write!(h, "<tr><td>{}</td><td class=\"n\">{cuts}</td><td class=\"n\">{chars}</td></tr>", escape(rule));
+        }
+        h.push_str("</table>\n");
+    }
+    if !data.cuts_per_site.is_empty() {
+        h.push_str(
+            "<h2>Cuts per site</h2>\n<p class=\"muted\">The sites the cleaner cut most from.</p>\
+             <table id=\"sites\"><tr><th>site</th><th>documents</th><th>characters removed</th><th>share</th></tr>",
+        );
+        for (site, documents, chars, removed) in data.cuts_per_site.iter().take(SHOWN_SITES) {
+            let share = 100.0 * *removed as f64 / (*chars).max(1) as f64;
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{documents}</td><td class=\"n\">{removed}</td>\
+                 <td class=\"n\">{share:.1}%</td></tr>",
+                escape(site)
+            );
         }
         h.push_str("</table>\n");
     }
@@ -236,11 +258,16 @@ mod tests {
                 ],
             }],
             cuts_per_rule: vec![("caption".into(), 3, 120)],
+            cuts_per_site: vec![("a.example".into(), 2, 400, 100)],
         };
         let html = render(&data);
-        for part in
-            ["<svg id=\"similarity\"", "<svg id=\"cluster-sizes\"", "<table id=\"cuts\"", "<td class=\"n\">4</td>"]
-        {
+        for part in [
+            "<svg id=\"similarity\"",
+            "<svg id=\"cluster-sizes\"",
+            "<table id=\"cuts\"",
+            "<td class=\"n\">4</td>",
+            "25.0%",
+        ] {
             assert!(html.contains(part), "{part}");
         }
         assert!(html.contains("<del>&lt;ended&gt;</del>") && html.contains("<ins>Monday</ins>"), "{html}");

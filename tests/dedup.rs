@@ -674,9 +674,15 @@ fn the_report_shows_the_figures_and_opens_in_a_headless_browser() {
     let stats: serde_json::Value = serde_json::from_str(&dir.read("out/stats.json")).unwrap();
     // Self-contained: no script, nothing fetched.
     assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
-    for part in ["<svg id=\"similarity\"", "<svg id=\"cluster-sizes\"", "<table id=\"cuts\"", "class=\"cluster\""] {
+    let parts = ["<svg id=\"similarity\"", "<svg id=\"cluster-sizes\"", "<table id=\"cuts\"", "<table id=\"sites\""];
+    for part in parts.into_iter().chain(["class=\"cluster\""]) {
         assert!(html.contains(part), "{part}");
     }
+    // Cuts per site: the site cut most from heads the table, as in stats.json.
+    let top = &stats["clean"]["sites"][0];
+    let row = format!("<tr><td>{}</td><td class=\"n\">{}</td>", top["site"].as_str().unwrap(), top["documents"]);
+    assert!(html.contains(&row), "{row}");
+    assert!(stats["clean"]["sites_seen"].as_u64() >= Some(2));
     let documents = format!("<th>documents</th><td class=\"n\">{}</td>", stats["documents"]);
     assert!(html.contains(&documents), "{documents}");
     assert_eq!(html.matches("<html").count(), 1);

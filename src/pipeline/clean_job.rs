@@ -65,6 +65,26 @@ pub struct RuleStats {
     pub characters: u64,
 }
 
+/// What the cleaner removed from one site's documents.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SiteStats {
+    /// The site (as `--site-field` gives it, a URL's host).
+    pub site: String,
+    /// Its documents.
+    pub documents: u64,
+    /// Their characters.
+    pub characters: u64,
+    /// Characters removed from them.
+    pub characters_removed: u64,
+}
+
+/// Sites listed in the summary and the report: the most cut from.
+pub const SITES_LISTED: usize = 50;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Wall-clock seconds of the cleaning stages.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CleanSeconds {
@@ -95,6 +115,13 @@ pub struct CleanSummary {
     pub characters_removed: u64,
     /// Per rule.
     pub rules: BTreeMap<String, RuleStats>,
+    /// With `--site-field`: the sites the cleaner cut most from, most
+    /// characters removed first (at most [`SITES_LISTED`]; ties by name).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteStats>,
+    /// Sites met (all of them, listed or not).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sites_seen: u64,
     /// Boilerplate lines in the table in force.
     pub boilerplate_lines: usize,
     /// Stray tokens learned or loaded.
@@ -242,6 +269,8 @@ struct CleanedChunk {
     characters: u64,
     characters_removed: u64,
     rules: BTreeMap<String, RuleStats>,
+    /// Per site: documents, characters, characters removed.
+    sites: std::collections::HashMap<String, [u64; 3]>,
 }
 
 /// Records a worker cleans into one [`CleanedChunk`], at most (see
@@ -477,6 +506,16 @@ fn clean_record<'c>(
         Some(last) => last.end + doc.text[last.byte_end..].chars().count(),
         None => doc.text.chars().count(),
     };
+    if let Some(site) = site {
+        let removed: usize = cuts.iter().map(|c| c.end - c.start).sum();
+        let figures = match chunk.sites.get_mut(site) {
+            Some(f) => f,
+            None => chunk.sites.entry(site.to_string()).or_default(),
+        };
+        figures[0] += 1;
+        figures[1] += characters as u64;
+        figures[2] += removed as u64;
+    }
     Ok(CleanedRecord { cuts, characters: characters as u64, has_site })
 }
 
@@ -550,6 +589,7 @@ fn write_cleaned(
 ) -> Result<CleanPass> {
     let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new() };
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
+    let mut sites: std::collections::HashMap<String, [u64; 3]> = std::collections::HashMap::new();
     for batch in batches {
         for mut chunk in batch.chunks {
             let s = &mut pass.summary;
@@ -574,6 +614,10 @@ fn write_cleaned(
                 total.cuts += r.cuts;
                 total.characters += r.characters;
             }
+            for (site, f) in chunk.sites.drain() {
+                let total = sites.entry(site).or_default();
+                total.iter_mut().zip(f).for_each(|(t, x)| *t += x);
+            }
             pool.give_back(chunk);
         }
         if let Some(f) = batch.failure {
@@ -584,6 +628,19 @@ fn write_cleaned(
     }
     pass.rejected = rejects.list;
     let s = &mut pass.summary;
+    s.sites_seen = sites.len() as u64;
+    let mut sites: Vec<SiteStats> = sites
+        .into_iter()
+        .map(|(site, [documents, characters, characters_removed])| SiteStats {
+            site,
+            documents,
+            characters,
+            characters_removed,
+        })
+        .collect();
+    sites.sort_by(|a, b| b.characters_removed.cmp(&a.characters_removed).then_with(|| a.site.cmp(&b.site)));
+    sites.truncate(SITES_LISTED);
+    s.sites = sites;
     if let Some(field) = &opts.fields.site
         && s.documents > s.rejected
         && s.documents_with_site == 0
@@ -677,7 +734,10 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     let mut cuts_per_rule: Vec<(String, u64, u64)> =
         pass.summary.rules.iter().map(|(rule, s)| (rule.clone(), s.cuts, s.characters)).collect();
     cuts_per_rule.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    let upstream = Upstream { rejected: std::mem::take(&mut pass.rejected), cuts: Some(&cuts), cuts_per_rule };
+    let cuts_per_site =
+        pass.summary.sites.iter().map(|s| (s.site.clone(), s.documents, s.characters, s.characters_removed)).collect();
+    let upstream =
+        Upstream { rejected: std::mem::take(&mut pass.rejected), cuts: Some(&cuts), cuts_per_rule, cuts_per_site };
     let mut summary = dedup_corpus(&corpus, &dedup, &mut outputs, upstream, started)?;
     let total = started.elapsed().as_secs_f64();
     summary.seconds.total = total;

@@ -980,6 +980,9 @@ pub(crate) struct Upstream<'a> {
     pub cuts: Option<&'a CutLog>,
     /// For the report: cuts and characters removed per rule upstream.
     pub cuts_per_rule: Vec<(String, u64, u64)>,
+    /// For the report: the sites cut from most upstream, as `(site,
+    /// documents, characters, characters removed)`.
+    pub cuts_per_site: Vec<(String, u64, u64, u64)>,
 }
 
 /// Reads the cuts of each batch's documents, in step with the batches.
@@ -1694,6 +1697,7 @@ fn write_report(
             })
             .collect(),
         cuts_per_rule: upstream.cuts_per_rule.clone(),
+        cuts_per_site: upstream.cuts_per_site.clone(),
     };
     let report = outputs.create("report.html")?;
     outputs.file(report).write_all(crate::report::render(&data).as_bytes())
