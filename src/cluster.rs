@@ -6,7 +6,21 @@
 //! ([`KeepRule`]) with ties broken by input order, so the result never depends
 //! on the order in which edges arrived or threads finished.
 
-use crate::config::KeepRule;
+/// Which document of a cluster is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepRule {
+    /// The first in input order.
+    #[default]
+    First,
+    /// The one with the longest text (in characters); ties go to the first.
+    Longest,
+    /// The one with the earliest date (`--date-field`); ties go to the
+    /// first, and a document without a date is never preferred.
+    Earliest,
+    /// The one with the latest date; as `Earliest` otherwise.
+    Latest,
+}
 
 /// How confirmed pairs become clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]

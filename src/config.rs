@@ -2,46 +2,20 @@
 //!
 //! [`DedupConfig`] is built with defaults, adjusted, then checked once by
 //! [`DedupConfig::validate`]; everything downstream can trust its invariants.
+
 //!
-//! ## Choosing bands and rows
-//! LSH splits a `num_perm`-value signature into `bands` bands of `rows`
-//! values; two documents become candidates when any band matches exactly.
-//! For a pair of Jaccard similarity `s` that happens with probability
-//! `P(s) = 1 - (1 - s^rows)^bands`, an S-curve around `(1/bands)^(1/rows)`.
-//! [`optimal_bands_rows`] picks the `(bands, rows)` with
-//! `bands * rows <= num_perm` that minimise
-//! `fp_weight * ∫_0^t P(s) ds + fn_weight * ∫_t^1 (1 - P(s)) ds`: the
-//! probability mass of false candidates below the threshold `t` and of
-//! missed pairs above it (the method of datasketch's `MinHashLSH`).
-//! Every candidate is confirmed before it joins a cluster, so a false
-//! candidate costs only a comparison while a missed pair is lost for good:
-//! doppel weights misses 99 to 1 by default, which for the default threshold
-//! 0.8 and 128 values gives 18 bands of 7 rows: a pair at 0.8 becomes a
-//! candidate with probability 0.986, one at 0.5 with 0.13.
+//! The band layout is chosen by [`optimal_bands_rows`] (see the `lsh`
+//! module for how).
 
 use crate::cluster::ClusterMode;
+pub use crate::cluster::KeepRule;
+pub use crate::lsh::{candidate_probability, optimal_bands_rows};
 use crate::shingle::Shingling;
-use crate::verify::Verify;
+use crate::verify::{Thresholds, Verify};
 
 /// With `--containment`, LSH must catch a copy that holds at least this share
 /// of the longer document's shingles: a copy of the first half of an article.
 pub const MIN_CONTAINED_SHARE: f64 = 0.5;
-
-/// Which document of a cluster is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeepRule {
-    /// The first in input order.
-    #[default]
-    First,
-    /// The one with the longest text (in characters); ties go to the first.
-    Longest,
-    /// The one with the earliest date (`--date-field`); ties go to the
-    /// first, and a document without a date is never preferred.
-    Earliest,
-    /// The one with the latest date; as `Earliest` otherwise.
-    Latest,
-}
 
 /// Validated options for a deduplication run.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +118,11 @@ impl DedupConfig {
         }
     }
 
+    /// The similarities a pair must reach (verification's view of the config).
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds { jaccard: self.jaccard_threshold, containment: self.containment }
+    }
+
     /// The band layout; valid after [`DedupConfig::validate`].
     pub fn bands(&self) -> usize {
         self.bands_rows.map_or(1, |(b, _)| b)
@@ -153,47 +132,6 @@ impl DedupConfig {
     pub fn rows(&self) -> usize {
         self.bands_rows.map_or(self.num_perm, |(_, r)| r)
     }
-}
-
-/// Probability that a pair with Jaccard similarity `s` shares at least one band.
-pub fn candidate_probability(s: f64, bands: usize, rows: usize) -> f64 {
-    1.0 - (1.0 - s.powi(rows as i32)).powi(bands as i32)
-}
-
-fn integrate(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
-    // Composite Simpson with a fixed even number of panels: smooth integrand.
-    const PANELS: usize = 200;
-    if hi <= lo {
-        return 0.0;
-    }
-    let h = (hi - lo) / PANELS as f64;
-    let mut sum = f(lo) + f(hi);
-    for i in 1..PANELS {
-        let x = lo + i as f64 * h;
-        sum += if i % 2 == 1 { 4.0 } else { 2.0 } * f(x);
-    }
-    sum * h / 3.0
-}
-
-/// The `(bands, rows)` with `bands * rows <= num_perm` minimising the
-/// weighted false-candidate and missed-pair probability mass around
-/// `threshold` (see the module docs). Ties go to fewer bands.
-pub fn optimal_bands_rows(threshold: f64, num_perm: usize, fn_weight: f64) -> (usize, usize) {
-    let fp_weight = 1.0 - fn_weight;
-    let mut best = (1, num_perm);
-    let mut best_cost = f64::INFINITY;
-    for bands in 1..=num_perm {
-        for rows in 1..=num_perm / bands {
-            let fp = integrate(|s| candidate_probability(s, bands, rows), 0.0, threshold);
-            let fneg = integrate(|s| 1.0 - candidate_probability(s, bands, rows), threshold, 1.0);
-            let cost = fp_weight * fp + fn_weight * fneg;
-            if cost < best_cost - 1e-12 {
-                best_cost = cost;
-                best = (bands, rows);
-            }
-        }
-    }
-    best
 }
 
 #[cfg(test)]
@@ -233,12 +171,5 @@ mod tests {
         ] {
             assert!(bad.validate().is_err());
         }
-    }
-
-    #[test]
-    fn higher_threshold_means_longer_bands() {
-        let (_, r_low) = optimal_bands_rows(0.5, 128, 0.5);
-        let (_, r_high) = optimal_bands_rows(0.9, 128, 0.5);
-        assert!(r_high > r_low);
     }
 }

@@ -147,7 +147,7 @@ pub fn lsh_curve(bands: usize, rows: usize) -> Vec<CurvePoint> {
     (0..=20)
         .map(|i| {
             let s = i as f64 / 20.0;
-            CurvePoint { jaccard: s, candidate_probability: crate::config::candidate_probability(s, bands, rows) }
+            CurvePoint { jaccard: s, candidate_probability: crate::lsh::candidate_probability(s, bands, rows) }
         })
         .collect()
 }

@@ -29,6 +29,7 @@ pub mod lsh;
 pub mod minhash;
 pub mod output;
 pub mod pipeline;
+mod progress;
 pub mod report;
 pub mod shingle;
 mod spill;

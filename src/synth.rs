@@ -551,7 +551,7 @@ pub fn write_corpus(
     pool: SentencePool,
 ) -> crate::Result<SynthSummary> {
     use std::io::Write;
-    let progress = crate::pipeline::Progress { enabled: opts.progress };
+    let progress = crate::progress::Progress { enabled: opts.progress };
     let bar = match limit {
         SynthLimit::Bytes(n) => progress.bytes(n, "generating"),
         SynthLimit::Documents(n) => progress.documents(n, "generating"),

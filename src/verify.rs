@@ -15,12 +15,29 @@
 //! verification the MinHash estimates are used instead, and the texts are
 //! looked at once.
 
-use crate::config::DedupConfig;
-use crate::pipeline::Signatures;
 #[cfg(doc)]
 use crate::shingle::fingerprint;
 use crate::shingle::intersection_size;
 use crate::spill::SpillFile;
+
+/// The similarities at or above which a pair is a near-duplicate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Jaccard similarity.
+    pub jaccard: f64,
+    /// Containment of the smaller set in the larger (`--containment`), if
+    /// contained copies count.
+    pub containment: Option<f64>,
+}
+
+/// What estimate verification reads: each document's MinHash signature and
+/// its number of shingles (the pipeline's signature store).
+pub trait SignatureStore: Sync + std::fmt::Debug {
+    /// The signature of document `doc`.
+    fn signature(&self, doc: u32) -> &[u32];
+    /// Number of shingles of document `doc`.
+    fn shingle_count(&self, doc: u32) -> u32;
+}
 
 /// How candidate pairs are confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -827,10 +844,10 @@ pub(crate) fn bins_differing(a: &[u64], b: &[u64]) -> usize {
 /// The bounds are worked out in floating point, which may round a hair
 /// differently from [`PairSimilarity::from_sizes`], so a pair within
 /// `1e-9` of a threshold is let through to be counted.
-pub(crate) fn may_match(a: (usize, usize), b: (usize, usize), differ: usize, config: &DedupConfig) -> bool {
+pub(crate) fn may_match(a: (usize, usize), b: (usize, usize), differ: usize, config: &Thresholds) -> bool {
     const SLACK: f64 = 1e-9;
     let (sum, differ) = ((a.1 + b.1) as f64, differ as f64);
-    if sum + differ == 0.0 || (sum - differ) / (sum + differ) + SLACK >= config.jaccard_threshold {
+    if sum + differ == 0.0 || (sum - differ) / (sum + differ) + SLACK >= config.jaccard {
         return true;
     }
     let Some(containment) = config.containment else { return false };
@@ -868,8 +885,8 @@ impl PairSimilarity {
 
     /// True when the pair meets the configured thresholds: Jaccard at or
     /// above the threshold, or containment at or above `--containment`.
-    pub fn matches(&self, config: &DedupConfig) -> bool {
-        self.jaccard >= config.jaccard_threshold || config.containment.is_some_and(|c| self.containment >= c)
+    pub fn matches(&self, config: &Thresholds) -> bool {
+        self.jaccard >= config.jaccard || config.containment.is_some_and(|c| self.containment >= c)
     }
 }
 
@@ -881,14 +898,14 @@ pub enum SimilaritySource<'a> {
     Exact(&'a ShingleSets<u32>),
     /// MinHash estimates; containment is derived from the estimated
     /// intersection `J (|A| + |B|) / (1 + J)`.
-    Estimate(&'a Signatures),
+    Estimate(&'a dyn SignatureStore),
     /// Exact shingle sets read back from a spill file.
     Spilled(&'a SpilledSets),
 }
 
 impl SimilaritySource<'_> {
     /// Similarity of documents `a` and `b`.
-    pub fn similarity(&self, sigs: &Signatures, a: u32, b: u32) -> PairSimilarity {
+    pub fn similarity(&self, a: u32, b: u32) -> PairSimilarity {
         match self {
             // Every document of a candidate pair has its set; one without
             // (which does not happen) would match nothing.
@@ -896,10 +913,10 @@ impl SimilaritySource<'_> {
                 (Some(x), Some(y)) => PairSimilarity::exact(x, y),
                 _ => PairSimilarity { jaccard: 0.0, containment: 0.0 },
             },
-            SimilaritySource::Estimate(_) => estimate(sigs, a, b),
+            SimilaritySource::Estimate(sigs) => estimate(*sigs, a, b),
             SimilaritySource::Spilled(_) => {
                 let mut found = PairSimilarity { jaccard: 0.0, containment: 0.0 };
-                self.similarities_to(sigs, a, std::iter::once(b), |_, s| found = s);
+                self.similarities_to(a, std::iter::once(b), |_, s| found = s);
                 found
             }
         }
@@ -914,10 +931,9 @@ impl SimilaritySource<'_> {
     /// most candidate pairs fall short.
     pub(crate) fn judge_to(
         &self,
-        sigs: &Signatures,
         a: u32,
         others: impl Iterator<Item = u32>,
-        config: &DedupConfig,
+        config: &Thresholds,
         judge_scratch: &mut JudgeScratch,
         mut each: impl FnMut(u32, Option<PairSimilarity>),
     ) {
@@ -999,7 +1015,7 @@ impl SimilaritySource<'_> {
                     each(b, judged);
                 }
             }
-            _ => others.for_each(|b| each(b, Some(self.similarity(sigs, a, b)))),
+            _ => others.for_each(|b| each(b, Some(self.similarity(a, b)))),
         }
     }
 
@@ -1008,7 +1024,6 @@ impl SimilaritySource<'_> {
     /// set of `a` is read once, not once a pair, and reads reuse one buffer.
     pub fn similarities_to(
         &self,
-        sigs: &Signatures,
         a: u32,
         others: impl Iterator<Item = u32>,
         mut each: impl FnMut(u32, PairSimilarity),
@@ -1032,7 +1047,7 @@ impl SimilaritySource<'_> {
                     each(b, similarity.unwrap_or(NOTHING));
                 }
             }
-            _ => others.for_each(|b| each(b, self.similarity(sigs, a, b))),
+            _ => others.for_each(|b| each(b, self.similarity(a, b))),
         }
     }
 }
@@ -1040,7 +1055,7 @@ impl SimilaritySource<'_> {
 /// The fewest shared hashes with which sets of `a` and `b` distinct hashes
 /// match under `config`, or `None` when no overlap would do: the similarity
 /// only grows with the overlap, so a binary search finds it.
-fn fewest_shared_to_match(a: usize, b: usize, config: &DedupConfig) -> Option<usize> {
+fn fewest_shared_to_match(a: usize, b: usize, config: &Thresholds) -> Option<usize> {
     let matches = |i: usize| PairSimilarity::from_sizes(a as f64, b as f64, i as f64).matches(config);
     let (mut lo, mut hi) = (0, a.min(b));
     if !matches(hi) {
@@ -1053,9 +1068,9 @@ fn fewest_shared_to_match(a: usize, b: usize, config: &DedupConfig) -> Option<us
     Some(lo)
 }
 
-fn estimate(sigs: &Signatures, a: u32, b: u32) -> PairSimilarity {
-    let j = crate::minhash::estimate_jaccard(sigs.get(a), sigs.get(b));
-    let (na, nb) = (f64::from(sigs.shingles(a)), f64::from(sigs.shingles(b)));
+fn estimate(sigs: &dyn SignatureStore, a: u32, b: u32) -> PairSimilarity {
+    let j = crate::minhash::estimate_jaccard(sigs.signature(a), sigs.signature(b));
+    let (na, nb) = (f64::from(sigs.shingle_count(a)), f64::from(sigs.shingle_count(b)));
     let inter = j * (na + nb) / (1.0 + j);
     let mut s = PairSimilarity::from_sizes(na, nb, inter);
     s.jaccard = j;
@@ -1066,6 +1081,9 @@ fn estimate(sigs: &Signatures, a: u32, b: u32) -> PairSimilarity {
 mod tests {
     use super::*;
 
+    /// doppel's default threshold, without containment.
+    const DEFAULT: Thresholds = Thresholds { jaccard: 0.8, containment: None };
+
     #[test]
     fn jaccard_and_containment() {
         let full: Vec<u64> = (0..100).collect();
@@ -1073,9 +1091,9 @@ mod tests {
         let s = PairSimilarity::exact(&full, &half);
         assert_eq!(s.jaccard, 0.5);
         assert_eq!(s.containment, 1.0);
-        let cfg = DedupConfig { containment: Some(0.8), ..DedupConfig::default() };
+        let cfg = Thresholds { containment: Some(0.8), ..DEFAULT };
         assert!(s.matches(&cfg));
-        assert!(!s.matches(&DedupConfig::default()));
+        assert!(!s.matches(&DEFAULT));
     }
 
     #[test]
@@ -1183,7 +1201,7 @@ mod tests {
         let base: Vec<u32> = (0..600).collect();
         let picks: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
         let a = near_copies(&base, &[0], 1);
-        let config = DedupConfig::default();
+        let config = DEFAULT;
         let mut bins = (vec![0u64; 128], vec![0u64; 128]);
         let ones_a = set_bins(&mut bins.0, &a) as usize;
         // Three shingles in ten replaced: Jaccard about 0.54.
@@ -1229,14 +1247,13 @@ mod tests {
             sets.finish().unwrap();
             sets
         };
-        let sigs = Signatures::new(128);
-        let config = DedupConfig::default();
+        let config = DEFAULT;
         let judge_all = |sets: &SpilledSets| {
             let mut all = Vec::new();
             // One worker's scratch for every pair, as in the pipeline.
             let mut scratch = JudgeScratch::default();
             for a in 0..12u32 {
-                SimilaritySource::Spilled(sets).judge_to(&sigs, a, a + 1..12, &config, &mut scratch, |b, s| {
+                SimilaritySource::Spilled(sets).judge_to(a, a + 1..12, &config, &mut scratch, |b, s| {
                     all.push((a, b, s.is_some_and(|s| s.matches(&config))));
                 });
             }
@@ -1319,7 +1336,7 @@ mod tests {
             // A longer or shorter copy, with repeats.
             b.extend(near_copies(&extra, &[0], 1));
             b.truncate(b.len() - b.len() / 3 * usize::from(keep % 2 == 0));
-            let config = DedupConfig { jaccard_threshold: threshold, containment, ..DedupConfig::default() };
+            let config = Thresholds { jaccard: threshold, containment };
             let set = |v: &[u32]| {
                 let mut s = v.to_vec();
                 s.sort_unstable();
@@ -1370,7 +1387,7 @@ mod tests {
             threshold in 0.05f64..1.0,
             containment in proptest::option::of(0.05f64..1.0),
         ) {
-            let config = DedupConfig { jaccard_threshold: threshold, containment, ..DedupConfig::default() };
+            let config = Thresholds { jaccard: threshold, containment };
             let (mut table, mut missed, mut scratch) = (HashList::default(), HashList::default(), HashList::default());
             table.fill(&a);
             scratch.fill(&b);
@@ -1398,7 +1415,7 @@ mod tests {
             threshold in 0.05f64..1.0,
             containment in proptest::option::of(0.05f64..1.0),
         ) {
-            let config = DedupConfig { jaccard_threshold: threshold, containment, ..DedupConfig::default() };
+            let config = Thresholds { jaccard: threshold, containment };
             let fewest = fewest_shared_to_match(a, b, &config);
             for shared in 0..=a.min(b) {
                 let matches = PairSimilarity::from_sizes(a as f64, b as f64, shared as f64).matches(&config);

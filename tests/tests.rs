@@ -7,5 +7,6 @@ mod dedup;
 mod eval;
 mod faults;
 mod fuzz_corpora;
+mod layering;
 mod samples;
 mod syndication;

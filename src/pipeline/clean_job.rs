@@ -28,10 +28,10 @@ use super::files::{
     DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, open_corpus,
     push_record_with_text, records_per_chunk, write_stats,
 };
-use super::progress::Progress;
 use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner, Why};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// Options of `doppel clean` (and the cleaning half of `doppel run`).
@@ -116,7 +116,7 @@ pub struct CleanSummary {
     /// Per rule.
     pub rules: BTreeMap<String, RuleStats>,
     /// With `--site-field`: the sites the cleaner cut most from, most
-    /// characters removed first (at most [`SITES_LISTED`]; ties by name).
+    /// characters removed first (at most 50; ties by name).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<SiteStats>,
     /// Sites met (all of them, listed or not).

@@ -8,7 +8,7 @@ use crate::config::DedupConfig;
 use crate::lsh::{BandKey, band_key, pairs_from_sorted_band, unpack_pair};
 use crate::minhash::{MinHasher, SignScratch};
 use crate::shingle::{SetScratch, fingerprint, sort_set};
-use crate::verify::{JudgeScratch, PairSimilarity, ShingleSets, SimilaritySource, SpilledSets, Verify};
+use crate::verify::{JudgeScratch, PairSimilarity, ShingleSets, SignatureStore, SimilaritySource, SpilledSets, Verify};
 
 /// MinHash signatures of a corpus, one per document in input order, with
 /// each document's text length in characters and shingle count.
@@ -34,6 +34,16 @@ pub struct Signatures {
 
 /// A document without a date, in [`Signatures`]' dates.
 const NO_DATE: i64 = i64::MIN;
+
+impl SignatureStore for Signatures {
+    fn signature(&self, doc: u32) -> &[u32] {
+        self.get(doc)
+    }
+
+    fn shingle_count(&self, doc: u32) -> u32 {
+        self.shingles(doc)
+    }
+}
 
 impl Signatures {
     /// An empty store of full signatures of `num_perm` values.
@@ -490,6 +500,7 @@ pub(crate) fn cluster_candidates(
     const UNJUDGED: PairSimilarity = PairSimilarity { jaccard: f64::NAN, containment: f64::NAN };
     // Given up as falling short: known not to match, value not worked out.
     const SHORT: PairSimilarity = PairSimilarity { jaccard: -1.0, containment: -1.0 };
+    let thresholds = config.thresholds();
     let mut judged = vec![UNJUDGED; candidates.len()];
     let mut uf = UnionFind::new(sigs.len());
     let (mut judged_pairs, mut confirmed_pairs) = (0u64, 0u64);
@@ -509,7 +520,7 @@ pub(crate) fn cluster_candidates(
                 let mut all = Vec::with_capacity(run.len());
                 let mut next = run.iter();
                 let others = run.iter().map(|&i| unpack_pair(chunk[i]).1);
-                source.judge_to(sigs, a, others, config, scratch, |_, s| {
+                source.judge_to(a, others, &thresholds, scratch, |_, s| {
                     all.extend(next.next().map(|&i| (i, s)));
                 });
                 all
@@ -520,7 +531,7 @@ pub(crate) fn cluster_candidates(
         for (i, s) in results {
             let s = s.unwrap_or(SHORT);
             judged[chunk_index * JUDGE_CHUNK_PAIRS + i] = s;
-            if s.matches(config) {
+            if s.matches(&thresholds) {
                 let (a, b) = unpack_pair(chunk[i]);
                 uf.union(a, b);
                 confirmed_pairs += 1;
@@ -533,7 +544,7 @@ pub(crate) fn cluster_candidates(
     };
     // The value, for a pair that is reported: worked out if it was not.
     let similarity =
-        |a: u32, b: u32| judged_as(a, b).filter(|s| *s != SHORT).unwrap_or_else(|| source.similarity(sigs, a, b));
+        |a: u32, b: u32| judged_as(a, b).filter(|s| *s != SHORT).unwrap_or_else(|| source.similarity(a, b));
     // Whether `d` may be removed for `kept`: a pair given up as short is
     // known not to match. Removal is directional: by containment, only the
     // smaller of two documents (the one contained) goes, never its source.
@@ -541,7 +552,7 @@ pub(crate) fn cluster_candidates(
         let s = match judged_as(kept, d) {
             Some(s) if s == SHORT => return false,
             Some(s) => s,
-            None => source.similarity(sigs, kept, d),
+            None => source.similarity(kept, d),
         };
         s.jaccard >= config.jaccard_threshold
             || config.containment.is_some_and(|c| s.containment >= c && sigs.shingles(d) <= sigs.shingles(kept))
@@ -654,7 +665,9 @@ mod tests {
         let mut uf = UnionFind::new(docs.len());
         for &p in &candidates {
             let (a, b) = unpack_pair(p);
-            if PairSimilarity::exact(dedup.sets.get(a).unwrap(), dedup.sets.get(b).unwrap()).matches(&config) {
+            if PairSimilarity::exact(dedup.sets.get(a).unwrap(), dedup.sets.get(b).unwrap())
+                .matches(&config.thresholds())
+            {
                 uf.union(a, b);
             }
         }

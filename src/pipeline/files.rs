@@ -26,7 +26,6 @@ use super::cuts::{BatchCuts, CutLog, CutReader};
 use super::engine::{
     BIN_BUDGET_BYTES, DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates, map_bins,
 };
-use super::progress::Progress;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
 use crate::input::{
@@ -35,6 +34,7 @@ use crate::input::{
 };
 use crate::minhash::{MinHasher, SignScratch};
 use crate::output::OutputSet;
+use crate::progress::Progress;
 use crate::shingle::Shingling;
 use crate::verify::{SetLog, SimilaritySource, SpilledSets, Verify};
 use crate::{Error, Result};

@@ -16,7 +16,6 @@ mod cuts;
 mod engine;
 mod files;
 mod floor;
-mod progress;
 mod train;
 mod truth;
 
@@ -24,6 +23,6 @@ pub use clean_job::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, RunSumm
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::{DedupSummary, ExactSets, JobOptions, KeepPriority, Parameters, StageSeconds, dedup_files};
 pub use floor::{FloorSummary, floor};
-pub(crate) use progress::Progress;
+
 pub use train::train_cleaner;
 pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, containment_pairs, eval_files, exact_pairs};

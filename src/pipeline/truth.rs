@@ -20,11 +20,11 @@ use serde::Serialize;
 
 use super::clean_job::{CleanOptions, build_cleaner, cleaned_text};
 use super::files::{JobOptions, Rejects, for_each_batch, open_corpus, record_text};
-use super::progress::Progress;
 use crate::clean::Cleaner;
 use crate::eval::{self, CurvePoint, PrecisionRecall};
 use crate::input::{Corpus, Input, fallback_id, own_id};
 use crate::lsh::{pack_pair, unpack_pair};
+use crate::progress::Progress;
 use crate::verify::{PairSimilarity, ShingleSets};
 use crate::{Error, Result};
 
@@ -339,7 +339,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
                 let (a, b) = (lookup(&v["a"], path, i + 1)?, lookup(&v["b"], path, i + 1)?);
                 let jaccard = v["jaccard"].as_f64().unwrap_or(0.0);
                 let containment = v["containment"].as_f64().unwrap_or(0.0);
-                if (PairSimilarity { jaccard, containment }).matches(&job.dedup) {
+                if (PairSimilarity { jaccard, containment }).matches(&job.dedup.thresholds()) {
                     t.push(TruthPair { a: a.min(b), b: a.max(b), jaccard, containment });
                 }
             }
@@ -386,7 +386,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
             members.push(doc);
             reported += 1;
             if let (Some(x), Some(y)) = (sets.get(kept), sets.get(doc))
-                && !PairSimilarity::exact(x, y).matches(&job.dedup)
+                && !PairSimilarity::exact(x, y).matches(&job.dedup.thresholds())
             {
                 below += 1;
             }
