@@ -334,6 +334,12 @@ fn a_site_field_no_record_holds_is_a_warning_even_when_quiet() {
     assert_eq!(stats["warnings"].as_array().unwrap().len(), 1);
     let out = dir.ok(&["clean", "in.jsonl", "--out", "out2", "-q", "--site-field", "site"]);
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    // A field few records hold is a warning too: 2 of 6 here (null is none).
+    let sparse = site_pages("site", |i| if i < 2 { "harbour.example".into() } else { "null".into() })
+        .replace("\"site\":\"null\"", "\"site\":null");
+    dir.write("sparse.jsonl", sparse);
+    let out = dir.ok(&["run", "sparse.jsonl", "--out", "out3", "-q", "--site-field", "site"]);
+    assert!(stderr(&out).contains("only 2 of 6 records have the site field \"site\""), "{}", stderr(&out));
 }
 
 /// Labelled pages in the `train-cleaner` format: a menu, a headline, prose,

@@ -731,3 +731,27 @@ fn annotate_writes_every_record_with_its_cluster_and_whether_it_is_kept() {
     let out = dir.run(&["dedup", "in.jsonl", "-o", "x", "-q", "--annotate", "--duplicates-only"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_id_given_twice_is_a_warning_that_names_it() {
+    let dir = Dir::new();
+    let lines = [
+        r#"{"id":"a","text":"one two three four five six"}"#,
+        r#"{"id":"b","text":"seven eight nine ten eleven"}"#,
+        r#"{"id":"a","text":"twelve thirteen fourteen fifteen"}"#,
+        r#"{"id":7,"text":"x y z w v u"}"#,
+        r#"{"id":7,"text":"a b c d e f"}"#,
+        r#"{"id":"c","text":"g h i j k l"}"#,
+    ];
+    dir.write("in.jsonl", lines.join("\n") + "\n");
+    for cmd in ["dedup", "run"] {
+        let out = dir.ok(&[cmd, "in.jsonl", "-o", cmd, "-q"]);
+        let warning = "2 records repeat an id an earlier record has (\"a\" at in.jsonl:3, 7 at in.jsonl:5)";
+        assert!(stderr(&out).contains(warning), "{cmd}: {}", stderr(&out));
+        let stats: serde_json::Value = serde_json::from_str(&dir.read(&format!("{cmd}/stats.json"))).unwrap();
+        assert!(stats["warnings"].to_string().contains("repeat an id"), "{cmd}: {stats}");
+    }
+    // Unique ids: no warning.
+    dir.write("ok.jsonl", lines[..2].join("\n") + "\n");
+    assert!(!stderr(&dir.ok(&["dedup", "ok.jsonl", "-o", "ok", "-q"])).contains("repeat an id"));
+}

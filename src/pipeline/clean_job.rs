@@ -648,6 +648,16 @@ fn write_cleaned(
         s.warnings.push(format!(
             "no record has the site field {field:?}: boilerplate was learned across the corpus only, not per site"
         ));
+    } else if let Some(field) = &opts.fields.site
+        && s.documents_with_site * 2 < s.documents - s.rejected
+    {
+        // A field most records lack is likely a misspelt or sparse one.
+        s.warnings.push(format!(
+            "only {} of {} records have the site field {field:?}: the others' boilerplate was learned across \
+             the corpus only",
+            s.documents_with_site,
+            s.documents - s.rejected
+        ));
     }
     Ok(pass)
 }

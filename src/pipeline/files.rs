@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::cuts::{BatchCuts, CutLog, CutReader};
 use super::engine::{
@@ -391,8 +392,9 @@ enum Outcome {
         chars: usize,
         shingles: usize,
         id: Option<String>,
-        // Whether the record holds an id of its own (else it is FILE:LINE).
-        own_id: bool,
+        // The hash of the record's own id (`None` when it has none and is
+        // named FILE:LINE), to find ids given twice.
+        id_hash: Option<u64>,
         // Its date, when a keep rule asks for dates and it has one.
         date: Option<i64>,
         // Its rank in the priority list (`None` without a list).
@@ -476,15 +478,18 @@ impl BatchSigner<'_> {
         let read = match kind {
             SourceKind::Text { id } => record_text(kind, bytes, fields).map(|t| {
                 let rank = priority.map(|p| p.rank(None));
-                (t, self.with_ids.then(|| crate::input::json_string(id)), true, None, rank)
+                let json = crate::input::json_string(id);
+                let hash = Some(xxh3_64(json.as_bytes()));
+                (t, self.with_ids.then_some(json), hash, None, rank)
             }),
             SourceKind::Jsonl => parse_record(bytes, fields).map(|f| {
                 let date = f.date.filter(|_| self.with_dates).and_then(crate::dates::parse_raw_json_date);
                 let rank = priority.map(|p| p.rank(f.priority));
-                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), f.id.is_some(), date, rank)
+                let hash = f.id.map(|raw| xxh3_64(raw.as_bytes()));
+                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), hash, date, rank)
             }),
         };
-        let (text, id, own_id, date, rank) = match read {
+        let (text, id, id_hash, date, rank) = match read {
             Ok(read) => read,
             Err(reason) => return Outcome::Bad(reason),
         };
@@ -497,7 +502,7 @@ impl BatchSigner<'_> {
             true => self.hasher.sign_appending_fingerprints(&text, scratch, sig, set),
             false => self.hasher.sign_into(&text, scratch, sig),
         };
-        Outcome::Doc { chars: text.chars().count(), shingles, id, own_id, date, rank }
+        Outcome::Doc { chars: text.chars().count(), shingles, id, id_hash, date, rank }
     }
 }
 
@@ -650,6 +655,11 @@ fn sign_pass(
     // the first few named.
     let with_dates = matches!(opts.dedup.keep, KeepRule::Earliest | KeepRule::Latest);
     let (mut without_date, mut undated) = (0u64, Vec::new());
+    // Ids met so far, by hash (8 bytes and a little a document): a record
+    // whose id was met before is counted, the first few named, so that a
+    // user never loses track of which record a cluster's id means.
+    let mut ids_seen: std::collections::HashSet<u64, xxhash_rust::xxh3::Xxh3Builder> = Default::default();
+    let (mut given_twice, mut twice_named) = (0u64, Vec::new());
     // Records whose priority field holds none of the listed values.
     let mut unlisted = 0u64;
     // Documents with no words (a placeholder brief, a page the cleaner
@@ -714,8 +724,18 @@ fn sign_pass(
                 let mut documents = 0;
                 for (outcome, (rec, sig)) in outcomes.into_iter().zip(records.by_ref()) {
                     match outcome {
-                        Outcome::Doc { chars, shingles, id, own_id, date, rank } => {
-                            without_id += u64::from(!own_id);
+                        Outcome::Doc { chars, shingles, id, id_hash, date, rank } => {
+                            without_id += u64::from(id_hash.is_none());
+                            if let Some(h) = id_hash
+                                && !ids_seen.insert(h)
+                            {
+                                given_twice += 1;
+                                if twice_named.len() < 3 {
+                                    let source = &corpus.sources[rec.source as usize];
+                                    let id = own_id(source, batch.bytes(rec), &fields).unwrap_or_default();
+                                    twice_named.push(format!("{id} at {}:{}", source.name, rec.line));
+                                }
+                            }
                             if with_dates && date.is_none() {
                                 without_date += 1;
                                 if undated.len() < 3 {
@@ -826,6 +846,14 @@ fn sign_pass(
             format!("{without_id} of {documents} records have no")
         };
         pass.warnings.push(format!("{which} id field {field:?} (or a null one): they are named FILE:LINE"));
+    }
+    if given_twice > 0 {
+        let more = if given_twice > twice_named.len() as u64 { ", ..." } else { "" };
+        pass.warnings.push(format!(
+            "{given_twice} records repeat an id an earlier record has ({}{more}): clusters.jsonl and removed \
+             lists name them by id, so these are ambiguous there",
+            twice_named.join(", ")
+        ));
     }
     if pass.empty > 0 && !opts.drop_empty {
         let more = if pass.empty > empty_named.len() as u64 { ", ..." } else { "" };
