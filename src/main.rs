@@ -221,7 +221,7 @@ struct RunArgs {
 /// Options of the cleaner, shared by clean and run.
 #[derive(Args)]
 struct CleanParams {
-    /// JSON rules file overriding or extending the built-in rules (see --explain).
+    /// JSON rules file overriding or extending the built-in rules (see --show-rules).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
     /// Field naming the site (domain) of a record, for per-site boilerplate.
@@ -244,7 +244,12 @@ struct CleanParams {
     model: Option<PathBuf>,
     /// Print the rules in force (the --rules format) and exit.
     #[arg(long)]
-    explain: bool,
+    show_rules: bool,
+    /// Show how the cleaner cuts the document with this id (each line,
+    /// kept or cut, with the rule and why) and exit; the table is learned
+    /// from all the inputs first, as a run learns it.
+    #[arg(long, value_name = "ID")]
+    explain: Option<String>,
 }
 
 impl CleanParams {
@@ -270,8 +275,21 @@ impl CleanParams {
         })
     }
 
-    /// Prints the rules (and a loaded table) for --explain.
-    fn explain(&self, opts: &doppel::pipeline::CleanOptions) -> anyhow::Result<()> {
+    /// Answers --show-rules or --explain ID, if asked: `true` when done.
+    fn answer(&self, common: &CommonArgs, opts: &doppel::pipeline::CleanOptions) -> anyhow::Result<bool> {
+        if self.show_rules {
+            self.show_rules(opts)?;
+            return Ok(true);
+        }
+        let Some(id) = &self.explain else { return Ok(false) };
+        common.init_threads()?;
+        let e = doppel::pipeline::explain_document(&common.inputs(), id, opts)?;
+        print!("{}", ExplainedDocument(&e));
+        Ok(true)
+    }
+
+    /// Prints the rules (and a loaded table) for --show-rules.
+    fn show_rules(&self, opts: &doppel::pipeline::CleanOptions) -> anyhow::Result<()> {
         println!("{}", opts.rules.to_json());
         if let Some(path) = &self.table {
             let table = doppel::clean::BoilerplateTable::load(path)?;
@@ -476,12 +494,59 @@ impl CommonArgs {
     }
 }
 
+/// A document's lines as the cleaner judged them, for `--explain ID`.
+struct ExplainedDocument<'a>(&'a doppel::pipeline::DocumentExplanation);
+
+impl std::fmt::Display for ExplainedDocument<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.0;
+        let removed: usize = e.cuts.iter().map(|c| c.end - c.start).sum();
+        let site = e.site.as_deref().map(|s| format!(", site {s}")).unwrap_or_default();
+        writeln!(
+            f,
+            "{}{site}: {} cuts, {removed} of {} characters removed",
+            e.location,
+            e.cuts.len(),
+            e.text.chars().count()
+        )?;
+        // Each line of the text once: `-` cut whole, `~` cut in part, ` ` kept;
+        // after a cut line, the rule and why.
+        let mut at = 0;
+        for line in e.text.split('\n') {
+            let (start, end) = (at, at + line.chars().count());
+            at = end + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cuts: Vec<_> = e.cuts.iter().filter(|c| c.start < end.max(start + 1) && c.end > start).collect();
+            let whole = cuts.iter().any(|c| c.start <= start && c.end >= end);
+            let mark = if whole {
+                '-'
+            } else if cuts.is_empty() {
+                ' '
+            } else {
+                '~'
+            };
+            writeln!(f, "{mark} {line}")?;
+            for c in cuts {
+                let why = match &c.why {
+                    Some(w) => format!(" {}", serde_json::to_string(w).unwrap_or_default()),
+                    None => String::new(),
+                };
+                let part = if whole { String::new() } else { format!(" {:?}", c.text) };
+                writeln!(f, "    ^ {}{part}{why}", c.rule)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Clean(args) => {
             let opts = args.clean.options(&args.common)?;
-            if args.clean.explain {
-                return args.clean.explain(&opts);
+            if args.clean.answer(&args.common, &opts)? {
+                return Ok(());
             }
             args.common.init_threads()?;
             let s = doppel::pipeline::clean_files(&args.common.inputs(), &args.common.out, &opts)?;
@@ -509,8 +574,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run(args) => {
             let clean = args.clean.options(&args.common)?;
-            if args.clean.explain {
-                return args.clean.explain(&clean);
+            if args.clean.answer(&args.common, &clean)? {
+                return Ok(());
             }
             args.common.init_threads()?;
             let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };

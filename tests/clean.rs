@@ -113,9 +113,9 @@ fn bad_rules_name_the_rule_and_the_file() {
 }
 
 #[test]
-fn explain_prints_rules_that_load_back_and_a_rules_file_changes_behaviour() {
+fn show_rules_prints_rules_that_load_back_and_a_rules_file_changes_behaviour() {
     let dir = Dir::new();
-    let out = dir.ok(&["clean", "--explain"]);
+    let out = dir.ok(&["clean", "--show-rules"]);
     let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rules["caption"]["patterns"].as_array().unwrap().len() > 2);
     dir.write("rules.json", r#"{"prompt": {"enabled": false}}"#);
@@ -127,6 +127,29 @@ fn explain_prints_rules_that_load_back_and_a_rules_file_changes_behaviour() {
     dir.ok(&["clean", "in.jsonl", "--out", "off", "-q", "--rules", "rules.json"]);
     assert!(!dir.json_lines("on/cleaned.jsonl")[0]["text"].as_str().unwrap().contains("Share"));
     assert!(dir.json_lines("off/cleaned.jsonl")[0]["text"].as_str().unwrap().contains("Share"));
+}
+
+#[test]
+fn explain_shows_how_one_document_is_cut_and_names_a_missing_id() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", site_pages("site", |_| "harbour.example".into()));
+    for cmd in ["clean", "run"] {
+        let out = dir.ok(&[cmd, "in.jsonl", "--site-field", "site", "--explain", "d3"]);
+        let shown = String::from_utf8_lossy(&out.stdout);
+        let mut lines = shown.lines();
+        assert!(lines.next().unwrap().starts_with("in.jsonl:4, site harbour.example: 2 cuts"), "{shown}");
+        // The site's furniture is cut whole, with the rule and where it was met;
+        // the story is kept.
+        assert!(shown.contains("- Harbour Ledger Weekly Bulletin\n    ^ site_boilerplate"), "{shown}");
+        assert!(shown.contains("- Subscribe to the Harbour Ledger Weekly Bulletin\n    ^ prompt"), "{shown}");
+        assert!(shown.contains("\"documents\":6"), "{shown}");
+        assert!(shown.lines().filter(|l| l.starts_with("  ")).count() >= 2, "{shown}");
+        // Nothing is written.
+        assert!(!dir.path("out").exists());
+    }
+    let out = dir.run(&["clean", "in.jsonl", "--explain", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no record has the id \"nope\""), "{}", stderr(&out));
 }
 
 #[test]

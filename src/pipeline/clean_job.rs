@@ -705,6 +705,59 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
     Ok(pass.summary)
 }
 
+/// One document as the cleaner saw it: what `doppel clean --explain ID`
+/// prints.
+#[derive(Debug, Clone)]
+pub struct DocumentExplanation {
+    /// Where the record is, `FILE:LINE`.
+    pub location: String,
+    /// Its site, when `--site-field` gives one.
+    pub site: Option<String>,
+    /// Its text as read.
+    pub text: String,
+    /// The cuts, in order, each with its rule and why.
+    pub cuts: Vec<crate::clean::Cut>,
+}
+
+/// Explains how the cleaner cuts the document whose id is `id` (its JSON
+/// value, or the value of a string id, or `FILE:LINE` for a record without
+/// one): the table is learned from all of `inputs` first (or loaded), as
+/// `clean` learns it, so the cuts are the ones `clean` makes. Writes nothing.
+pub fn explain_document(inputs: &[Input], id: &str, opts: &CleanOptions) -> Result<DocumentExplanation> {
+    // Stdin is spooled to a temporary directory, removed on return.
+    let spool = tempfile::tempdir().map_err(|e| Error::io(Path::new("."), e))?;
+    let mut corpus = Corpus::open(inputs, spool.path())?;
+    if let Some(bytes) = opts.max_record_bytes {
+        corpus = corpus.with_max_record_bytes(bytes);
+    }
+    let (cleaner, _, _) = build_cleaner(&corpus, opts, Progress { enabled: opts.progress })?;
+    // The id as the user typed it, and as JSON: `d3` finds `"d3"`, `3` finds 3.
+    let wanted = [id.to_string(), json_string(id)];
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut found = None;
+    super::files::for_each_batch(&corpus, &counter, |batch| {
+        for rec in batch.records.iter() {
+            if found.is_some() {
+                break;
+            }
+            let source = &corpus.sources[rec.source as usize];
+            let Ok(doc) = read_doc(&source.kind, batch.bytes(rec), &opts.fields) else { continue };
+            let raw = doc.id.as_deref().map_or_else(|| fallback_id(source, rec.line), str::to_string);
+            if wanted.contains(&raw) {
+                let cleaned = cleaner.clean(&doc.text, doc.site.as_deref());
+                found = Some(DocumentExplanation {
+                    location: format!("{}:{}", source.name, rec.line),
+                    site: doc.site.as_deref().map(str::to_string),
+                    text: doc.text.into_owned(),
+                    cuts: cleaned.cuts,
+                });
+            }
+        }
+        Ok(())
+    })?;
+    found.ok_or_else(|| Error::config(format!("no record has the id {id:?}")))
+}
+
 /// Runs `doppel run`: cleans, then deduplicates the cleaned text. Writes
 /// `deduped.jsonl` (kept records with cleaned text), `clusters.jsonl`,
 /// `removed.jsonl`, `rejected.jsonl` and `stats.json` into `out_dir`.

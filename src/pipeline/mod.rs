@@ -19,7 +19,10 @@ mod floor;
 mod train;
 mod truth;
 
-pub use clean_job::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, RunSummary, clean_files, run_files};
+pub use clean_job::{
+    CleanOptions, CleanSeconds, CleanSummary, DocumentExplanation, RuleStats, RunSummary, SiteStats, clean_files,
+    explain_document, run_files,
+};
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::{DedupSummary, ExactSets, JobOptions, KeepPriority, Parameters, StageSeconds, dedup_files};
 pub use floor::{FloorSummary, floor};
