@@ -18,14 +18,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Remove near-duplicate documents: writes deduped.jsonl, clusters.jsonl,
-    /// rejected.jsonl and stats.json into --out.
+    /// rejected.jsonl, report.html and stats.json into --out.
     Dedup(DedupArgs),
     /// Strip scraper junk (headers, captions, credits, prompts, boilerplate,
     /// repeated paragraphs, stray tokens): writes cleaned.jsonl,
     /// removed.jsonl, rejected.jsonl and stats.json into --out.
     Clean(CleanArgs),
     /// Clean, then deduplicate the cleaned text: writes deduped.jsonl,
-    /// clusters.jsonl, removed.jsonl, rejected.jsonl and stats.json.
+    /// clusters.jsonl, removed.jsonl, rejected.jsonl, report.html and
+    /// stats.json into --out.
     Run(RunArgs),
     /// Train the cleaner's line classifier on labelled pages: JSONL, one
     /// page a line, `{"lines": [{"text": ..., "label": "content" |
@@ -99,34 +100,45 @@ fn parse_size(s: &str) -> Result<u64, String> {
     Ok((value * mult) as u64)
 }
 
+/// Where the corpus comes from and which fields are read: the first options
+/// of every command that reads one.
 #[derive(Args)]
 struct CommonArgs {
     /// JSONL files (plain, gzip or zstd), directories (*.txt and *.jsonl*
     /// inside, sorted), or - for stdin.
     #[arg(value_name = "INPUT")]
     inputs: Vec<String>,
-    /// Directory for the outputs (created if missing).
-    #[arg(long, short, value_name = "DIR", default_value = "out")]
-    out: PathBuf,
     /// JSON field holding the text.
-    #[arg(long, default_value = "text", value_name = "FIELD")]
+    #[arg(long, default_value = "text", value_name = "FIELD", help_heading = "Input")]
     text_field: String,
     /// JSON field holding the id (string or number); FILE:LINE when absent.
-    #[arg(long, default_value = "id", value_name = "FIELD")]
+    #[arg(long, default_value = "id", value_name = "FIELD", help_heading = "Input")]
     id_field: String,
     /// Reject bad records (listed in rejected.jsonl) and go on, instead of stopping.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     skip_bad: bool,
     /// Reject a record (a JSON line, or a whole .txt file) longer than
     /// this, e.g. 64MiB (the default): read past, never held in memory.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
     max_record_bytes: Option<u64>,
-    /// Worker threads (default: all cores). Output does not depend on it.
-    #[arg(long, short = 'j', value_name = "N")]
-    threads: Option<usize>,
-    /// No progress bars and no summary.
-    #[arg(long, short)]
+}
+
+/// Where the results go, what is printed, and how many threads work: the
+/// last options of every command that reads a corpus.
+#[derive(Args)]
+struct OutputArgs {
+    /// Directory for the outputs (created if missing).
+    #[arg(long, short, value_name = "DIR", default_value = "out", help_heading = "Output")]
+    out: PathBuf,
+    /// No progress bars. Warnings and errors are always printed.
+    #[arg(long, short, help_heading = "Output")]
     quiet: bool,
+    /// No closing summary on stderr (stats.json holds the figures).
+    #[arg(long, help_heading = "Output")]
+    no_summary: bool,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Performance")]
+    threads: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -164,8 +176,10 @@ struct DedupArgs {
     /// Write clusters.jsonl, rejected.jsonl and stats.json only, not
     /// deduped.jsonl (a kept document is one not listed as a duplicate or
     /// rejected).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     duplicates_only: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -174,6 +188,8 @@ struct CleanArgs {
     common: CommonArgs,
     #[command(flatten)]
     clean: CleanParams,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -214,46 +230,48 @@ struct RunArgs {
     #[command(flatten)]
     params: DedupParams,
     /// Write the lists only, not deduped.jsonl (as for dedup).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     duplicates_only: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Options of the cleaner, shared by clean and run.
 #[derive(Args)]
 struct CleanParams {
     /// JSON rules file overriding or extending the built-in rules (see --show-rules).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Cleaning")]
     rules: Option<PathBuf>,
     /// Field naming the site (domain) of a record, for per-site boilerplate.
-    #[arg(long, value_name = "FIELD")]
+    #[arg(long, value_name = "FIELD", help_heading = "Cleaning")]
     site_field: Option<String>,
     /// Clean with this saved boilerplate table instead of learning one from the input.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Cleaning")]
     table: Option<PathBuf>,
     /// Save the boilerplate table in force (learned or loaded) to this file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Cleaning")]
     save_table: Option<PathBuf>,
     /// Cut a line when the classifier's junk probability is at least P:
     /// higher keeps more content and more junk, 1 turns the classifier off
     /// (default: the model's own, chosen on its training pages).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", help_heading = "Cleaning")]
     junk_threshold: Option<f32>,
     /// Classify lines with this model (from `doppel train-cleaner`)
     /// instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Cleaning")]
     model: Option<PathBuf>,
     /// Print the rules in force (the --rules format) and exit.
-    #[arg(long)]
+    #[arg(long, help_heading = "Cleaning")]
     show_rules: bool,
     /// Show how the cleaner cuts the document with this id (each line,
     /// kept or cut, with the rule and why) and exit; the table is learned
     /// from all the inputs first, as a run learns it.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Cleaning")]
     explain: Option<String>,
 }
 
 impl CleanParams {
-    fn options(&self, common: &CommonArgs) -> anyhow::Result<doppel::pipeline::CleanOptions> {
+    fn options(&self, common: &CommonArgs, output: &OutputArgs) -> anyhow::Result<doppel::pipeline::CleanOptions> {
         let mut rules = match &self.rules {
             Some(path) => doppel::clean::Rules::from_file(path)?,
             None => doppel::clean::Rules::default(),
@@ -262,7 +280,7 @@ impl CleanParams {
             anyhow::ensure!((0.0..=1.0).contains(&p), "--junk-threshold must be between 0 and 1, got {p}");
             rules.classifier.threshold = Some(p);
         }
-        let job = common.job(DedupConfig::default());
+        let job = common.job(output, DedupConfig::default());
         Ok(doppel::pipeline::CleanOptions {
             rules,
             table: self.table.clone(),
@@ -276,13 +294,18 @@ impl CleanParams {
     }
 
     /// Answers --show-rules or --explain ID, if asked: `true` when done.
-    fn answer(&self, common: &CommonArgs, opts: &doppel::pipeline::CleanOptions) -> anyhow::Result<bool> {
+    fn answer(
+        &self,
+        common: &CommonArgs,
+        output: &OutputArgs,
+        opts: &doppel::pipeline::CleanOptions,
+    ) -> anyhow::Result<bool> {
         if self.show_rules {
             self.show_rules(opts)?;
             return Ok(true);
         }
         let Some(id) = &self.explain else { return Ok(false) };
-        common.init_threads()?;
+        output.init_threads()?;
         let e = doppel::pipeline::explain_document(&common.inputs(), id, opts)?;
         print!("{}", ExplainedDocument(&e));
         Ok(true)
@@ -325,87 +348,89 @@ struct EvalArgs {
     clean: bool,
     #[command(flatten)]
     clean_params: CleanParams,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Parameters of deduplication, shared by dedup and eval.
 #[derive(Args)]
 struct DedupParams {
     /// Jaccard similarity at or above which two documents are near-duplicates.
-    #[arg(long, short, default_value_t = 0.8)]
+    #[arg(long, short, default_value_t = 0.8, help_heading = "Deduplication")]
     threshold: f64,
-    /// Word n-gram size of shingles.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    ngram: usize,
-    /// Use character n-grams of this size instead of word n-grams.
-    #[arg(long, value_name = "N", conflicts_with = "ngram")]
-    char_ngram: Option<usize>,
-    /// Values per MinHash signature.
-    #[arg(long, default_value_t = 128, value_name = "N")]
-    num_perm: usize,
-    /// LSH bands (with --rows); by default chosen from --threshold to
-    /// minimise missed pairs (weight 0.99) plus false candidates (weight 0.01).
-    #[arg(long, requires = "rows", value_name = "B")]
-    bands: Option<usize>,
-    /// Rows per LSH band (with --bands); bands x rows <= num-perm.
-    #[arg(long, requires = "bands", value_name = "R")]
-    rows: Option<usize>,
     /// Which document of a cluster to keep; ties go to the first in input
     /// order. `earliest` and `latest` read --date-field (ISO 8601, RFC 2822
     /// or Unix seconds or milliseconds); a record without a date is never
     /// preferred.
-    #[arg(long, value_enum, default_value = "first")]
+    #[arg(long, value_enum, default_value = "first", help_heading = "Deduplication")]
     keep: KeepArg,
     /// JSON field holding a document's publication date, for --keep
     /// earliest|latest.
-    #[arg(long, value_name = "FIELD")]
+    #[arg(long, value_name = "FIELD", help_heading = "Deduplication")]
     date_field: Option<String>,
     /// Keep records whose FIELD holds an earlier value of the list first
     /// (e.g. site=apnews.com,reuters.com: the wire's own copy), then apply
     /// --keep among equals; records with another value or none come last.
-    #[arg(long, value_name = "FIELD=V1,V2,...", value_parser = parse_keep_priority)]
+    #[arg(long, value_name = "FIELD=V1,V2,...", value_parser = parse_keep_priority, help_heading = "Deduplication")]
     keep_priority: Option<doppel::pipeline::KeepPriority>,
-    /// Remove documents with no words (placeholders, pages the cleaner
-    /// emptied), listed in rejected.jsonl with the reason "empty".
-    #[arg(long)]
-    drop_empty: bool,
-    /// Write every record to annotated.jsonl with "doppel_cluster" (its
-    /// line in clusters.jsonl, or null) and "doppel_kept", instead of the
-    /// kept ones to deduped.jsonl.
-    #[arg(long)]
-    annotate: bool,
-    /// Fields of each clustered record to show beside its id in
-    /// clusters.jsonl, e.g. site,title,date.
-    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
-    show_field: Vec<String>,
+    /// Also treat as duplicates pairs whose smaller document has at least this
+    /// share of its shingles in the larger one (truncated copies). LSH is then
+    /// tuned to catch copies down to half the longer document.
+    #[arg(long, value_name = "C", help_heading = "Deduplication")]
+    containment: Option<f64>,
+    /// Word n-gram size of shingles.
+    #[arg(long, default_value_t = 5, value_name = "N", help_heading = "Deduplication")]
+    ngram: usize,
+    /// Use character n-grams of this size instead of word n-grams.
+    #[arg(long, value_name = "N", conflicts_with = "ngram", help_heading = "Deduplication")]
+    char_ngram: Option<usize>,
+    /// How clusters are formed: `star` removes a document only if it matches
+    /// the kept document itself; `union` removes everything linked to it by a
+    /// chain of matches.
+    #[arg(long, value_enum, default_value = "star", help_heading = "Deduplication")]
+    cluster: ClusterArg,
+    /// Values per MinHash signature.
+    #[arg(long, default_value_t = 128, value_name = "N", help_heading = "Deduplication")]
+    num_perm: usize,
+    /// LSH bands (with --rows); by default chosen from --threshold to
+    /// minimise missed pairs (weight 0.99) plus false candidates (weight 0.01).
+    #[arg(long, requires = "rows", value_name = "B", help_heading = "Deduplication")]
+    bands: Option<usize>,
+    /// Rows per LSH band (with --bands); bands x rows <= num-perm.
+    #[arg(long, requires = "bands", value_name = "R", help_heading = "Deduplication")]
+    rows: Option<usize>,
     /// Seed of the shingle hash.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, help_heading = "Deduplication")]
     seed: u64,
     /// How candidate pairs are confirmed: on the exact Jaccard of their
     /// shingle sets (a second pass over candidate documents), or on the
     /// MinHash estimate alone.
-    #[arg(long, value_enum, default_value = "exact")]
+    #[arg(long, value_enum, default_value = "exact", help_heading = "Deduplication")]
     verify: VerifyArg,
-    /// How clusters are formed: `star` removes a document only if it matches
-    /// the kept document itself; `union` removes everything linked to it by a
-    /// chain of matches.
-    #[arg(long, value_enum, default_value = "star")]
-    cluster: ClusterArg,
-    /// Also treat as duplicates pairs whose smaller document has at least this
-    /// share of its shingles in the larger one (truncated copies). LSH is then
-    /// tuned to catch copies down to half the longer document.
-    #[arg(long, value_name = "C")]
-    containment: Option<f64>,
+    /// Remove documents with no words (placeholders, pages the cleaner
+    /// emptied), listed in rejected.jsonl with the reason "empty".
+    #[arg(long, help_heading = "Output")]
+    drop_empty: bool,
+    /// Write every record to annotated.jsonl with "doppel_cluster" (its
+    /// line in clusters.jsonl, or null) and "doppel_kept", instead of the
+    /// kept ones to deduped.jsonl.
+    #[arg(long, help_heading = "Output")]
+    annotate: bool,
+    /// Fields of each clustered record to show beside its id in
+    /// clusters.jsonl, e.g. site,title,date.
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',', help_heading = "Output")]
+    show_field: Vec<String>,
     /// Hold at most SIZE of LSH band keys in memory (e.g. 512MB, 2GiB);
     /// beyond it, sorted runs go to a temporary file in --out and are merged
     /// band by band. The output is the same with or without it.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
     memory_limit: Option<u64>,
     /// Where exact verification gets the shingle sets of candidates: `keep`
     /// logs every document's set while signing, to a temporary file in --out
     /// (about 0.6x the input; a full disk falls back to `reread`); `reread`
     /// reads the candidate documents a second time, using disk for their
     /// sets only. The output is the same either way.
-    #[arg(long, value_enum, default_value = "keep")]
+    #[arg(long, value_enum, default_value = "keep", help_heading = "Performance")]
     exact_sets: ExactSetsArg,
 }
 
@@ -414,8 +439,8 @@ fn parse_keep_priority(spec: &str) -> Result<doppel::pipeline::KeepPriority, Str
 }
 
 impl DedupParams {
-    fn job(&self, common: &CommonArgs) -> JobOptions {
-        let job = common.job(self.config());
+    fn job(&self, common: &CommonArgs, output: &OutputArgs) -> JobOptions {
+        let job = common.job(output, self.config());
         JobOptions {
             fields: FieldNames { date: self.date_field.clone(), ..job.fields.clone() },
             show_fields: self.show_field.clone(),
@@ -466,7 +491,7 @@ impl CommonArgs {
         self.inputs.iter().map(|s| Input::from_arg(s)).collect()
     }
 
-    fn job(&self, dedup: DedupConfig) -> JobOptions {
+    fn job(&self, output: &OutputArgs, dedup: DedupConfig) -> JobOptions {
         JobOptions {
             dedup,
             memory_limit_bytes: None,
@@ -479,8 +504,15 @@ impl CommonArgs {
             fields: FieldNames { text: self.text_field.clone(), id: self.id_field.clone(), ..FieldNames::default() },
             skip_bad: self.skip_bad,
             max_record_bytes: self.max_record_bytes,
-            progress: !self.quiet && std::io::stderr().is_terminal(),
+            progress: output.progress(),
         }
+    }
+}
+
+impl OutputArgs {
+    /// Progress bars: on a terminal, unless --quiet.
+    fn progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
     }
 
     fn init_threads(&self) -> anyhow::Result<()> {
@@ -491,6 +523,17 @@ impl CommonArgs {
                 .context("cannot start the thread pool")?;
         }
         Ok(())
+    }
+
+    /// Prints a run's warnings (never hidden; also in its stats.json),
+    /// then its summary and where its results are, unless --no-summary.
+    fn finish(&self, warnings: &[&[String]], summary: &dyn std::fmt::Display, files: &str) {
+        for w in warnings.iter().copied().flatten() {
+            eprintln!("doppel: warning: {w}");
+        }
+        if !self.no_summary {
+            eprintln!("doppel: {summary} Results in {}: {files}.", self.out.display());
+        }
     }
 }
 
@@ -543,214 +586,132 @@ impl std::fmt::Display for ExplainedDocument<'_> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Clean(args) => {
-            let opts = args.clean.options(&args.common)?;
-            if args.clean.answer(&args.common, &opts)? {
-                return Ok(());
-            }
-            args.common.init_threads()?;
-            let s = doppel::pipeline::clean_files(&args.common.inputs(), &args.common.out, &opts)?;
-            warn(&s.warnings);
-            if !args.common.quiet {
-                eprintln!(
-                    "doppel: cleaned {} documents ({} changed, {} rejected), removed {} of {} characters ({:.1}%) \
-                     in {:.2} s ({:.1} MB/s); {} boilerplate lines and {} stray tokens {}. Results in {}: \
-                     cleaned.jsonl, removed.jsonl, rejected.jsonl, stats.json.",
-                    s.documents,
-                    s.documents_changed,
-                    s.rejected,
-                    s.characters_removed,
-                    s.characters,
-                    100.0 * s.characters_removed as f64 / (s.characters.max(1)) as f64,
-                    s.seconds.total,
-                    s.bytes_per_second / 1e6,
-                    s.boilerplate_lines,
-                    s.stray_tokens.len(),
-                    if s.table_learned { "learned" } else { "loaded" },
-                    args.common.out.display(),
-                );
-            }
-            Ok(())
-        }
-        Command::Run(args) => {
-            let clean = args.clean.options(&args.common)?;
-            if args.clean.answer(&args.common, &clean)? {
-                return Ok(());
-            }
-            args.common.init_threads()?;
-            let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };
-            let r = doppel::pipeline::run_files(&args.common.inputs(), &args.common.out, &clean, &job)?;
-            // Warnings are printed even with --quiet: they are never hidden.
-            warn(&r.clean.warnings);
-            warn(&r.dedup.warnings);
-            if !args.common.quiet {
-                let s = &r.dedup;
-                eprintln!(
-                    "doppel: read {} documents ({:.1} MB) in {:.2} s ({:.1} MB/s); cleaning removed {:.1}% of the \
-                     characters from {} documents; kept {}, removed {} near-duplicates in {} clusters, rejected {}. \
-                     Results in {}: deduped.jsonl, clusters.jsonl, removed.jsonl, rejected.jsonl, stats.json.",
-                    s.documents,
-                    s.input_bytes as f64 / 1e6,
-                    s.seconds.total,
-                    s.bytes_per_second / 1e6,
-                    100.0 * r.clean.characters_removed as f64 / (r.clean.characters.max(1)) as f64,
-                    r.clean.documents_changed,
-                    s.kept,
-                    s.duplicates,
-                    s.clusters,
-                    s.rejected,
-                    args.common.out.display(),
-                );
-            }
-            Ok(())
-        }
-        Command::Floor(args) => {
-            args.common.init_threads()?;
-            let job = args.params.job(&args.common);
-            let f = doppel::pipeline::floor(&args.common.inputs(), &job)?;
-            println!("{}", serde_json::to_string_pretty(&f)?);
-            Ok(())
-        }
-        Command::Eval(args) => {
-            args.common.init_threads()?;
-            let opts = doppel::pipeline::EvalOptions {
-                job: args.params.job(&args.common),
-                clusters: args.clusters,
-                pairs: args.pairs,
-                labels: args.labels,
-                clean: match args.clean {
-                    true => Some(args.clean_params.options(&args.common)?),
-                    false => None,
-                },
-            };
-            let r = doppel::pipeline::eval_files(&args.common.inputs(), &args.common.out, &opts)?;
-            let pct = |x: f64| x * 100.0;
-            println!("documents            {}", r.documents);
-            let containment = r.containment.map(|c| format!(" or containment >= {c}")).unwrap_or_default();
-            let cleaned = if r.cleaned_text { ", on the cleaned text" } else { "" };
-            println!(
-                "truth pairs          {} (Jaccard >= {}{containment}{cleaned}), {} documents with a partner",
-                r.truth_pairs, r.threshold, r.truth_documents
-            );
-            println!(
-                "document level       precision {:.2}%  recall {:.2}%  ({} flagged, {} correct)",
-                pct(r.document_level.precision),
-                pct(r.document_level.recall),
-                r.document_level.predicted,
-                r.document_level.correct
-            );
-            println!(
-                "pair level           precision {:.2}%  recall {:.2}%  ({} reported, {} below threshold)",
-                pct(r.pair_level.precision),
-                pct(r.pair_level.recall),
-                r.pair_level.predicted,
-                r.duplicates_below_threshold
-            );
-            println!("residual             {} true pairs with both documents kept", r.residual_pairs);
-            if let Some(l) = &r.labels {
-                println!("labels               ARI {:.4}  pair F1 {:.4}", l.adjusted_rand_index, l.pair_f1);
-            }
-            println!("LSH {} bands x {} rows: P(candidate) at Jaccard", r.bands, r.rows);
-            for p in r.lsh_curve.iter().filter(|p| p.jaccard >= 0.3 - 1e-9) {
-                println!("  {:.2}  {:.4}", p.jaccard, p.candidate_probability);
-            }
-            println!(
-                "truth {:.2} s, run {:.2} s; eval.json and truth_pairs.jsonl in {}",
-                r.truth_seconds,
-                r.run_seconds,
-                args.common.out.display()
-            );
-            Ok(())
-        }
-        Command::TrainCleaner(args) => {
-            let opts = doppel::clean::model::TrainOptions {
-                hidden: args.hidden,
-                epochs: args.epochs,
-                seed: args.seed,
-                threshold: args.threshold,
-                augment: !args.no_augment,
-            };
-            let model = doppel::pipeline::train_cleaner(&args.inputs, &opts)?;
-            model.save(&args.out)?;
-            if !args.quiet {
-                eprintln!(
-                    "doppel: trained on {}; junk threshold {:.2}. Model in {}.",
-                    model.trained_on,
-                    model.threshold,
-                    args.out.display()
-                );
-            }
-            Ok(())
-        }
-        Command::Synth(args) => {
-            let inputs: Vec<Input> = args.base.iter().map(|p| Input::Path(p.clone())).collect();
-            let pool = if inputs.is_empty() {
-                doppel::synth::SentencePool::default()
-            } else {
-                doppel::synth::SentencePool::from_inputs(&inputs, &FieldNames::default())?
-            };
-            let limit = match (args.size, args.docs) {
-                (Some(bytes), _) => doppel::synth::SynthLimit::Bytes(bytes),
-                (None, Some(n)) => doppel::synth::SynthLimit::Documents(n),
-                (None, None) => anyhow::bail!("give --size or --docs"),
-            };
-            let opts = doppel::synth::SynthOptions {
-                seed: args.seed,
-                copy_rate: args.copy_rate,
-                junk: !args.no_junk,
-                short: args.short,
-                progress: !args.quiet && std::io::stderr().is_terminal(),
-                ..Default::default()
-            };
-            let s = doppel::synth::write_corpus(&args.out, args.truth.as_deref(), limit, opts, pool)?;
-            if !args.quiet {
-                eprintln!(
-                    "doppel: wrote {} documents ({} copies, {:.1} MB of JSONL) to {}",
-                    s.documents,
-                    s.copies,
-                    s.bytes as f64 / 1e6,
-                    args.out.display()
-                );
-            }
-            Ok(())
-        }
-        Command::Dedup(args) => {
-            args.common.init_threads()?;
-            let job = JobOptions { duplicates_only: args.duplicates_only, ..args.params.job(&args.common) };
-            let s = doppel::dedup_files(&args.common.inputs(), &args.common.out, &job)?;
-            warn(&s.warnings);
-            if !args.common.quiet {
-                eprintln!(
-                    "doppel: read {} documents from {} file(s) ({:.1} MB) in {:.2} s ({:.1} MB/s, {:.0} docs/s); \
-                     kept {}, removed {} near-duplicates in {} clusters (threshold {}, {} bands x {} rows), \
-                     rejected {}. Results in {}: {}clusters.jsonl, rejected.jsonl, stats.json.",
-                    s.documents,
-                    s.input_files,
-                    s.input_bytes as f64 / 1e6,
-                    s.seconds.total,
-                    s.bytes_per_second / 1e6,
-                    s.documents_per_second,
-                    s.kept,
-                    s.duplicates,
-                    s.clusters,
-                    s.parameters.threshold,
-                    s.parameters.bands,
-                    s.parameters.rows,
-                    s.rejected,
-                    args.common.out.display(),
-                    if args.duplicates_only { "" } else { "deduped.jsonl, " },
-                );
-            }
-            Ok(())
-        }
+        Command::Dedup(args) => dedup(args),
+        Command::Clean(args) => clean(args),
+        Command::Run(args) => run_pipeline(args),
+        Command::TrainCleaner(args) => train_cleaner(args),
+        Command::Synth(args) => synth(args),
+        Command::Eval(args) => eval(args),
+        Command::Floor(args) => floor(args),
     }
 }
 
-/// Prints a run's warnings (also in its stats.json).
-fn warn(warnings: &[String]) {
-    for w in warnings {
-        eprintln!("doppel: warning: {w}");
+fn dedup(args: DedupArgs) -> anyhow::Result<()> {
+    let DedupArgs { common, params, duplicates_only, output } = args;
+    output.init_threads()?;
+    let job = JobOptions { duplicates_only, ..params.job(&common, &output) };
+    let s = doppel::dedup_files(&common.inputs(), &output.out, &job)?;
+    let deduped = if duplicates_only { "" } else { "deduped.jsonl, " };
+    output.finish(&[&s.warnings], &s, &format!("{deduped}clusters.jsonl, rejected.jsonl, report.html, stats.json"));
+    Ok(())
+}
+
+fn clean(args: CleanArgs) -> anyhow::Result<()> {
+    let CleanArgs { common, clean, output } = args;
+    let opts = clean.options(&common, &output)?;
+    if clean.answer(&common, &output, &opts)? {
+        return Ok(());
     }
+    output.init_threads()?;
+    let s = doppel::pipeline::clean_files(&common.inputs(), &output.out, &opts)?;
+    output.finish(&[&s.warnings], &s, "cleaned.jsonl, removed.jsonl, rejected.jsonl, stats.json");
+    Ok(())
+}
+
+fn run_pipeline(args: RunArgs) -> anyhow::Result<()> {
+    let RunArgs { common, clean, params, duplicates_only, output } = args;
+    let opts = clean.options(&common, &output)?;
+    if clean.answer(&common, &output, &opts)? {
+        return Ok(());
+    }
+    output.init_threads()?;
+    let job = JobOptions { duplicates_only, ..params.job(&common, &output) };
+    let r = doppel::pipeline::run_files(&common.inputs(), &output.out, &opts, &job)?;
+    let deduped = if duplicates_only { "" } else { "deduped.jsonl, " };
+    let files = format!("{deduped}clusters.jsonl, removed.jsonl, rejected.jsonl, report.html, stats.json");
+    output.finish(&[&r.clean.warnings, &r.dedup.warnings], &r, &files);
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let EvalArgs { common, params, clusters, pairs, labels, clean, clean_params, output } = args;
+    output.init_threads()?;
+    let opts = doppel::pipeline::EvalOptions {
+        job: params.job(&common, &output),
+        clusters,
+        pairs,
+        labels,
+        clean: match clean {
+            true => Some(clean_params.options(&common, &output)?),
+            false => None,
+        },
+    };
+    let r = doppel::pipeline::eval_files(&common.inputs(), &output.out, &opts)?;
+    // The scores are the command's output: stdout, whatever --no-summary says.
+    println!("{r}; eval.json and truth_pairs.jsonl in {}", output.out.display());
+    Ok(())
+}
+
+fn floor(args: DedupArgs) -> anyhow::Result<()> {
+    args.output.init_threads()?;
+    let job = args.params.job(&args.common, &args.output);
+    let f = doppel::pipeline::floor(&args.common.inputs(), &job)?;
+    println!("{}", serde_json::to_string_pretty(&f)?);
+    Ok(())
+}
+
+fn train_cleaner(args: TrainCleanerArgs) -> anyhow::Result<()> {
+    let opts = doppel::clean::model::TrainOptions {
+        hidden: args.hidden,
+        epochs: args.epochs,
+        seed: args.seed,
+        threshold: args.threshold,
+        augment: !args.no_augment,
+    };
+    let model = doppel::pipeline::train_cleaner(&args.inputs, &opts)?;
+    model.save(&args.out)?;
+    if !args.quiet {
+        eprintln!(
+            "doppel: trained on {}; junk threshold {:.2}. Model in {}.",
+            model.trained_on,
+            model.threshold,
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    let inputs: Vec<Input> = args.base.iter().map(|p| Input::Path(p.clone())).collect();
+    let pool = if inputs.is_empty() {
+        doppel::synth::SentencePool::default()
+    } else {
+        doppel::synth::SentencePool::from_inputs(&inputs, &FieldNames::default())?
+    };
+    let limit = match (args.size, args.docs) {
+        (Some(bytes), _) => doppel::synth::SynthLimit::Bytes(bytes),
+        (None, Some(n)) => doppel::synth::SynthLimit::Documents(n),
+        (None, None) => anyhow::bail!("give --size or --docs"),
+    };
+    let opts = doppel::synth::SynthOptions {
+        seed: args.seed,
+        copy_rate: args.copy_rate,
+        junk: !args.no_junk,
+        short: args.short,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        ..Default::default()
+    };
+    let s = doppel::synth::write_corpus(&args.out, args.truth.as_deref(), limit, opts, pool)?;
+    if !args.quiet {
+        eprintln!(
+            "doppel: wrote {} documents ({} copies, {:.1} MB of JSONL) to {}",
+            s.documents,
+            s.copies,
+            s.bytes as f64 / 1e6,
+            args.out.display()
+        );
+    }
+    Ok(())
 }
 
 /// The error and its causes, each said once: the library's errors already

@@ -754,4 +754,9 @@ fn an_id_given_twice_is_a_warning_that_names_it() {
     // Unique ids: no warning.
     dir.write("ok.jsonl", lines[..2].join("\n") + "\n");
     assert!(!stderr(&dir.ok(&["dedup", "ok.jsonl", "-o", "ok", "-q"])).contains("repeat an id"));
+    // --quiet hides progress only; --no-summary the summary; warnings stay.
+    let quiet = stderr(&dir.ok(&["dedup", "in.jsonl", "-o", "q", "-q"]));
+    assert!(quiet.contains("doppel: read 6 documents") && quiet.contains("repeat an id"), "{quiet}");
+    let bare = stderr(&dir.ok(&["dedup", "in.jsonl", "-o", "n", "-q", "--no-summary"]));
+    assert!(!bare.contains("doppel: read") && bare.contains("repeat an id"), "{bare}");
 }

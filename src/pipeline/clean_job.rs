@@ -146,6 +146,57 @@ pub struct RunSummary {
     pub clean: CleanSummary,
 }
 
+impl CleanSummary {
+    /// Share of the characters read that the cleaner removed, in percent.
+    pub fn percent_removed(&self) -> f64 {
+        100.0 * self.characters_removed as f64 / self.characters.max(1) as f64
+    }
+}
+
+/// One paragraph a person reads at the end of a run (without the output
+/// directory, which the caller names).
+impl std::fmt::Display for CleanSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cleaned {} documents ({} changed, {} rejected), removed {} of {} characters ({:.1}%) in {:.2} s \
+             ({:.1} MB/s); {} boilerplate lines and {} stray tokens {}.",
+            self.documents,
+            self.documents_changed,
+            self.rejected,
+            self.characters_removed,
+            self.characters,
+            self.percent_removed(),
+            self.seconds.total,
+            self.bytes_per_second / 1e6,
+            self.boilerplate_lines,
+            self.stray_tokens.len(),
+            if self.table_learned { "learned" } else { "loaded" },
+        )
+    }
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.dedup;
+        write!(
+            f,
+            "read {} documents ({:.1} MB) in {:.2} s ({:.1} MB/s); cleaning removed {:.1}% of the characters from {} \
+             documents; kept {}, removed {} near-duplicates in {} clusters, rejected {}.",
+            s.documents,
+            s.input_bytes as f64 / 1e6,
+            s.seconds.total,
+            s.bytes_per_second / 1e6,
+            self.clean.percent_removed(),
+            self.clean.documents_changed,
+            s.kept,
+            s.duplicates,
+            s.clusters,
+            s.rejected,
+        )
+    }
+}
+
 /// The cleaner for a job: rules plus a learned or loaded table, saved when
 /// `--save-table` asks.
 pub(crate) fn build_cleaner(corpus: &Corpus, opts: &CleanOptions, progress: Progress) -> Result<(Cleaner, bool, f64)> {

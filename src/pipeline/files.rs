@@ -169,6 +169,31 @@ pub struct Parameters {
     pub lsh_threshold: f64,
 }
 
+/// One paragraph a person reads at the end of a run (without the output
+/// directory, which the caller names).
+impl std::fmt::Display for DedupSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {} documents from {} file(s) ({:.1} MB) in {:.2} s ({:.1} MB/s, {:.0} docs/s); kept {}, removed {} \
+             near-duplicates in {} clusters (threshold {}, {} bands x {} rows), rejected {}.",
+            self.documents,
+            self.input_files,
+            self.input_bytes as f64 / 1e6,
+            self.seconds.total,
+            self.bytes_per_second / 1e6,
+            self.documents_per_second,
+            self.kept,
+            self.duplicates,
+            self.clusters,
+            self.parameters.threshold,
+            self.parameters.bands,
+            self.parameters.rows,
+            self.rejected,
+        )
+    }
+}
+
 impl JobOptions {
     /// Checks the options that go together; the settings alone are checked
     /// by [`DedupConfig::validate`]. Jobs call it before any work.

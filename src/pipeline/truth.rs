@@ -290,6 +290,47 @@ pub struct EvalReport {
     pub run_seconds: f64,
 }
 
+/// The scores as a table a person reads.
+impl std::fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pct = |x: f64| x * 100.0;
+        writeln!(f, "documents            {}", self.documents)?;
+        let containment = self.containment.map(|c| format!(" or containment >= {c}")).unwrap_or_default();
+        let cleaned = if self.cleaned_text { ", on the cleaned text" } else { "" };
+        writeln!(
+            f,
+            "truth pairs          {} (Jaccard >= {}{containment}{cleaned}), {} documents with a partner",
+            self.truth_pairs, self.threshold, self.truth_documents
+        )?;
+        let (d, p) = (&self.document_level, &self.pair_level);
+        writeln!(
+            f,
+            "document level       precision {:.2}%  recall {:.2}%  ({} flagged, {} correct)",
+            pct(d.precision),
+            pct(d.recall),
+            d.predicted,
+            d.correct
+        )?;
+        writeln!(
+            f,
+            "pair level           precision {:.2}%  recall {:.2}%  ({} reported, {} below threshold)",
+            pct(p.precision),
+            pct(p.recall),
+            p.predicted,
+            self.duplicates_below_threshold
+        )?;
+        writeln!(f, "residual             {} true pairs with both documents kept", self.residual_pairs)?;
+        if let Some(l) = &self.labels {
+            writeln!(f, "labels               ARI {:.4}  pair F1 {:.4}", l.adjusted_rand_index, l.pair_f1)?;
+        }
+        writeln!(f, "LSH {} bands x {} rows: P(candidate) at Jaccard", self.bands, self.rows)?;
+        for c in self.lsh_curve.iter().filter(|c| c.jaccard >= 0.3 - 1e-9) {
+            writeln!(f, "  {:.2}  {:.4}", c.jaccard, c.candidate_probability)?;
+        }
+        write!(f, "truth {:.2} s, run {:.2} s", self.truth_seconds, self.run_seconds)
+    }
+}
+
 /// Runs `doppel eval`: exact truth for `inputs`, then scores a run against
 /// it. Writes `truth_pairs.jsonl` and `eval.json` into `out_dir` (and the
 /// run's outputs into `out_dir/run` when doppel is run).
