@@ -7,12 +7,14 @@
 //! Stdin is spooled to a file first, like every input read more than once.
 //!
 //! `run` is `clean` then `dedup`, without a cleaned copy of the corpus in
-//! between: the cleaning pass logs each document's cuts as byte spans (see
-//! the `cuts` module), and the dedup job reads the input again, cutting
-//! each text the same way. It signs exactly the texts `clean` writes, so
-//! `run` gives the same clusters as `clean` followed by `dedup` on
-//! `cleaned.jsonl`, and its `deduped.jsonl` holds the records `clean`
-//! would write.
+//! between: after the learning pass, dedup's sign pass cleans each text
+//! as it reads it ([`clean_for_signing`]) and signs the cleaned text at
+//! once, logging the cuts as byte spans (see the `cuts` module) for the
+//! later passes, which cut each original text the same way. A separate
+//! cleaning pass followed by a signing pass read and parsed every record
+//! once more. `run` signs exactly the texts `clean` writes, so it gives
+//! the same clusters as `clean` followed by `dedup` on `cleaned.jsonl`,
+//! and its `deduped.jsonl` holds the records `clean` would write.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -310,9 +312,11 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
 /// allocations: glibc locks the arena of every block freed off the thread
 /// that allocated it, and the workers stalled on those locks.
 #[derive(Default)]
-struct CleanedChunk {
-    records: Vec<u8>,
-    removed: Vec<u8>,
+pub(crate) struct CleanedChunk {
+    /// Output lines, or (for `run`) cut log entries.
+    pub records: Vec<u8>,
+    /// `removed.jsonl` lines.
+    pub removed: Vec<u8>,
     /// Each record's `(source, line)` and, for a bad one, why.
     outcomes: Vec<(u32, u64, Option<String>)>,
     documents_changed: u64,
@@ -344,6 +348,24 @@ impl CleanedChunk {
             }
         };
         self.outcomes.push((source, line, None));
+        self.count(c);
+    }
+
+    /// Counts a document of `site` (if known): its characters and those cut.
+    fn count_site(&mut self, site: Option<&str>, characters: usize, cuts: &[CutSpan<'_>]) {
+        let Some(site) = site else { return };
+        let removed: usize = cuts.iter().map(|c| c.end - c.start).sum();
+        let figures = match self.sites.get_mut(site) {
+            Some(f) => f,
+            None => self.sites.entry(site.to_string()).or_default(),
+        };
+        figures[0] += 1;
+        figures[1] += characters as u64;
+        figures[2] += removed as u64;
+    }
+
+    /// Counts a cleaned document's figures.
+    fn count(&mut self, c: CleanedRecord<'_>) {
         self.characters += c.characters;
         self.documents_with_site += u64::from(c.has_site);
         if c.cuts.is_empty() {
@@ -367,7 +389,7 @@ impl CleanedChunk {
 /// buffers were faulted in and, freed on the writer thread, trimmed from
 /// the workers' heaps, only to be grown again for the next chunk.
 #[derive(Default)]
-struct ChunkPool {
+pub(crate) struct ChunkPool {
     /// The chunks, and the bytes their buffers hold.
     free: std::sync::Mutex<(Vec<CleanedChunk>, usize)>,
 }
@@ -379,14 +401,14 @@ impl ChunkPool {
     /// must not leave every pooled chunk huge.
     const MAX_BYTES: usize = 32 << 20;
 
-    fn take(&self) -> CleanedChunk {
+    pub(crate) fn take(&self) -> CleanedChunk {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         let chunk = free.0.pop().unwrap_or_default();
         free.1 -= chunk.buffer_bytes();
         chunk
     }
 
-    fn give_back(&self, mut chunk: CleanedChunk) {
+    pub(crate) fn give_back(&self, mut chunk: CleanedChunk) {
         chunk.records.clear();
         chunk.removed.clear();
         chunk.outcomes.clear();
@@ -416,16 +438,6 @@ struct CleanPass {
     rejected: Vec<Rejected>,
 }
 
-/// What the cleaning pass writes of each cleaned record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Written {
-    /// The record with its text cleaned (`doppel clean`).
-    Records,
-    /// Its [`CutLog`] entry (`doppel run`, whose dedup passes cut the
-    /// original texts the same way).
-    Cuts,
-}
-
 /// One batch, cleaned: its records in chunks, in order, and the read
 /// failure that ended the batch, if any.
 struct CleanedBatch {
@@ -433,9 +445,10 @@ struct CleanedBatch {
     failure: Option<crate::input::ReadFailure>,
 }
 
-/// The cleaning pass: writes what `written` asks of each cleaned record
-/// through `write_records` (newline-terminated lines, or cut log entries)
-/// and removals through `write_removed`.
+/// The cleaning pass of `doppel clean`: writes each cleaned record through
+/// `write_records` (newline-terminated lines) and removals through
+/// `write_removed`. (`doppel run` cleans in its sign pass instead, see
+/// [`clean_for_signing`].)
 ///
 /// Writing runs on its own thread, a batch behind the cleaning: on the
 /// main thread it left the workers idle while each batch's 4 MiB went
@@ -445,7 +458,6 @@ fn clean_pass(
     opts: &CleanOptions,
     cleaner: &Cleaner,
     progress: Progress,
-    written: Written,
     write_records: impl FnMut(&[u8]) -> Result<()> + Send,
     write_removed: impl FnMut(&[u8]) -> Result<()> + Send,
 ) -> Result<CleanPass> {
@@ -461,14 +473,11 @@ fn clean_pass(
                 .par_chunks(records_per_chunk(batch.records.len(), RECORDS_PER_CHUNK))
                 .map(|recs| {
                     let mut chunk = chunks.take();
-                    if written == Written::Records {
-                        let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
-                        chunk.records.reserve(bytes);
-                    }
+                    let bytes: usize = recs.iter().map(|r| r.end - r.start + 1).sum();
+                    chunk.records.reserve(bytes);
                     own_cleaner(cleaner, |cleaner| {
                         for rec in recs {
-                            let cleaned =
-                                clean_record(corpus, opts, cleaner, rec, batch.bytes(rec), written, &mut chunk);
+                            let cleaned = clean_record(corpus, opts, cleaner, rec, batch.bytes(rec), &mut chunk);
                             chunk.add(rec.source, rec.line, cleaned);
                         }
                     });
@@ -514,40 +523,30 @@ fn own_cleaner<R>(shared: &Cleaner, f: impl FnOnce(&Cleaner) -> R) -> R {
 /// Frees every worker's memo (about 3 MiB) and own cleaner (with its
 /// regexes' caches, up to 32 MiB each): of no use past a pass, they would
 /// stay on every thread of the pool.
-fn free_worker_state() {
+pub(crate) fn free_worker_state() {
     rayon::broadcast(|_| {
         LINE_MEMO.take();
         OWN_CLEANER.take();
     });
 }
 
-/// Cleans one record, appending what `written` asks (its output line, or
-/// its cut log entry) and its removed.jsonl line (if it has cuts) to
-/// `chunk`'s buffers.
+/// Cleans one record, appending its output line and its removed.jsonl
+/// line (if it has cuts) to `chunk`'s buffers.
 fn clean_record<'c>(
     corpus: &Corpus,
     opts: &CleanOptions,
     cleaner: &'c Cleaner,
     rec: &crate::input::RawRecord,
     bytes: &[u8],
-    written: Written,
     chunk: &mut CleanedChunk,
 ) -> std::result::Result<CleanedRecord<'c>, String> {
     let source = &corpus.sources[rec.source as usize];
     let doc = read_doc(&source.kind, bytes, &opts.fields)?;
     let site = doc.site.as_deref();
     let has_site = site.is_some();
-    let out = &mut chunk.records;
-    let with_text = written == Written::Records;
-    let (cleaned, cuts) =
-        LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_spans_with_memo(&doc.text, site, memo, with_text));
-    match written {
-        Written::Cuts => CutLog::encode(out, doc.text.len(), cuts.iter().map(|c| (c.byte_start, c.byte_end))),
-        Written::Records => {
-            push_record_with_text(out, &source.kind, bytes, doc.text_span, &cleaned)?;
-            out.push(b'\n');
-        }
-    }
+    let (cleaned, cuts) = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_spans_with_memo(&doc.text, site, memo, true));
+    push_record_with_text(&mut chunk.records, &source.kind, bytes, doc.text_span, &cleaned)?;
+    chunk.records.push(b'\n');
     if !cuts.is_empty() {
         let id = doc.id.unwrap_or_else(|| fallback_id(source, rec.line).into());
         push_removed_line(&mut chunk.removed, &id, &doc.text, &cuts);
@@ -557,17 +556,35 @@ fn clean_record<'c>(
         Some(last) => last.end + doc.text[last.byte_end..].chars().count(),
         None => doc.text.chars().count(),
     };
-    if let Some(site) = site {
-        let removed: usize = cuts.iter().map(|c| c.end - c.start).sum();
-        let figures = match chunk.sites.get_mut(site) {
-            Some(f) => f,
-            None => chunk.sites.entry(site.to_string()).or_default(),
-        };
-        figures[0] += 1;
-        figures[1] += characters as u64;
-        figures[2] += removed as u64;
-    }
+    chunk.count_site(site, characters, &cuts);
     Ok(CleanedRecord { cuts, characters: characters as u64, has_site })
+}
+
+/// Cleans one document for `run`, whose sign pass cleans each text as it
+/// signs it: logs its cuts (the cut log entry goes to `chunk.records`) and
+/// its `removed.jsonl` line, counts it in `chunk`, and returns the cleaned
+/// text. `id` names the document (raw JSON), asked only when it has cuts.
+pub(crate) fn clean_for_signing(
+    cleaner: &Cleaner,
+    text: &str,
+    site: Option<&str>,
+    id: impl FnOnce() -> String,
+    chunk: &mut CleanedChunk,
+) -> String {
+    own_cleaner(cleaner, |cleaner| {
+        let (cleaned, cuts) = LINE_MEMO.with_borrow_mut(|memo| cleaner.clean_spans_with_memo(text, site, memo, true));
+        CutLog::encode(&mut chunk.records, text.len(), cuts.iter().map(|c| (c.byte_start, c.byte_end)));
+        if !cuts.is_empty() {
+            push_removed_line(&mut chunk.removed, &id(), text, &cuts);
+        }
+        let characters = match cuts.last() {
+            Some(last) => last.end + text[last.byte_end..].chars().count(),
+            None => text.chars().count(),
+        };
+        chunk.count_site(site, characters, &cuts);
+        chunk.count(CleanedRecord { cuts, characters: characters as u64, has_site: site.is_some() });
+        cleaned
+    })
 }
 
 /// Appends a `removed.jsonl` line, `{"id":ID,"removed":[CUT,...]}` and a
@@ -638,83 +655,107 @@ fn write_cleaned(
     mut write_records: impl FnMut(&[u8]) -> Result<()>,
     mut write_removed: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<CleanPass> {
-    let mut pass = CleanPass { summary: CleanSummary::default(), rejected: Vec::new() };
+    let mut tally = CleanTally::default();
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
-    let mut sites: std::collections::HashMap<String, [u64; 3]> = std::collections::HashMap::new();
     for batch in batches {
         for mut chunk in batch.chunks {
-            let s = &mut pass.summary;
             for (source, line, bad) in chunk.outcomes.drain(..) {
-                s.documents += 1;
+                tally.summary.documents += 1;
                 if let Some(reason) = bad {
                     rejects.record(source, line, reason)?;
-                    s.rejected += 1;
+                    tally.summary.rejected += 1;
                 }
             }
             write_records(&chunk.records)?;
             write_removed(&chunk.removed)?;
-            s.documents_changed += chunk.documents_changed;
-            s.documents_with_site += chunk.documents_with_site;
-            s.characters += chunk.characters;
-            s.characters_removed += chunk.characters_removed;
-            for (rule, r) in chunk.rules.iter().filter(|(_, r)| r.cuts > 0) {
-                let total = match s.rules.get_mut(rule) {
-                    Some(total) => total,
-                    None => s.rules.entry(rule.clone()).or_default(),
-                };
-                total.cuts += r.cuts;
-                total.characters += r.characters;
-            }
-            for (site, f) in chunk.sites.drain() {
-                let total = sites.entry(site).or_default();
-                total.iter_mut().zip(f).for_each(|(t, x)| *t += x);
-            }
+            tally.absorb(&mut chunk);
             pool.give_back(chunk);
         }
         if let Some(f) = batch.failure {
             rejects.failure(f)?;
-            pass.summary.rejected += 1;
-            pass.summary.documents += 1;
+            tally.summary.rejected += 1;
+            tally.summary.documents += 1;
         }
     }
-    pass.rejected = rejects.list;
-    let s = &mut pass.summary;
-    s.sites_seen = sites.len() as u64;
-    let mut sites: Vec<SiteStats> = sites
-        .into_iter()
-        .map(|(site, [documents, characters, characters_removed])| SiteStats {
-            site,
-            documents,
-            characters,
-            characters_removed,
-        })
-        .collect();
-    sites.sort_by(|a, b| b.characters_removed.cmp(&a.characters_removed).then_with(|| a.site.cmp(&b.site)));
-    sites.truncate(SITES_LISTED);
-    s.sites = sites;
-    if let Some(field) = &opts.fields.site
-        && s.documents > s.rejected
-        && s.documents_with_site == 0
-    {
-        s.warnings.push(format!(
-            "no record has the site field {field:?}: boilerplate was learned across the corpus only, not per site"
-        ));
-    } else if let Some(field) = &opts.fields.site
-        && s.documents_with_site * 2 < s.documents - s.rejected
-    {
-        // A field most records lack is likely a misspelt or sparse one.
-        s.warnings.push(format!(
-            "only {} of {} records have the site field {field:?}: the others' boilerplate was learned across \
-             the corpus only",
-            s.documents_with_site,
-            s.documents - s.rejected
-        ));
+    Ok(CleanPass { summary: tally.finish(opts), rejected: rejects.list })
+}
+
+/// The figures of a cleaning pass, summed chunk by chunk in input order.
+#[derive(Default)]
+pub(crate) struct CleanTally {
+    /// The figures so far (documents and rejects are counted by the caller).
+    pub summary: CleanSummary,
+    /// Per site: documents, characters, characters removed.
+    sites: std::collections::HashMap<String, [u64; 3]>,
+}
+
+impl CleanTally {
+    /// Adds a chunk's figures (its lines are the caller's to write).
+    pub fn absorb(&mut self, chunk: &mut CleanedChunk) {
+        let s = &mut self.summary;
+        s.documents_changed += chunk.documents_changed;
+        s.documents_with_site += chunk.documents_with_site;
+        s.characters += chunk.characters;
+        s.characters_removed += chunk.characters_removed;
+        for (rule, r) in chunk.rules.iter().filter(|(_, r)| r.cuts > 0) {
+            let total = match s.rules.get_mut(rule) {
+                Some(total) => total,
+                None => s.rules.entry(rule.clone()).or_default(),
+            };
+            total.cuts += r.cuts;
+            total.characters += r.characters;
+        }
+        for (site, f) in chunk.sites.drain() {
+            let total = self.sites.entry(site).or_default();
+            total.iter_mut().zip(f).for_each(|(t, x)| *t += x);
+        }
     }
-    Ok(pass)
+
+    /// The summary: the sites cut from most, and warnings on the site field.
+    pub fn finish(self, opts: &CleanOptions) -> CleanSummary {
+        let mut s = self.summary;
+        s.sites_seen = self.sites.len() as u64;
+        let mut sites: Vec<SiteStats> = self
+            .sites
+            .into_iter()
+            .map(|(site, [documents, characters, characters_removed])| SiteStats {
+                site,
+                documents,
+                characters,
+                characters_removed,
+            })
+            .collect();
+        sites.sort_by(|a, b| b.characters_removed.cmp(&a.characters_removed).then_with(|| a.site.cmp(&b.site)));
+        sites.truncate(SITES_LISTED);
+        s.sites = sites;
+        let read = s.documents - s.rejected;
+        if let Some(field) = &opts.fields.site
+            && read > 0
+            && s.documents_with_site == 0
+        {
+            s.warnings.push(format!(
+                "no record has the site field {field:?}: boilerplate was learned across the corpus only, not per site"
+            ));
+        } else if let Some(field) = &opts.fields.site
+            && s.documents_with_site * 2 < read
+        {
+            // A field most records lack is likely a misspelt or sparse one.
+            s.warnings.push(format!(
+                "only {} of {read} records have the site field {field:?}: the others' boilerplate was learned \
+                 across the corpus only",
+                s.documents_with_site,
+            ));
+        }
+        s
+    }
 }
 
 fn finish_summary(pass: &mut CleanPass, cleaner: &Cleaner, learned: bool, corpus: &Corpus) {
-    let s = &mut pass.summary;
+    table_figures(&mut pass.summary, cleaner, learned, corpus);
+}
+
+/// What the summary says of the table in force and the input.
+fn table_figures(s: &mut CleanSummary, cleaner: &Cleaner, learned: bool, corpus: &Corpus) {
     s.boilerplate_lines = cleaner.table().entries().iter().filter(|e| e.kind != "story").count();
     s.stray_tokens = cleaner.table().stray_entries().iter().map(|e| e.token.clone()).collect();
     s.table_learned = learned;
@@ -738,7 +779,6 @@ pub fn clean_files(inputs: &[Input], out_dir: &Path, opts: &CleanOptions) -> Res
         opts,
         &cleaner,
         progress,
-        Written::Records,
         |lines| cleaned_out.write_all(lines),
         |lines| removed_out.write_all(lines),
     )?;
@@ -817,49 +857,32 @@ pub fn run_files(inputs: &[Input], out_dir: &Path, clean: &CleanOptions, dedup: 
     dedup.check()?;
     let mut dedup = dedup.clone();
     dedup.dedup = dedup.dedup.validate()?;
-    // Records that reach dedup are all readable; ids come from the originals.
-    dedup.skip_bad = false;
-    // Dedup reads the texts the cleaner cut: the same fields (and its date).
+    // The sign pass reads each record once, cleans its text and signs it:
+    // it rejects bad records as the cleaning would.
+    dedup.skip_bad = clean.skip_bad;
+    // Dedup reads the texts the cleaner cuts: the same fields (and its date).
     dedup.fields = FieldNames { date: dedup.fields.date.clone(), ..clean.fields.clone() };
     let progress = Progress { enabled: clean.progress };
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = open_corpus(inputs, &mut outputs, clean.max_record_bytes)?;
     let (cleaner, learned, learn_seconds) = build_cleaner(&corpus, clean, progress)?;
-    let mut cuts = CutLog::create(outputs.work_dir()).map_err(|e| Error::io(out_dir, e))?;
+    let cuts = CutLog::create(outputs.work_dir()).map_err(|e| Error::io(out_dir, e))?;
     let removed = outputs.create("removed.jsonl")?;
-    let clean_started = Instant::now();
-    let removed_out = outputs.file(removed);
-    let mut pass = clean_pass(
-        &corpus,
-        clean,
-        &cleaner,
-        progress,
-        Written::Cuts,
-        |entries| cuts.append(entries).map_err(|e| Error::io(out_dir, e)),
-        |lines| removed_out.write_all(lines),
-    )?;
-    cuts.finish().map_err(|e| Error::io(out_dir, e))?;
-    finish_summary(&mut pass, &cleaner, learned, &corpus);
-    pass.summary.seconds.learn = learn_seconds;
-    pass.summary.seconds.clean = clean_started.elapsed().as_secs_f64();
-
-    // Dedup reads the input again, passing over the records rejected here
-    // and cutting the others' texts as they were cut here.
-    let mut cuts_per_rule: Vec<(String, u64, u64)> =
-        pass.summary.rules.iter().map(|(rule, s)| (rule.clone(), s.cuts, s.characters)).collect();
-    cuts_per_rule.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    let cuts_per_site =
-        pass.summary.sites.iter().map(|s| (s.site.clone(), s.documents, s.characters, s.characters_removed)).collect();
-    let upstream =
-        Upstream { rejected: std::mem::take(&mut pass.rejected), cuts: Some(&cuts), cuts_per_rule, cuts_per_site };
-    let mut summary = dedup_corpus(&corpus, &dedup, &mut outputs, upstream, started)?;
+    let cleaning = super::files::Cleaning { cleaner: &cleaner, opts: clean, removed, summary: CleanSummary::default() };
+    let mut upstream = Upstream { cuts: Some(cuts), cleaning: Some(cleaning), ..Upstream::default() };
+    let mut summary = dedup_corpus(&corpus, &dedup, &mut outputs, &mut upstream, started)?;
     let total = started.elapsed().as_secs_f64();
     summary.seconds.total = total;
     summary.bytes_per_second = corpus.total_bytes() as f64 / total.max(1e-9);
     summary.documents_per_second = summary.documents as f64 / total.max(1e-9);
-    pass.summary.seconds.total = learn_seconds + pass.summary.seconds.clean;
-    pass.summary.bytes_per_second = corpus.total_bytes() as f64 / pass.summary.seconds.total.max(1e-9);
-    let run = RunSummary { dedup: summary, clean: pass.summary };
+    let mut clean_summary = upstream.cleaning.map(|c| c.summary).unwrap_or_default();
+    table_figures(&mut clean_summary, &cleaner, learned, &corpus);
+    // Cleaning is done in the sign pass, whose time is dedup's `read_and_sign`.
+    let clean_seconds = summary.seconds.read_and_sign;
+    clean_summary.seconds =
+        CleanSeconds { learn: learn_seconds, clean: clean_seconds, total: learn_seconds + clean_seconds };
+    clean_summary.bytes_per_second = corpus.total_bytes() as f64 / clean_summary.seconds.total.max(1e-9);
+    let run = RunSummary { dedup: summary, clean: clean_summary };
     write_stats(&mut outputs, out_dir, &run)?;
     outputs.commit()?;
     Ok(run)

@@ -23,10 +23,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::clean_job::{ChunkPool, CleanOptions, CleanSummary, CleanTally, CleanedChunk, clean_for_signing};
 use super::cuts::{BatchCuts, CutLog, CutReader};
 use super::engine::{
     BIN_BUDGET_BYTES, DedupOutcome, Signatures, candidate_docs, candidate_pairs, cluster_candidates, map_bins,
 };
+use crate::clean::Cleaner;
 use crate::cluster::{ClusterMode, DocIndex};
 use crate::config::{DedupConfig, KeepRule};
 use crate::input::{
@@ -480,11 +482,14 @@ struct BatchSigner<'a> {
     with_sets: bool,
     /// Whether each document's date is read (for `--keep earliest|latest`).
     with_dates: bool,
+    /// The cleaner, when each text is cleaned before it is signed (`run`).
+    cleaner: Option<&'a Cleaner>,
 }
 
 impl BatchSigner<'_> {
     /// Signs record `i` of the batch, `rec`, into `sig`, appending its
-    /// shingle hashes to `set` when sets are kept.
+    /// shingle hashes to `set` when sets are kept. With a cleaner, the text
+    /// is cleaned first, its cuts and figures going to `cleaned`.
     fn sign(
         &self,
         i: usize,
@@ -492,6 +497,7 @@ impl BatchSigner<'_> {
         scratch: &mut SignScratch,
         sig: &mut [u32],
         set: &mut Vec<u32>,
+        cleaned: &mut CleanedChunk,
     ) -> Outcome {
         if self.passed[i] {
             return Outcome::PassedOver;
@@ -505,23 +511,32 @@ impl BatchSigner<'_> {
                 let rank = priority.map(|p| p.rank(None));
                 let json = crate::input::json_string(id);
                 let hash = Some(xxh3_64(json.as_bytes()));
-                (t, self.with_ids.then_some(json), hash, None, rank)
+                (t, self.with_ids.then(|| json.clone()), hash, None, rank, None, Some(json))
             }),
             SourceKind::Jsonl => parse_record(bytes, fields).map(|f| {
                 let date = f.date.filter(|_| self.with_dates).and_then(crate::dates::parse_raw_json_date);
                 let rank = priority.map(|p| p.rank(f.priority));
                 let hash = f.id.map(|raw| xxh3_64(raw.as_bytes()));
-                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), hash, date, rank)
+                let site = f.site_text().filter(|_| self.cleaner.is_some());
+                let raw_id = f.id.filter(|_| self.cleaner.is_some()).map(str::to_owned);
+                (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), hash, date, rank, site, raw_id)
             }),
         };
-        let (text, id, id_hash, date, rank) = match read {
+        let (text, id, id_hash, date, rank, site, raw_id) = match read {
             Ok(read) => read,
             Err(reason) => return Outcome::Bad(reason),
         };
-        // A readable record whose text no longer fits its cuts has changed.
-        let text = match self.cuts.apply(i, text) {
-            Ok(text) => text,
-            Err(reason) => return Outcome::Changed(reason),
+        let text = match self.cleaner {
+            Some(cleaner) => {
+                let source = &self.corpus.sources[rec.source as usize];
+                let id = || raw_id.unwrap_or_else(|| fallback_id(source, rec.line));
+                std::borrow::Cow::Owned(clean_for_signing(cleaner, &text, site.as_deref(), id, cleaned))
+            }
+            // A readable record whose text no longer fits its cuts has changed.
+            None => match self.cuts.apply(i, text) {
+                Ok(text) => text,
+                Err(reason) => return Outcome::Changed(reason),
+            },
         };
         let shingles = match self.with_sets {
             true => self.hasher.sign_appending_fingerprints(&text, scratch, sig, set),
@@ -544,6 +559,8 @@ struct SignPass {
     // they are then written without reading the corpus again.
     ids: Option<IdLog>,
     warnings: Vec<String>,
+    // The cleaning's figures, when the pass cleaned (`run`).
+    cleaned: Option<CleanTally>,
 }
 
 /// The raw JSON id of every document, one a line in document order (JSON
@@ -637,10 +654,16 @@ fn sign_pass(
     progress: Progress,
     spill_dir: &Path,
     upstream: &Upstream<'_>,
+    fusing: Option<Fusing<'_>>,
 ) -> Result<SignPass> {
     let k = opts.dedup.num_perm;
     let counter = Arc::new(AtomicU64::new(0));
-    let bar = progress.bytes(corpus.total_bytes(), "signing");
+    let bar = progress.bytes(corpus.total_bytes(), if fusing.is_some() { "cleaning and signing" } else { "signing" });
+    // Whether the texts signed are cleaned ones, for what the warnings say.
+    let cleaned_texts = fusing.is_some() || upstream.cuts.is_some();
+    let cleaner = fusing.as_ref().map(|f| f.cleaner);
+    // Cleaned chunks' buffers go back to the workers once written.
+    let chunk_pool = ChunkPool::default();
     // Exact verification needs only the band keys: 72 bytes a document
     // instead of 512 with the defaults.
     let mut signatures = match opts.dedup.verify {
@@ -672,8 +695,16 @@ fn sign_pass(
         false => None,
     };
     let with_ids = ids.is_some();
-    let mut pass =
-        SignPass { signatures, rejected: Vec::new(), empty: 0, dropped: Vec::new(), sets: None, ids: None, warnings };
+    let mut pass = SignPass {
+        signatures,
+        rejected: Vec::new(),
+        empty: 0,
+        dropped: Vec::new(),
+        sets: None,
+        ids: None,
+        warnings,
+        cleaned: None,
+    };
     // Records without an id of their own: named FILE:LINE, and said so.
     let mut without_id = 0u64;
     // Records without a date a keep rule can read: never preferred, counted,
@@ -693,12 +724,12 @@ fn sign_pass(
     let mut empty_named = Vec::new();
     let mut rejects = Rejects::new(corpus, opts.skip_bad);
     let mut passed_over = RejectMatch::new(&upstream.rejected);
-    let mut cut_walk = CutWalk::new(upstream.cuts);
+    let mut cut_walk = CutWalk::new(upstream.cuts.as_ref());
     let mut sigs = Vec::new();
     let fields = FieldNames { priority: opts.keep_priority.as_ref().map(|p| p.field.clone()), ..opts.fields.clone() };
     // Sets are written on a thread of their own, a batch behind, so that
     // the workers never wait for the disk.
-    let ((log, warning), ids) = for_each_batch_into(
+    let ((log, warning), ids, tally) = for_each_batch_into(
         corpus,
         &counter,
         |batch| {
@@ -718,11 +749,12 @@ fn sign_pass(
                 with_ids,
                 with_sets,
                 with_dates,
+                cleaner,
             };
             // Records are signed a run at a time, their sets built back to
             // back in one buffer that the log keeps as it is.
             let run_records = records_per_chunk(batch.records.len(), SIGN_RUN_RECORDS);
-            let runs: Vec<(Vec<Outcome>, Vec<u32>)> = sigs
+            let runs: Vec<(Vec<Outcome>, Vec<u32>, CleanedChunk)> = sigs
                 .par_chunks_mut(k * run_records)
                 .zip(batch.records.par_chunks(run_records).enumerate())
                 .map_init(SignScratch::default, |scratch, (run_sigs, (run, recs))| {
@@ -732,20 +764,30 @@ fn sign_pass(
                         // record is at least as long as its text.
                         set.reserve(recs.iter().map(|rec| (rec.end - rec.start) / 5 + 1).sum());
                     }
+                    let mut cleaned = match cleaner {
+                        Some(_) => chunk_pool.take(),
+                        None => CleanedChunk::default(),
+                    };
                     let outcomes = recs
                         .iter()
                         .zip(run_sigs.chunks_mut(k))
                         .enumerate()
-                        .map(|(j, (rec, sig))| batch_signer.sign(run * run_records + j, rec, scratch, sig, &mut set))
+                        .map(|(j, (rec, sig))| {
+                            batch_signer.sign(run * run_records + j, rec, scratch, sig, &mut set, &mut cleaned)
+                        })
                         .collect();
                     set.shrink_to_fit();
-                    (outcomes, set)
+                    (outcomes, set, cleaned)
                 })
                 .collect();
             let mut sets = Vec::with_capacity(if with_sets { runs.len() } else { 0 });
             let mut id_lines = Vec::new();
+            let mut cleaned_chunks = Vec::with_capacity(if cleaner.is_some() { runs.len() } else { 0 });
             let mut records = batch.records.iter().zip(sigs.chunks(k));
-            for (outcomes, set) in runs {
+            for (outcomes, set, cleaned) in runs {
+                if cleaner.is_some() {
+                    cleaned_chunks.push(cleaned);
+                }
                 let mut documents = 0;
                 for (outcome, (rec, sig)) in outcomes.into_iter().zip(records.by_ref()) {
                     match outcome {
@@ -788,7 +830,7 @@ fn sign_pass(
                             pass.empty += u64::from(shingles == 0);
                             if shingles == 0 && opts.drop_empty {
                                 let file = corpus.sources[rec.source as usize].name.clone();
-                                let reason = if upstream.cuts.is_some() { "empty once cleaned" } else { "empty" };
+                                let reason = if cleaned_texts { "empty once cleaned" } else { "empty" };
                                 pass.dropped.push(Rejected {
                                     source: rec.source,
                                     file,
@@ -819,26 +861,40 @@ fn sign_pass(
             }
             bar.set_position(counter.load(Ordering::Relaxed));
             bar.set_message(format!("{} docs", pass.signatures.len()));
-            Ok((sets, id_lines))
+            Ok((sets, id_lines, cleaned_chunks))
         },
         |batches| {
             let mut ids = ids;
+            let mut fusing = fusing;
+            let mut tally = fusing.as_ref().map(|_| CleanTally::default());
             let mut sets = SetLogging { log, warning: None, logging: &logging, spill_dir };
-            for (batch_sets, id_lines) in batches {
+            for (batch_sets, id_lines, cleaned_chunks) in batches {
                 if let Some(log) = ids.as_mut() {
                     // The id log is a few bytes a document: a full disk
                     // here is an error like any other.
                     log.file.append(&id_lines).map_err(|e| Error::io(spill_dir, e))?;
                 }
                 sets.add(batch_sets)?;
+                if let (Some(f), Some(tally)) = (fusing.as_mut(), tally.as_mut()) {
+                    for mut chunk in cleaned_chunks {
+                        f.log.append(&chunk.records).map_err(|e| Error::io(spill_dir, e))?;
+                        f.removed.write_all(&chunk.removed)?;
+                        tally.absorb(&mut chunk);
+                        chunk_pool.give_back(chunk);
+                    }
+                }
             }
             if let Some(log) = ids.as_mut() {
                 log.file.finish().map_err(|e| Error::io(spill_dir, e))?;
             }
-            Ok((sets.finish()?, ids))
+            if let Some(f) = fusing.as_mut() {
+                f.log.finish().map_err(|e| Error::io(spill_dir, e))?;
+            }
+            Ok((sets.finish()?, ids, tally))
         },
     )?;
     pass.ids = ids;
+    pass.cleaned = tally;
     // Every record the cleaner saw was met again.
     if let Some(walk) = cut_walk.as_mut() {
         walk.finish(corpus, spill_dir)?;
@@ -882,7 +938,7 @@ fn sign_pass(
     }
     if pass.empty > 0 && !opts.drop_empty {
         let more = if pass.empty > empty_named.len() as u64 { ", ..." } else { "" };
-        let cleaned = if upstream.cuts.is_some() { " once cleaned" } else { "" };
+        let cleaned = if cleaned_texts { " once cleaned" } else { "" };
         pass.warnings.push(format!(
             "{} of {documents} documents have no words{cleaned} ({}{more}): they are kept and never clustered",
             pass.empty,
@@ -994,7 +1050,7 @@ pub fn dedup_files(inputs: &[Input], out_dir: &Path, opts: &JobOptions) -> Resul
     opts.dedup = opts.dedup.validate()?;
     let mut outputs = OutputSet::new(out_dir)?;
     let corpus = open_corpus(inputs, &mut outputs, opts.max_record_bytes)?;
-    let summary = dedup_corpus(&corpus, &opts, &mut outputs, Upstream::default(), started)?;
+    let summary = dedup_corpus(&corpus, &opts, &mut outputs, &mut Upstream::default(), started)?;
     write_stats(&mut outputs, out_dir, &summary)?;
     outputs.commit()?;
     Ok(summary)
@@ -1029,13 +1085,38 @@ pub(crate) struct Upstream<'a> {
     /// Records rejected before dedup, in input order: passed over by every
     /// pass, and listed first in `rejected.jsonl`.
     pub rejected: Vec<Rejected>,
-    /// The cuts to take out of each other record's text, in order.
-    pub cuts: Option<&'a CutLog>,
+    /// The cuts to take out of each other record's text, in order: handed
+    /// over, or logged by the sign pass as it cleans (see `cleaning`).
+    pub cuts: Option<CutLog>,
+    /// The cleaner, when the sign pass cleans each text as it reads it
+    /// (`doppel run`): its cuts go to `cuts`, which is then empty.
+    pub cleaning: Option<Cleaning<'a>>,
     /// For the report: cuts and characters removed per rule upstream.
     pub cuts_per_rule: Vec<(String, u64, u64)>,
     /// For the report: the sites cut from most upstream, as `(site,
     /// documents, characters, characters removed)`.
     pub cuts_per_site: Vec<(String, u64, u64, u64)>,
+}
+
+/// `doppel run`'s cleaning, done by the sign pass: each text is cleaned as
+/// it is read and signed at once, rather than read, parsed and cut again
+/// from a log of the cuts a separate pass made.
+pub(crate) struct Cleaning<'a> {
+    /// The cleaner, with its table learned.
+    pub cleaner: &'a Cleaner,
+    /// Its options (for the summary's warnings).
+    pub opts: &'a CleanOptions,
+    /// `removed.jsonl`, among the outputs.
+    pub removed: usize,
+    /// The figures of the cleaning, filled in by the sign pass.
+    pub summary: CleanSummary,
+}
+
+/// What the sign pass needs to clean as it signs (see [`Cleaning`]).
+struct Fusing<'a> {
+    cleaner: &'a Cleaner,
+    log: &'a mut CutLog,
+    removed: &'a mut crate::output::OutputFile,
 }
 
 /// Reads the cuts of each batch's documents, in step with the batches.
@@ -1124,7 +1205,7 @@ pub(crate) fn dedup_corpus(
     corpus: &Corpus,
     opts: &JobOptions,
     outputs: &mut OutputSet,
-    upstream: Upstream<'_>,
+    upstream: &mut Upstream<'_>,
     started: Instant,
 ) -> Result<DedupSummary> {
     let config = &opts.dedup;
@@ -1132,7 +1213,32 @@ pub(crate) fn dedup_corpus(
     let hasher = MinHasher::new(config.num_perm, config.shingling, config.seed);
     let phase_start = Instant::now();
     let spill_dir = outputs.work_dir().to_path_buf();
-    let mut pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir, &upstream)?;
+    // `run`: the sign pass cleans each text and fills the (empty) cut log.
+    let mut log = upstream.cleaning.as_ref().and(upstream.cuts.take());
+    let fusing = match (&upstream.cleaning, log.as_mut()) {
+        (Some(c), Some(log)) => Some(Fusing { cleaner: c.cleaner, log, removed: outputs.file(c.removed) }),
+        _ => None,
+    };
+    let fused = fusing.is_some();
+    let pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir, upstream, fusing);
+    if fused {
+        // Each worker's memo and cleaner are of no use past the pass.
+        super::clean_job::free_worker_state();
+    }
+    let mut pass = pass?;
+    upstream.cuts = upstream.cuts.take().or(log);
+    if let (Some(c), Some(mut tally)) = (upstream.cleaning.as_mut(), pass.cleaned.take()) {
+        tally.summary.rejected = pass.rejected.len() as u64;
+        tally.summary.documents = pass.signatures.len() as u64 + tally.summary.rejected;
+        let summary = tally.finish(c.opts);
+        let mut per_rule: Vec<(String, u64, u64)> =
+            summary.rules.iter().map(|(rule, s)| (rule.clone(), s.cuts, s.characters)).collect();
+        per_rule.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        upstream.cuts_per_rule = per_rule;
+        upstream.cuts_per_site =
+            summary.sites.iter().map(|s| (s.site.clone(), s.documents, s.characters, s.characters_removed)).collect();
+        c.summary = summary;
+    }
     let input_bytes = corpus.total_bytes();
     let signed_at = Instant::now();
 
@@ -1155,7 +1261,7 @@ pub(crate) fn dedup_corpus(
             (Some(sets), "sign_pass")
         }
         (Verify::Exact, None) => {
-            (Some(exact_sets(corpus, opts, &pass, &upstream, &docs, progress, &spill_dir)?), "second_read")
+            (Some(exact_sets(corpus, opts, &pass, upstream, &docs, progress, &spill_dir)?), "second_read")
         }
         (Verify::Estimate, _) => (None, "none"),
     };
@@ -1180,7 +1286,7 @@ pub(crate) fn dedup_corpus(
     }
     drop(sets);
 
-    let job = Finished { corpus, opts, pass: &pass, outcome: &outcome, progress, upstream: &upstream };
+    let job = Finished { corpus, opts, pass: &pass, outcome: &outcome, progress, upstream };
     let writing = write_outputs(&job, outputs)?;
     let dropped = pass.dropped.len() as u64;
     let rejected = (pass.rejected.len() + upstream.rejected.len()) as u64 + dropped;
@@ -1331,7 +1437,7 @@ fn exact_sets(
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "verifying");
     let mut walk = DocWalk::new(corpus, pass, upstream);
-    let mut cut_walk = CutWalk::new(upstream.cuts);
+    let mut cut_walk = CutWalk::new(upstream.cuts.as_ref());
     let mut next = 0usize;
     // Sets are built on the workers and written on a thread of their own, a
     // batch behind, so the workers never wait for the disk.
@@ -1458,7 +1564,7 @@ fn copy_kept_and_collect_ids(
     let bar = progress.bytes(corpus.total_bytes(), "writing");
     let dir = outputs.dir().to_path_buf();
     let mut walk = DocWalk::new(corpus, pass, upstream);
-    let mut cut_walk = CutWalk::new(upstream.cuts);
+    let mut cut_walk = CutWalk::new(upstream.cuts.as_ref());
     let out = deduped.map(|d| outputs.file(d));
     // Each clustered document's cluster, the line of `clusters.jsonl`.
     let cluster_of: std::collections::HashMap<u32, usize> = match opts.annotate {
