@@ -25,11 +25,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::batches::{Rejected, Rejects, for_each_batch_into, records_per_chunk};
 use super::cuts::CutLog;
-use super::files::{
-    DedupSummary, JobOptions, Rejected, Rejects, Upstream, dedup_corpus, for_each_batch_into, open_corpus,
-    push_record_with_text, records_per_chunk, write_stats,
-};
+use super::files::{Upstream, dedup_corpus, open_corpus, write_stats};
+use super::options::{DedupSummary, JobOptions};
+use super::write::push_record_with_text;
 use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner, Why};
 use crate::input::{Corpus, FieldNames, Input, SourceKind, fallback_id, json_string, parse_record, push_json_string};
 use crate::output::OutputSet;
@@ -299,7 +299,7 @@ fn read_doc<'a>(kind: &SourceKind, bytes: &'a [u8], fields: &FieldNames) -> std:
             Ok(Doc { text_span: Some(f.text_span), id: f.id.map(Into::into), site, text: f.text })
         }
         SourceKind::Text { id } => {
-            let text = super::files::record_text(kind, bytes, fields)?;
+            let text = super::batches::record_text(kind, bytes, fields)?;
             Ok(Doc { text, text_span: None, id: Some(json_string(id).into()), site: None })
         }
     }
@@ -826,7 +826,7 @@ pub fn explain_document(inputs: &[Input], id: &str, opts: &CleanOptions) -> Resu
     let wanted = [id.to_string(), json_string(id)];
     let counter = Arc::new(AtomicU64::new(0));
     let mut found = None;
-    super::files::for_each_batch(&corpus, &counter, |batch| {
+    super::batches::for_each_batch(&corpus, &counter, |batch| {
         for rec in batch.records.iter() {
             if found.is_some() {
                 break;

@@ -12,7 +12,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::files::{JobOptions, for_each_batch, record_text};
+use super::batches::{for_each_batch, record_text};
+use super::options::JobOptions;
 use crate::Result;
 use crate::input::{Corpus, Input};
 use crate::shingle::{for_each_shingle_hash, normalize_bytes};

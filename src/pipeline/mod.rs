@@ -11,21 +11,27 @@
 //! outputs are identical whatever the number of threads.
 
 mod bands;
+mod batches;
 mod clean_job;
 mod cuts;
 mod engine;
 mod files;
 mod floor;
+mod options;
+mod sign;
 mod train;
 mod truth;
+mod walk;
+mod write;
 
 pub use clean_job::{
     CleanOptions, CleanSeconds, CleanSummary, DocumentExplanation, RuleStats, RunSummary, SiteStats, clean_files,
     explain_document, run_files,
 };
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
-pub use files::{DedupSummary, ExactSets, JobOptions, KeepPriority, Parameters, StageSeconds, dedup_files};
+pub use files::dedup_files;
 pub use floor::{FloorSummary, floor};
+pub use options::{DedupSummary, ExactSets, JobOptions, KeepPriority, Parameters, StageSeconds};
 
 pub use train::train_cleaner;
 pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, containment_pairs, eval_files, exact_pairs};

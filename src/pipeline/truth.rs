@@ -18,8 +18,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::batches::{Rejects, for_each_batch, record_text};
 use super::clean_job::{CleanOptions, build_cleaner, cleaned_text};
-use super::files::{JobOptions, Rejects, for_each_batch, open_corpus, record_text};
+use super::files::open_corpus;
+use super::options::JobOptions;
 use crate::clean::Cleaner;
 use crate::eval::{self, CurvePoint, PrecisionRecall};
 use crate::input::{Corpus, Input, fallback_id, own_id};
@@ -394,10 +396,10 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
             "{{\"a\":{},\"b\":{},\"jaccard\":{}",
             ids[p.a as usize],
             ids[p.b as usize],
-            super::files::format_similarity(p.jaccard)
+            super::write::format_similarity(p.jaccard)
         );
         if job.dedup.containment.is_some() {
-            line.push_str(&format!(",\"containment\":{}", super::files::format_similarity(p.containment)));
+            line.push_str(&format!(",\"containment\":{}", super::write::format_similarity(p.containment)));
         }
         line.push_str("}\n");
         outputs.file(pairs_file).write_all(line.as_bytes())?;
