@@ -420,7 +420,7 @@ pub(crate) fn candidate_docs(candidates: &[u64]) -> Vec<u32> {
 }
 
 /// The most memory the candidates' maps of bins take (see
-/// [`crate::verify::set_bins`]) unless `--memory-limit` is lower: eight
+/// `verify::set_bins`) unless `--memory-limit` is lower: eight
 /// bins a hash (rounded up to a power of two a list) for up to 33M
 /// candidates' hashes, about 230 MB of news; fewer beyond. They are held
 /// only while clustering, after the band keys are freed.
@@ -477,6 +477,41 @@ pub(crate) fn map_bins(
 /// enough to keep both cores busy.
 const JUDGE_CHUNK_PAIRS: usize = 4096;
 
+/// What judging found of a candidate pair (see [`Judgement::state`]).
+enum Judged {
+    /// Not judged: its documents were already joined when its turn came.
+    Unjudged,
+    /// Given up as short of the thresholds, its value not worked out.
+    Short,
+    /// Judged to the end: its similarity.
+    Known(PairSimilarity),
+}
+
+/// A [`Judged`] in the 16 bytes of a similarity: the two states without a
+/// value are kept as values no similarity takes (NaN and -1), so that a
+/// corpus's millions of candidate pairs cost no more than their
+/// similarities. [`Judgement::state`] is the only reader.
+#[derive(Clone, Copy)]
+struct Judgement(PairSimilarity);
+
+impl Judgement {
+    const UNJUDGED: Judgement = Judgement(PairSimilarity { jaccard: f64::NAN, containment: f64::NAN });
+    const SHORT: Judgement = Judgement(PairSimilarity { jaccard: -1.0, containment: -1.0 });
+
+    /// A pair judged: its similarity, or `None` when it was given up.
+    fn of(similarity: Option<PairSimilarity>) -> Judgement {
+        similarity.map_or(Judgement::SHORT, Judgement)
+    }
+
+    fn state(self) -> Judged {
+        match self.0.jaccard {
+            j if j.is_nan() => Judged::Unjudged,
+            j if j < 0.0 => Judged::Short,
+            _ => Judged::Known(self.0),
+        }
+    }
+}
+
 /// Confirms candidates, groups them, and forms clusters (see [`ClusterMode`]).
 pub(crate) fn cluster_candidates(
     config: &DedupConfig,
@@ -497,11 +532,8 @@ pub(crate) fn cluster_candidates(
     // Pairs are taken a chunk at a time, judged in parallel against the
     // groups the earlier chunks made, so what is skipped does not depend on
     // the number of threads.
-    const UNJUDGED: PairSimilarity = PairSimilarity { jaccard: f64::NAN, containment: f64::NAN };
-    // Given up as falling short: known not to match, value not worked out.
-    const SHORT: PairSimilarity = PairSimilarity { jaccard: -1.0, containment: -1.0 };
     let thresholds = config.thresholds();
-    let mut judged = vec![UNJUDGED; candidates.len()];
+    let mut judged = vec![Judgement::UNJUDGED; candidates.len()];
     let mut uf = UnionFind::new(sigs.len());
     let (mut judged_pairs, mut confirmed_pairs) = (0u64, 0u64);
     for (chunk_index, chunk) in candidates.chunks(JUDGE_CHUNK_PAIRS).enumerate() {
@@ -529,30 +561,33 @@ pub(crate) fn cluster_candidates(
             .collect();
         judged_pairs += results.len() as u64;
         for (i, s) in results {
-            let s = s.unwrap_or(SHORT);
-            judged[chunk_index * JUDGE_CHUNK_PAIRS + i] = s;
-            if s.matches(&thresholds) {
+            judged[chunk_index * JUDGE_CHUNK_PAIRS + i] = Judgement::of(s);
+            if s.is_some_and(|s| s.matches(&thresholds)) {
                 let (a, b) = unpack_pair(chunk[i]);
                 uf.union(a, b);
                 confirmed_pairs += 1;
             }
         }
     }
-    let judged_as = |a: u32, b: u32| -> Option<PairSimilarity> {
-        let i = candidates.binary_search(&crate::lsh::pack_pair(a, b)).ok()?;
-        (!judged[i].jaccard.is_nan()).then_some(judged[i])
+    let judged_as = |a: u32, b: u32| -> Judged {
+        match candidates.binary_search(&crate::lsh::pack_pair(a, b)) {
+            Ok(i) => judged[i].state(),
+            Err(_) => Judged::Unjudged,
+        }
     };
     // The value, for a pair that is reported: worked out if it was not.
-    let similarity =
-        |a: u32, b: u32| judged_as(a, b).filter(|s| *s != SHORT).unwrap_or_else(|| source.similarity(a, b));
+    let similarity = |a: u32, b: u32| match judged_as(a, b) {
+        Judged::Known(s) => s,
+        Judged::Short | Judged::Unjudged => source.similarity(a, b),
+    };
     // Whether `d` may be removed for `kept`: a pair given up as short is
     // known not to match. Removal is directional: by containment, only the
     // smaller of two documents (the one contained) goes, never its source.
     let matches = |kept: u32, d: u32| {
         let s = match judged_as(kept, d) {
-            Some(s) if s == SHORT => return false,
-            Some(s) => s,
-            None => source.similarity(kept, d),
+            Judged::Short => return false,
+            Judged::Known(s) => s,
+            Judged::Unjudged => source.similarity(kept, d),
         };
         s.jaccard >= config.jaccard_threshold
             || config.containment.is_some_and(|c| s.containment >= c && sigs.shingles(d) <= sigs.shingles(kept))
