@@ -86,6 +86,11 @@ pub enum Error {
         /// What differed.
         comment: String,
     },
+
+    /// One of doppel's own invariants failed: a bug, never the input's or
+    /// the user's doing.
+    #[error("internal error (a bug in doppel; please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -95,5 +100,9 @@ impl Error {
 
     pub(crate) fn config(msg: impl Into<String>) -> Error {
         Error::Config(msg.into())
+    }
+
+    pub(crate) fn internal(msg: impl Into<String>) -> Error {
+        Error::Internal(msg.into())
     }
 }

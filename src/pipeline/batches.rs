@@ -101,7 +101,7 @@ pub(crate) fn for_each_batch_into<T: Send, R: Send>(
             let item = produce(batch)?;
             // A closed channel means the consumer stopped on an error, which
             // is the one returned below.
-            tx.send(item).map_err(|_| Error::config("internal: a pipeline thread stopped early"))
+            tx.send(item).map_err(|_| Error::internal("a pipeline thread stopped early"))
         });
         drop(tx);
         let consumed = consumer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));

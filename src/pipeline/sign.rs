@@ -493,14 +493,11 @@ pub(super) fn sign_pass(
     if let Some(l) = &log
         && l.documents() != pass.signatures.len()
     {
-        return Err(Error::io(
-            spill_dir,
-            std::io::Error::other(format!(
-                "internal: {} sets logged for {} documents signed",
-                l.documents(),
-                pass.signatures.len()
-            )),
-        ));
+        return Err(Error::internal(format!(
+            "{} sets logged for {} documents signed",
+            l.documents(),
+            pass.signatures.len()
+        )));
     }
     pass.sets = log;
     pass.warnings.extend(warning);

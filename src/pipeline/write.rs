@@ -424,10 +424,11 @@ pub(super) fn write_lists(
 ) -> Result<()> {
     let Finished { opts, pass, outcome, upstream, .. } = *job;
     let clusters = outputs.create("clusters.jsonl")?;
-    let id_of = |d: DocIndex| -> &str {
-        // Every clustered document had its id collected above.
-        let i = clustered.binary_search(&d.0).unwrap_or(0);
-        &ids[i]
+    // Every clustered document had its id collected by the write pass: one
+    // missing is a bug, never a reason to write another document's id.
+    let id_of = |d: DocIndex| -> Result<&str> {
+        let i = clustered.binary_search(&d.0).map_err(|_| Error::internal(format!("no id for document {}", d.0)))?;
+        ids.get(i).map(String::as_str).ok_or_else(|| Error::internal(format!("no id for document {}", d.0)))
     };
     let with_containment = opts.dedup.containment.is_some();
     let mut line = String::new();
@@ -435,14 +436,14 @@ pub(super) fn write_lists(
         use std::fmt::Write as _;
         line.clear();
         line.push_str("{\"kept\":");
-        line.push_str(id_of(c.kept));
+        line.push_str(id_of(c.kept)?);
         let _ = write!(line, ",\"kept_because\":\"{}\"", kept_because(c, &opts.dedup, &pass.signatures));
         line.push_str(",\"duplicates\":[");
         for (i, d) in c.duplicates.iter().enumerate() {
             if i > 0 {
                 line.push(',');
             }
-            let _ = write!(line, "{{\"id\":{},\"jaccard\":{}", id_of(d.doc), format_similarity(d.jaccard));
+            let _ = write!(line, "{{\"id\":{},\"jaccard\":{}", id_of(d.doc)?, format_similarity(d.jaccard));
             if with_containment {
                 let _ = write!(line, ",\"containment\":{}", format_similarity(d.containment));
             }

@@ -5,6 +5,8 @@
 
 use super::bins::set_bins;
 use super::table::HashList;
+#[cfg(doc)]
+use crate::shingle::fingerprint;
 use crate::spill::SpillFile;
 
 /// Exact shingle sets of a subset of documents, stored flat: sorted 64-bit
