@@ -21,7 +21,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::batches::Rejected;
-use super::clean_job::{CleanOptions, CleanSummary};
+use super::cleaning::{CleanOptions, CleanSummary};
 use super::cuts::CutLog;
 use super::engine::{BIN_BUDGET_BYTES, candidate_docs, candidate_pairs, cluster_candidates, map_bins};
 use super::options::{DedupSummary, JobOptions, Parameters, StageSeconds};
@@ -137,7 +137,7 @@ pub(crate) fn dedup_corpus(
     let pass = sign_pass(corpus, opts, &hasher, progress, &spill_dir, upstream, fusing);
     if fused {
         // Each worker's memo and cleaner are of no use past the pass.
-        super::clean_job::free_worker_state();
+        super::cleaning::free_worker_state();
     }
     let mut pass = pass?;
     upstream.cuts = upstream.cuts.take().or(log);

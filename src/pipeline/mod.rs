@@ -13,25 +13,26 @@
 mod bands;
 mod batches;
 mod clean_job;
+mod cleaning;
 mod cuts;
 mod engine;
 mod files;
 mod floor;
 mod options;
+mod run_job;
 mod sign;
 mod train;
 mod truth;
 mod walk;
 mod write;
 
-pub use clean_job::{
-    CleanOptions, CleanSeconds, CleanSummary, DocumentExplanation, RuleStats, RunSummary, SiteStats, clean_files,
-    explain_document, run_files,
-};
+pub use clean_job::{DocumentExplanation, clean_files, explain_document};
+pub use cleaning::{CleanOptions, CleanSeconds, CleanSummary, RuleStats, SiteStats};
 pub use engine::{Cluster, DedupOutcome, Deduplicator, Duplicate, Signatures};
 pub use files::dedup_files;
 pub use floor::{FloorSummary, floor};
 pub use options::{DedupSummary, ExactSets, JobOptions, KeepPriority, Parameters, StageSeconds};
+pub use run_job::{RunSummary, run_files};
 
 pub use train::train_cleaner;
 pub use truth::{EvalOptions, EvalReport, LabelScores, TruthPair, containment_pairs, eval_files, exact_pairs};

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::batches::{Rejected, Rejects, for_each_batch_into, record_text, records_per_chunk};
-use super::clean_job::{ChunkPool, CleanTally, CleanedChunk, clean_for_signing};
+use super::cleaning::{ChunkPool, CleanTally, CleanedChunk, clean_for_signing};
 use super::cuts::CutLog;
 use super::engine::Signatures;
 use super::files::Upstream;

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::batches::{Rejects, for_each_batch, record_text};
-use super::clean_job::{CleanOptions, build_cleaner, cleaned_text};
+use super::cleaning::{CleanOptions, build_cleaner, cleaned_text};
 use super::files::open_corpus;
 use super::options::JobOptions;
 use crate::clean::Cleaner;
@@ -411,7 +411,7 @@ pub fn eval_files(inputs: &[Input], out_dir: &Path, opts: &EvalOptions) -> Resul
         None => {
             let run_dir = outputs.work_dir().join("run");
             match &opts.clean {
-                Some(clean) => drop(super::clean_job::run_files(inputs, &run_dir, clean, &job)?),
+                Some(clean) => drop(super::run_job::run_files(inputs, &run_dir, clean, &job)?),
                 None => drop(super::files::dedup_files(inputs, &run_dir, &job)?),
             }
             run_dir.join("clusters.jsonl")
