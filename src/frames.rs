@@ -355,7 +355,7 @@ impl<R: Read> FramedReader<R> {
                     true => "lines it gave before the damage were passed on (it is longer than can be held)".into(),
                 };
                 self.damage = Some(format!(
-                    "{name} {} at byte {} is damaged ({e}): {lost}; reading resumes at the next {name}",
+                    "{name} {} at byte {} is damaged ({e}): {lost}; with --skip-bad, reading goes on at the next {name}",
                     self.frame, self.frame_start
                 ));
                 self.out.clear();

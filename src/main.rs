@@ -601,9 +601,18 @@ fn dedup(args: DedupArgs) -> anyhow::Result<()> {
     output.init_threads()?;
     let job = JobOptions { duplicates_only, ..params.job(&common, &output) };
     let s = doppel::dedup_files(&common.inputs(), &output.out, &job)?;
-    let deduped = if duplicates_only { "" } else { "deduped.jsonl, " };
+    let deduped = corpus_file(&job);
     output.finish(&[&s.warnings], &s, &format!("{deduped}clusters.jsonl, rejected.jsonl, report.html, stats.json"));
     Ok(())
+}
+
+/// The corpus file a dedup job writes, as the summary lists it.
+fn corpus_file(job: &JobOptions) -> &'static str {
+    match (job.duplicates_only, job.annotate) {
+        (true, _) => "",
+        (false, true) => "annotated.jsonl, ",
+        (false, false) => "deduped.jsonl, ",
+    }
 }
 
 fn clean(args: CleanArgs) -> anyhow::Result<()> {
@@ -627,7 +636,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<()> {
     output.init_threads()?;
     let job = JobOptions { duplicates_only, ..params.job(&common, &output) };
     let r = doppel::pipeline::run_files(&common.inputs(), &output.out, &opts, &job)?;
-    let deduped = if duplicates_only { "" } else { "deduped.jsonl, " };
+    let deduped = corpus_file(&job);
     let files = format!("{deduped}clusters.jsonl, removed.jsonl, rejected.jsonl, report.html, stats.json");
     output.finish(&[&r.clean.warnings, &r.dedup.warnings], &r, &files);
     Ok(())

@@ -440,9 +440,10 @@ fn same_file(file: &File, path: &Path) -> bool {
 
 /// Writes who holds a lock into its file, for the run that finds it held.
 fn write_holder(file: &File) -> std::io::Result<()> {
-    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // A time a person reads (UTC, to the second).
+    let started = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
     let command: Vec<String> = std::env::args().collect();
-    let note = format!("pid {}, started at {started} (Unix seconds), `{}`", std::process::id(), command.join(" "));
+    let note = format!("pid {}, started at {started}, `{}`", std::process::id(), command.join(" "));
     file.set_len(0).and_then(|()| (&*file).write_all(note.as_bytes()))
 }
 

@@ -433,6 +433,12 @@ fn a_model_trained_with_doppel_cleans_with_its_threshold_and_explains_each_cut()
     let out = dir.run(&["train-cleaner", "bad.jsonl", "--out", "m2.json"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bad.jsonl:2") && stderr(&out).contains("\"menu\""), "{}", stderr(&out));
+    // Pages of one label only teach nothing: refused, not a model that cuts everything.
+    dir.write("junk.jsonl", "{\"lines\":[{\"text\":\"Home | World\",\"label\":\"junk\"}]}\n");
+    let out = dir.run(&["train-cleaner", "junk.jsonl", "--out", "m3.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no content line"), "{}", stderr(&out));
+    assert!(!dir.path("m3.json").exists());
 }
 
 #[test]

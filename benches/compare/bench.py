@@ -157,7 +157,9 @@ def main():
                 shutil.rmtree(out_dir, ignore_errors=True)
                 os.makedirs(out_dir)
                 warm(corpus)
-                w, m, c = timed(cmd, os.path.join(out_dir, "time.txt"))
+                # Beside the output directory: doppel refuses an --out that
+                # holds files it did not write.
+                w, m, c = timed(cmd, out_dir.rstrip("/") + ".time.txt")
                 walls.append(w)
                 rss.append(m)
                 cpus.append(c)

@@ -34,6 +34,15 @@ pub fn train_cleaner(inputs: &[PathBuf], opts: &TrainOptions) -> Result<LineMode
     for path in inputs {
         read_labelled(path, &mut pages)?;
     }
+    // A model of one class learns nothing and cuts everything (or nothing).
+    let junk_lines = pages.iter().flat_map(|p| &p.junk).filter(|&&j| j).count();
+    let lines: usize = pages.iter().map(|p| p.junk.len()).sum();
+    if junk_lines == 0 || junk_lines == lines {
+        let missing = if junk_lines == 0 { "boilerplate" } else { "content" };
+        return Err(Error::config(format!(
+            "the labelled pages hold no {missing} line ({lines} lines in all): training needs lines of both labels"
+        )));
+    }
     LineModel::train(&pages, opts)
 }
 
