@@ -459,3 +459,15 @@ fn a_custom_rule_needs_only_a_name_and_its_patterns() {
     let out = dir.run(&["clean", "in.jsonl", "--out", "bad", "-q", "--rules", "bad.json"]);
     assert!(stderr(&out).contains("bad.json") && stderr(&out).contains("patterns"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_missing_table_model_or_rules_file_is_bad_input_that_names_it() {
+    let dir = Dir::new();
+    dir.write("in.jsonl", record("a", "Ships wait offshore as the strike goes on.") + "\n");
+    for flag in ["--table", "--model", "--rules"] {
+        let out = dir.run(&["clean", "in.jsonl", "-o", "out", flag, "missing.json"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(stderr(&out).contains("missing.json"), "{flag}: {}", stderr(&out));
+        assert!(!dir.path("out").exists(), "{flag}");
+    }
+}

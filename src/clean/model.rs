@@ -215,7 +215,8 @@ impl LineModel {
 
     /// Loads a model saved by [`LineModel::save`].
     pub fn load(path: &Path) -> Result<LineModel> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // A file the user named: one that cannot be read is their input's fault (exit 2).
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })?;
         LineModel::from_json(&text).map_err(|comment| Error::DataCorruption {
             path: path.to_path_buf(),
             comment: format!("not a line model: {comment}"),

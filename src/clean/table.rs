@@ -248,7 +248,8 @@ impl BoilerplateTable {
 
     /// Reads a table written by [`BoilerplateTable::save`].
     pub fn load(path: &Path) -> Result<BoilerplateTable> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // A file the user named: one that cannot be read is their input's fault (exit 2).
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })?;
         BoilerplateTable::from_json(&text)
             .map_err(|comment| Error::DataCorruption { path: path.to_path_buf(), comment })
     }

@@ -29,7 +29,8 @@ impl Rules {
     /// The defaults overridden by a rules file: a JSON object in the format
     /// `--explain` prints, in which only the fields to change need appear.
     pub fn from_file(path: &Path) -> Result<Rules> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // A file the user named: one that cannot be read is their input's fault (exit 2).
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })?;
         Rules::from_json(&text).map_err(|comment| Error::DataCorruption { path: path.to_path_buf(), comment })
     }
 
