@@ -523,62 +523,53 @@ mod tests {
     use crate::minhash::splitmix64;
     use proptest::prelude::*;
 
+    /// `n` sets drawn from overlapping windows of a small universe (starts
+    /// below `starts`, lengths from `min_len` up to `min_len + spread`), so
+    /// many pairs sit near any threshold; every third has a shingle of its own.
+    fn window_sets(seed: u64, n: u32, starts: u64, min_len: u64, spread: u64) -> (ShingleSets, Vec<Vec<u64>>) {
+        let mut sets = ShingleSets::new();
+        let mut raw = Vec::new();
+        for d in 0..n {
+            let base = splitmix64(seed ^ u64::from(d)) % starts;
+            let len = min_len + splitmix64(seed ^ u64::from(d) << 8) % spread;
+            let mut s: Vec<u64> = (base..base + len).map(|x| x * 7919).collect();
+            if d % 3 == 0 {
+                s.push(1_000_000 + u64::from(d));
+            }
+            s.sort_unstable();
+            sets.push(d, &s);
+            raw.push(s);
+        }
+        (sets, raw)
+    }
+
+    /// The pairs `(a, b)`, `a < b`, of `raw` whose similarity `holds`.
+    fn brute_force(raw: &[Vec<u64>], holds: impl Fn(PairSimilarity) -> bool) -> Vec<(u32, u32)> {
+        let n = raw.len() as u32;
+        (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+            .filter(|&(a, b)| holds(PairSimilarity::exact(&raw[a as usize], &raw[b as usize])))
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(40))]
         /// The join finds exactly the pairs a brute-force comparison finds.
         #[test]
         fn join_equals_brute_force(seed in any::<u64>(), n in 2u32..40, t in 0.3f64..0.95) {
-            let mut sets = ShingleSets::new();
-            let mut raw: Vec<Vec<u64>> = Vec::new();
-            for d in 0..n {
-                // Sets drawn from overlapping windows of a small universe,
-                // so many pairs sit near any threshold.
-                let base = splitmix64(seed ^ u64::from(d)) % 30;
-                let len = 5 + splitmix64(seed ^ u64::from(d) << 8) % 25;
-                let mut s: Vec<u64> = (base..base + len).map(|x| x * 7919).collect();
-                if d % 3 == 0 { s.push(1_000_000 + u64::from(d)); }
-                s.sort_unstable();
-                sets.push(d, &s);
-                raw.push(s);
-            }
+            let (sets, raw) = window_sets(seed, n, 30, 5, 25);
             let got: Vec<(u32, u32)> = exact_pairs(&sets, n, t).iter().map(|p| (p.a, p.b)).collect();
-            let mut want = Vec::new();
-            for a in 0..n {
-                for b in a + 1..n {
-                    if PairSimilarity::exact(&raw[a as usize], &raw[b as usize]).jaccard >= t {
-                        want.push((a, b));
-                    }
-                }
-            }
-            prop_assert_eq!(got, want);
+            prop_assert_eq!(got, brute_force(&raw, |s| s.jaccard >= t));
         }
 
         /// The containment join finds exactly the pairs a brute-force
         /// comparison finds, contained copies of every size included.
         #[test]
         fn containment_join_equals_brute_force(seed in any::<u64>(), n in 2u32..40, c in 0.3f64..1.0) {
-            let mut sets = ShingleSets::new();
-            let mut raw: Vec<Vec<u64>> = Vec::new();
-            for d in 0..n {
-                // Windows of very different lengths: short ones sit inside long ones.
-                let base = splitmix64(seed ^ u64::from(d)) % 40;
-                let len = 2 + splitmix64(seed ^ u64::from(d) << 8) % 40;
-                let mut s: Vec<u64> = (base..base + len).map(|x| x * 7919).collect();
-                if d % 3 == 0 { s.push(1_000_000 + u64::from(d)); }
-                s.sort_unstable();
-                sets.push(d, &s);
-                raw.push(s);
-            }
+            // Windows of very different lengths: short ones sit inside long ones.
+            let (sets, raw) = window_sets(seed, n, 40, 2, 40);
             let got: Vec<(u32, u32)> = containment_pairs(&sets, n, c).iter().map(|p| (p.a, p.b)).collect();
-            let mut want = Vec::new();
-            for a in 0..n {
-                for b in a + 1..n {
-                    if PairSimilarity::exact(&raw[a as usize], &raw[b as usize]).containment >= c {
-                        want.push((a, b));
-                    }
-                }
-            }
-            prop_assert_eq!(got, want);
+            prop_assert_eq!(got, brute_force(&raw, |s| s.containment >= c));
         }
     }
 }
