@@ -288,7 +288,7 @@ pub(crate) struct CleanedChunk {
     pub(super) characters_removed: u64,
     pub(super) rules: BTreeMap<String, RuleStats>,
     /// Per site: documents, characters, characters removed.
-    pub(super) sites: std::collections::HashMap<String, [u64; 3]>,
+    pub(super) sites: rustc_hash::FxHashMap<String, [u64; 3]>,
 }
 
 /// Records a worker cleans into one [`CleanedChunk`], at most (see
@@ -520,7 +520,7 @@ pub(crate) struct CleanTally {
     /// The figures so far (documents and rejects are counted by the caller).
     pub summary: CleanSummary,
     /// Per site: documents, characters, characters removed.
-    pub(super) sites: std::collections::HashMap<String, [u64; 3]>,
+    pub(super) sites: rustc_hash::FxHashMap<String, [u64; 3]>,
 }
 
 impl CleanTally {

@@ -3,6 +3,7 @@
 //! exact shingle set logged for verification; and the second read that
 //! builds those sets instead when the log could not be kept.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,14 +98,15 @@ impl BatchSigner<'_> {
                 let rank = priority.map(|p| p.rank(None));
                 let json = crate::input::json_string(id);
                 let hash = Some(xxh3_64(json.as_bytes()));
-                (t, self.with_ids.then(|| json.clone()), hash, None, rank, None, Some(json))
+                (t, self.with_ids.then(|| json.clone()), hash, None, rank, None, Some(Cow::Owned(json)))
             }),
             SourceKind::Jsonl => parse_record(bytes, fields).map(|f| {
                 let date = f.date.filter(|_| self.with_dates).and_then(crate::dates::parse_raw_json_date);
                 let rank = priority.map(|p| p.rank(f.priority));
                 let hash = f.id.map(|raw| xxh3_64(raw.as_bytes()));
                 let site = f.site_text().filter(|_| self.cleaner.is_some());
-                let raw_id = f.id.filter(|_| self.cleaner.is_some()).map(str::to_owned);
+                // Borrowed: the removed.jsonl line that names it is rare.
+                let raw_id = f.id.map(Cow::Borrowed);
                 (f.text, f.id.filter(|_| self.with_ids).map(str::to_owned), hash, date, rank, site, raw_id)
             }),
         };
@@ -115,8 +117,8 @@ impl BatchSigner<'_> {
         let text = match self.cleaner {
             Some(cleaner) => {
                 let source = &self.corpus.sources[rec.source as usize];
-                let id = || raw_id.unwrap_or_else(|| fallback_id(source, rec.line));
-                std::borrow::Cow::Owned(clean_for_signing(cleaner, &text, site.as_deref(), id, cleaned))
+                let id = || raw_id.map_or_else(|| fallback_id(source, rec.line), Cow::into_owned);
+                Cow::Owned(clean_for_signing(cleaner, &text, site.as_deref(), id, cleaned))
             }
             // A readable record whose text no longer fits its cuts has changed.
             None => match self.cuts.apply(i, text) {
@@ -300,7 +302,7 @@ pub(super) fn sign_pass(
     // Ids met so far, by hash (8 bytes and a little a document): a record
     // whose id was met before is counted, the first few named, so that a
     // user never loses track of which record a cluster's id means.
-    let mut ids_seen: std::collections::HashSet<u64, xxhash_rust::xxh3::Xxh3Builder> = Default::default();
+    let mut ids_seen = rustc_hash::FxHashSet::<u64>::default();
     let (mut given_twice, mut twice_named) = (0u64, Vec::new());
     // Records whose priority field holds none of the listed values.
     let mut unlisted = 0u64;

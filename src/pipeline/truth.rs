@@ -47,28 +47,20 @@ pub struct TruthPair {
 /// Jaccard at least `threshold`, sorted by `(a, b)`.
 pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair> {
     let common = shared_shingles(sets, n);
-    let df = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).ok().map(|i| common[i].1);
 
     // Index entries: (shingle, doc) for the shared shingles in each prefix.
     let entries: Vec<(u64, u32)> = (0..n)
         .into_par_iter()
         .flat_map_iter(|d| {
             let set = sets.get(d).unwrap_or(&[]);
-            let size = set.len();
-            let mut shared: Vec<(u32, u64)> = set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
-            shared.sort_unstable();
-            let unique = size - shared.len();
-            let min_overlap = (threshold * size as f64 - 1e-9).ceil().max(1.0) as usize;
-            let prefix = (size + 1).saturating_sub(min_overlap);
-            let take = prefix.saturating_sub(unique);
-            shared.into_iter().take(take).map(move |(_, h)| (h, d))
+            rarest_prefix(set, &common, threshold).into_iter().map(move |h| (h, d))
         })
         .collect();
     let mut entries = entries;
     entries.par_sort_unstable();
 
     let size = |d: u32| sets.get(d).map_or(0, <[u64]>::len);
-    let mut candidates: Vec<u64> = entries
+    let candidates: Vec<u64> = entries
         .par_chunk_by(|a, b| a.0 == b.0)
         .flat_map_iter(|run| {
             let mut docs: Vec<(usize, u32)> = run.iter().map(|&(_, d)| (size(d), d)).collect();
@@ -86,6 +78,31 @@ pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair>
             out
         })
         .collect();
+    verified(candidates, sets, |s| s.jaccard >= threshold)
+}
+
+/// The shared shingles of `set` (sorted hashes) that a set sharing at
+/// least `share` of its shingles with another must hold one of: its first
+/// `|set| - ceil(share |set|) + 1` shingles, rarest first (`common` from
+/// [`shared_shingles`]), less those met in `set` alone, which no other set
+/// holds.
+fn rarest_prefix(set: &[u64], common: &[(u64, u32)], share: f64) -> Vec<u64> {
+    let df = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).ok().map(|i| common[i].1);
+    let mut shared: Vec<(u32, u64)> = set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
+    shared.sort_unstable();
+    let min_overlap = (share * set.len() as f64 - 1e-9).ceil().max(1.0) as usize;
+    let prefix = (set.len() + 1).saturating_sub(min_overlap);
+    let take = prefix.saturating_sub(set.len() - shared.len());
+    shared.into_iter().take(take).map(|(_, h)| h).collect()
+}
+
+/// The candidate pairs (packed, in any order, repeats allowed) whose exact
+/// similarity `holds`, sorted by `(a, b)`.
+fn verified(
+    mut candidates: Vec<u64>,
+    sets: &ShingleSets,
+    holds: impl Fn(&PairSimilarity) -> bool + Sync,
+) -> Vec<TruthPair> {
     candidates.par_sort_unstable();
     candidates.dedup();
     candidates
@@ -93,7 +110,7 @@ pub fn exact_pairs(sets: &ShingleSets, n: u32, threshold: f64) -> Vec<TruthPair>
         .filter_map(|&p| {
             let (a, b) = unpack_pair(p);
             let s = PairSimilarity::exact(sets.get(a)?, sets.get(b)?);
-            (s.jaccard >= threshold).then_some(TruthPair { a, b, jaccard: s.jaccard, containment: s.containment })
+            holds(&s).then_some(TruthPair { a, b, jaccard: s.jaccard, containment: s.containment })
         })
         .collect()
 }
@@ -123,24 +140,19 @@ fn shared_shingles(sets: &ShingleSets, n: u32) -> Vec<(u64, u32)> {
 /// anywhere in it).
 pub fn containment_pairs(sets: &ShingleSets, n: u32, containment: f64) -> Vec<TruthPair> {
     let common = shared_shingles(sets, n);
-    let df = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).ok().map(|i| common[i].1);
+    let is_shared = |h: u64| common.binary_search_by_key(&h, |&(x, _)| x).is_ok();
     let size = |d: u32| sets.get(d).map_or(0, <[u64]>::len);
     let mut index: Vec<(u64, u32)> = (0..n)
         .into_par_iter()
-        .flat_map_iter(|d| sets.get(d).unwrap_or(&[]).iter().filter(|&&h| df(h).is_some()).map(move |&h| (h, d)))
+        .flat_map_iter(|d| sets.get(d).unwrap_or(&[]).iter().filter(|&&h| is_shared(h)).map(move |&h| (h, d)))
         .collect();
     index.par_sort_unstable();
-    let mut candidates: Vec<u64> = (0..n)
+    let candidates: Vec<u64> = (0..n)
         .into_par_iter()
         .flat_map_iter(|x| {
             let set = sets.get(x).unwrap_or(&[]);
-            let mut shared: Vec<(u32, u64)> = set.iter().filter_map(|&h| df(h).map(|f| (f, h))).collect();
-            shared.sort_unstable();
-            let min_overlap = (containment * set.len() as f64 - 1e-9).ceil().max(1.0) as usize;
-            let prefix = (set.len() + 1).saturating_sub(min_overlap);
-            let take = prefix.saturating_sub(set.len() - shared.len());
             let mut out = Vec::new();
-            for &(_, h) in &shared[..take.min(shared.len())] {
+            for h in rarest_prefix(set, &common, containment) {
                 let from = index.partition_point(|&(g, _)| g < h);
                 for &(_, y) in index[from..].iter().take_while(|&&(g, _)| g == h) {
                     // Each pair once, from its smaller set (the earlier on a tie).
@@ -154,16 +166,7 @@ pub fn containment_pairs(sets: &ShingleSets, n: u32, containment: f64) -> Vec<Tr
             out
         })
         .collect();
-    candidates.par_sort_unstable();
-    candidates.dedup();
-    candidates
-        .par_iter()
-        .filter_map(|&p| {
-            let (a, b) = unpack_pair(p);
-            let s = PairSimilarity::exact(sets.get(a)?, sets.get(b)?);
-            (s.containment >= containment).then_some(TruthPair { a, b, jaccard: s.jaccard, containment: s.containment })
-        })
-        .collect()
+    verified(candidates, sets, |s| s.containment >= containment)
 }
 
 /// Every document's id (canonical JSON) and exact shingle set.
