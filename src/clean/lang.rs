@@ -225,7 +225,13 @@ pub fn detect(text: &str) -> &'static Stopwords {
         let mask = match w.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
             true => {
                 lower.clear();
-                lower.extend(w.chars().flat_map(char::to_lowercase));
+                match ascii {
+                    true => {
+                        lower.push_str(w);
+                        lower.make_ascii_lowercase();
+                    }
+                    false => lower.extend(w.chars().flat_map(char::to_lowercase)),
+                }
                 votes.get(lower.as_str())
             }
             false => votes.get(w),

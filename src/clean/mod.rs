@@ -50,7 +50,7 @@ pub use memo::LineMemo;
 pub use model::{ClassifierScore, LineModel};
 pub use rules::{CompiledRules, Rules};
 pub use table::Seen;
-pub use table::{BoilerplateTable, DocObservation, TableLearner};
+pub use table::{BoilerplateTable, DocObservation, Observer, TableLearner};
 
 pub(crate) use cuts::CutSpan;
 pub use cuts::{Cleaned, Cut, Why, restore};
@@ -117,7 +117,7 @@ pub struct Cleaner {
     /// Shared by clones: a worker's own clone copies the compiled rules,
     /// not what was learned.
     table: std::sync::Arc<BoilerplateTable>,
-    stray: Regex,
+    stray: StrayPattern,
     /// Names these rules for a [`LineMemo`]: distinct for every compiled
     /// set of rules in the process, shared by clones and kept by
     /// [`Cleaner::with_table`], which leave the rules as they are.
@@ -126,6 +126,35 @@ pub struct Cleaner {
     /// probability it cuts at.
     model: Option<std::sync::Arc<LineModel>>,
     junk_threshold: f32,
+}
+
+/// The pattern of a stray token glued after a line's final sentence
+/// (`...the Kremlin said. rehash`), shared by the cleaner and the learner.
+#[derive(Debug, Clone)]
+pub(crate) struct StrayPattern(Regex);
+
+impl StrayPattern {
+    pub(crate) fn new() -> crate::Result<StrayPattern> {
+        // A sentence end, optional closing quotes or brackets, then one
+        // lower-case token and nothing else.
+        // The sentence end needs two letters or digits (or a closing quote
+        // or bracket) before it, so `U.S. bill` is not a sentence and a token.
+        Regex::new(r#"(?:[\p{L}\d]{2}|["'”’)\]])[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
+            .map(StrayPattern)
+            .map_err(|e| crate::Error::config(e.to_string()))
+    }
+
+    /// The stray token glued after the final sentence of `line`, if any:
+    /// `(start of the space before it, end of token, token)`.
+    pub(crate) fn trailing_token<'l>(&self, line: &'l str) -> Option<(usize, usize, &'l str)> {
+        if !may_end_in_token(line) {
+            return None;
+        }
+        let caps = self.0.captures(line)?;
+        let space = caps.get(1)?;
+        let token = caps.get(2)?;
+        Some((space.start(), token.end(), token.as_str()))
+    }
 }
 
 /// What the cleaner decided for one non-blank line. Rule names borrow from
@@ -182,12 +211,7 @@ impl Cleaner {
         model: Option<LineModel>,
     ) -> crate::Result<Cleaner> {
         let compiled = rules.compile().map_err(|e| crate::Error::config(e.to_string()))?;
-        // A sentence end, optional closing quotes or brackets, then one
-        // lower-case token and nothing else.
-        // The sentence end needs two letters or digits (or a closing quote
-        // or bracket) before it, so `U.S. bill` is not a sentence and a token.
-        let stray = Regex::new(r#"(?:[\p{L}\d]{2}|["'”’)\]])[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
-            .map_err(|e| crate::Error::config(e.to_string()))?;
+        let stray = StrayPattern::new()?;
         static NEXT_RULES_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let rules_id = NEXT_RULES_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut cleaner = Cleaner {
@@ -240,13 +264,7 @@ impl Cleaner {
     /// The stray token glued after the final sentence of `line`, if any:
     /// `(start of the space before it, end of token, token)`.
     pub(crate) fn trailing_token<'l>(&self, line: &'l str) -> Option<(usize, usize, &'l str)> {
-        if !may_end_in_token(line) {
-            return None;
-        }
-        let caps = self.stray.captures(line)?;
-        let space = caps.get(1)?;
-        let token = caps.get(2)?;
-        Some((space.start(), token.end(), token.as_str()))
+        self.stray.trailing_token(line)
     }
 
     /// A line as it will stand after the cuts that never remove it whole

@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::rules::Rules;
 use super::story::{StoryKeys, StorySignature};
-use super::{CORPUS_BOILERPLATE, Cleaner, SITE_BOILERPLATE, line_key, template_key};
+use super::{CORPUS_BOILERPLATE, Cleaner, SITE_BOILERPLATE, StrayPattern, line_key, template_key};
 use crate::{Error, Result};
 
 /// What was learned: boilerplate lines and stray tokens.
@@ -329,75 +329,107 @@ impl Cleaner {
     /// documents already there: the same as [`Cleaner::observe`] on each,
     /// in fewer allocations.
     pub fn observe_into(&self, text: &str, site: Option<&str>, obs: &mut DocObservation) {
-        let rules = self.rules();
-        let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
-        let (stray_start, tails_start) = (obs.stray.len(), obs.tails.len());
-        let site = site.map(|s| obs.push_word(s));
-        let mut buf = Vec::new();
-        let story = match rules.boilerplate.enabled {
-            true => StorySignature::of(text, &mut buf),
-            false => StorySignature::default(),
-        };
-        let mut seen = HashSet::default();
-        let (mut seen_templates, mut template_buf) = (HashSet::default(), Vec::new());
-        for (_, line) in super::newline_pieces(text) {
-            // A line with more words holding a letter or digit than a
-            // boilerplate line may have is not normalised at all (most body
-            // paragraphs), as each of them stays at least one word once
-            // normalised; nor is one of many more whitespace words. The
-            // first count stops at the limit, a few dozen words into a
-            // paragraph, so it goes first: the second, asked first, counted
-            // most paragraphs to their end (277M of the 5,100M instructions
-            // of a `clean` of 88 MB).
-            if rules.boilerplate.enabled
-                && alnum_word_starts_upto(line, max_words + 1) <= max_words
-                && rules.boilerplate.counts_line(line)
-                && let Some((key, words)) = line_key(line, &mut buf)
-                && words <= max_words
-                && seen.insert(key)
+        observe_into(self.rules(), &self.stray, text, site, obs);
+    }
+}
+
+/// What the learning pass needs of a [`Cleaner`]: its rules and its
+/// stray-token pattern, without the compiled line rules, whose regexes take
+/// tens of milliseconds to build. A learning pass can start on an
+/// observer while the cleaner that will use its table compiles.
+#[derive(Debug, Clone)]
+pub struct Observer {
+    /// Shared by clones, and what tells a clone (see [`Observer::is_clone_of`]).
+    rules: std::sync::Arc<Rules>,
+    stray: StrayPattern,
+}
+
+impl Observer {
+    /// An observer for `rules`.
+    pub fn new(rules: &Rules) -> Result<Observer> {
+        Ok(Observer { rules: std::sync::Arc::new(rules.clone()), stray: StrayPattern::new()? })
+    }
+
+    /// Whether `self` is `other` or a clone of it.
+    pub fn is_clone_of(&self, other: &Observer) -> bool {
+        std::sync::Arc::ptr_eq(&self.rules, &other.rules)
+    }
+
+    /// The same as [`Cleaner::observe_into`] for a cleaner of these rules.
+    pub fn observe_into(&self, text: &str, site: Option<&str>, obs: &mut DocObservation) {
+        observe_into(&self.rules, &self.stray, text, site, obs);
+    }
+}
+
+/// [`Cleaner::observe_into`], for the cleaner's `rules` and `stray` pattern.
+fn observe_into(rules: &Rules, stray: &StrayPattern, text: &str, site: Option<&str>, obs: &mut DocObservation) {
+    let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
+    let (stray_start, tails_start) = (obs.stray.len(), obs.tails.len());
+    let site = site.map(|s| obs.push_word(s));
+    let mut buf = Vec::new();
+    let story = match rules.boilerplate.enabled {
+        true => StorySignature::of(text, &mut buf),
+        false => StorySignature::default(),
+    };
+    let mut seen = HashSet::default();
+    let (mut seen_templates, mut template_buf) = (HashSet::default(), Vec::new());
+    for (_, line) in super::newline_pieces(text) {
+        // A line with more words holding a letter or digit than a
+        // boilerplate line may have is not normalised at all (most body
+        // paragraphs), as each of them stays at least one word once
+        // normalised; nor is one of many more whitespace words. The
+        // first count stops at the limit, a few dozen words into a
+        // paragraph, so it goes first: the second, asked first, counted
+        // most paragraphs to their end (277M of the 5,100M instructions
+        // of a `clean` of 88 MB).
+        if rules.boilerplate.enabled
+            && alnum_word_starts_upto(line, max_words + 1) <= max_words
+            && rules.boilerplate.counts_line(line)
+            && let Some((key, words)) = line_key(line, &mut buf)
+            && words <= max_words
+            && seen.insert(key)
+        {
+            obs.texts.push_str(line.trim());
+            obs.lines.push((key, words, obs.texts.len()));
+            // Counted as the cleaner counts a line it looks up.
+            if site.is_some()
+                && super::words_upto(line, rules.boilerplate.site_max_words + 1) <= rules.boilerplate.site_max_words
+                && let Some(template) = template_key(line, &mut template_buf)
+                && seen_templates.insert(template)
             {
-                obs.texts.push_str(line.trim());
-                obs.lines.push((key, words, obs.texts.len()));
-                // Counted as the cleaner counts a line it looks up.
-                if site.is_some()
-                    && super::words_upto(line, rules.boilerplate.site_max_words + 1) <= rules.boilerplate.site_max_words
-                    && let Some(template) = template_key(line, &mut template_buf)
-                    && seen_templates.insert(template)
-                {
-                    let text = obs.push_word(String::from_utf8_lossy(&template_buf).trim_end());
-                    obs.templates.push((template, key, text));
-                }
-            }
-            if rules.boilerplate.enabled
-                && site.is_some()
-                && let Some((at, key)) = super::glued_tail(line, &mut buf)
-                && !obs.tails[tails_start..].iter().any(|(k, _)| *k == key)
-            {
-                let tail = obs.push_word(line[at..].trim());
-                obs.tails.push((key, tail));
-            }
-            if rules.stray_token.learn_min_docs > 0
-                && let Some((start, _, token)) = self.trailing_token(line.trim_end())
-            {
-                let token = token.to_lowercase();
-                // The line it trails, so that copies of one story (the same
-                // line each time) count once.
-                let trailed = xxh3_64(&line.as_bytes()[..start]);
-                if !obs.stray[stray_start..].iter().any(|(t, _)| obs.words[t.clone()] == token) {
-                    let token = obs.push_word(&token);
-                    obs.stray.push((token, trailed));
-                }
+                let text = obs.push_word(String::from_utf8_lossy(&template_buf).trim_end());
+                obs.templates.push((template, key, text));
             }
         }
-        obs.docs.push(ObservedDoc {
-            site,
-            story,
-            lines_end: obs.lines.len(),
-            stray_end: obs.stray.len(),
-            tails_end: obs.tails.len(),
-            templates_end: obs.templates.len(),
-        });
+        if rules.boilerplate.enabled
+            && site.is_some()
+            && let Some((at, key)) = super::glued_tail(line, &mut buf)
+            && !obs.tails[tails_start..].iter().any(|(k, _)| *k == key)
+        {
+            let tail = obs.push_word(line[at..].trim());
+            obs.tails.push((key, tail));
+        }
+        if rules.stray_token.learn_min_docs > 0
+            && let Some((start, _, token)) = stray.trailing_token(line.trim_end())
+        {
+            let token = token.to_lowercase();
+            // The line it trails, so that copies of one story (the same
+            // line each time) count once.
+            let trailed = xxh3_64(&line.as_bytes()[..start]);
+            if !obs.stray[stray_start..].iter().any(|(t, _)| obs.words[t.clone()] == token) {
+                let token = obs.push_word(&token);
+                obs.stray.push((token, trailed));
+            }
+        }
     }
+    obs.docs.push(ObservedDoc {
+        site,
+        story,
+        lines_end: obs.lines.len(),
+        stray_end: obs.stray.len(),
+        tails_end: obs.tails.len(),
+        templates_end: obs.templates.len(),
+    });
 }
 
 /// The words of `line` that start with an ASCII letter or digit (at the

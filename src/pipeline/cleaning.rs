@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::batches::{for_each_batch_into, records_per_chunk};
 use super::cuts::CutLog;
 use crate::Result;
-use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Rules, TableLearner, Why};
+use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Observer, Rules, TableLearner, Why};
 use crate::input::{Corpus, FieldNames, SourceKind, json_string, parse_record, push_json_string};
 use crate::progress::Progress;
 
@@ -179,15 +179,25 @@ pub(super) fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Prog
         let table = BoilerplateTable::load(path)?;
         return Ok((Cleaner::with_rules_table_model(&opts.rules, table, model)?, false, 0.0));
     }
-    let learner_cleaner = Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model)?;
     let learns = opts.rules.boilerplate.enabled || opts.rules.stray_token.learn_min_docs > 0;
     if !learns {
-        return Ok((learner_cleaner, true, 0.0));
+        return Ok((Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model)?, true, 0.0));
     }
+    // The line rules' regexes compile on a thread of their own (tens of
+    // milliseconds on one core) while the learning pass, which needs none
+    // of them, reads the corpus.
+    std::thread::scope(|scope| {
+        let compiling = scope.spawn(|| Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model));
+        let table = learn_table(corpus, &Observer::new(&opts.rules)?, opts, progress);
+        let cleaner = compiling.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok((cleaner.with_table(table?), true, started.elapsed().as_secs_f64()))
+    })
+}
+
+/// The learning pass: what `observer` sees in every document of `corpus`.
+fn learn_table(corpus: &Corpus, observer: &Observer, opts: &CleanOptions, progress: Progress) -> Result<BoilerplateTable> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "learning");
-    // Counting runs on its own thread, a batch behind the observing, so
-    // the workers do not wait for it.
     let learner = for_each_batch_into(
         corpus,
         &counter,
@@ -200,11 +210,11 @@ pub(super) fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Prog
                 .par_chunks(records_per_chunk(batch.records.len(), RECORDS_PER_CHUNK))
                 .map(|recs| {
                     let mut obs = DocObservation::default();
-                    own_cleaner(&learner_cleaner, |learner| {
+                    own_observer(observer, |observer| {
                         for rec in recs {
                             let kind = &corpus.sources[rec.source as usize].kind;
                             if let Ok(d) = read_doc(kind, batch.bytes(rec), &opts.fields) {
-                                learner.observe_into(&d.text, d.site.as_deref(), &mut obs);
+                                observer.observe_into(&d.text, d.site.as_deref(), &mut obs);
                             }
                         }
                     });
@@ -226,8 +236,7 @@ pub(super) fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Prog
     free_worker_state();
     let learner = learner?;
     bar.finish_and_clear();
-    let table = learner.finish(&opts.rules);
-    Ok((learner_cleaner.with_table(table), true, started.elapsed().as_secs_f64()))
+    Ok(learner.finish(&opts.rules))
 }
 
 /// The text `clean` writes for a record: its text field (or a text file's
@@ -402,6 +411,9 @@ thread_local! {
 
     /// Each worker's own clone of the pass's cleaner (see [`own_cleaner`]).
     static OWN_CLEANER: std::cell::RefCell<Option<Cleaner>> = const { std::cell::RefCell::new(None) };
+
+    /// Each worker's own clone of the learning pass's observer.
+    static OWN_OBSERVER: std::cell::RefCell<Option<Observer>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Calls `f` with this thread's own clone of `shared`, made at its first
@@ -419,6 +431,18 @@ pub(super) fn own_cleaner<R>(shared: &Cleaner, f: impl FnOnce(&Cleaner) -> R) ->
     })
 }
 
+/// [`own_cleaner`] for the learning pass's observer, whose stray-token
+/// regex is shared the same way.
+fn own_observer<R>(shared: &Observer, f: impl FnOnce(&Observer) -> R) -> R {
+    OWN_OBSERVER.with_borrow_mut(|own| {
+        let own = match own {
+            Some(o) if o.is_clone_of(shared) => o,
+            _ => own.insert(shared.clone()),
+        };
+        f(own)
+    })
+}
+
 /// Frees every worker's memo (about 3 MiB) and own cleaner (with its
 /// regexes' caches, up to 32 MiB each): of no use past a pass, they would
 /// stay on every thread of the pool.
@@ -426,6 +450,7 @@ pub(crate) fn free_worker_state() {
     rayon::broadcast(|_| {
         LINE_MEMO.take();
         OWN_CLEANER.take();
+        OWN_OBSERVER.take();
     });
 }
 
