@@ -346,8 +346,8 @@ pub struct Observer {
 
 impl Observer {
     /// An observer for `rules`.
-    pub fn new(rules: &Rules) -> Result<Observer> {
-        Ok(Observer { rules: std::sync::Arc::new(rules.clone()), stray: StrayPattern::new()? })
+    pub fn new(rules: &Rules) -> Observer {
+        Observer { rules: std::sync::Arc::new(rules.clone()), stray: StrayPattern::new() }
     }
 
     /// Whether `self` is `other` or a clone of it.

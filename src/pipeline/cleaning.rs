@@ -22,7 +22,9 @@ use serde::Serialize;
 use super::batches::{for_each_batch_into, records_per_chunk};
 use super::cuts::CutLog;
 use crate::Result;
-use crate::clean::{BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Observer, Rules, TableLearner, Why};
+use crate::clean::{
+    BoilerplateTable, Cleaner, CutSpan, DocObservation, LineMemo, LineModel, Observer, Rules, TableLearner, Why,
+};
 use crate::input::{Corpus, FieldNames, SourceKind, json_string, parse_record, push_json_string};
 use crate::progress::Progress;
 
@@ -187,15 +189,21 @@ pub(super) fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Prog
     // milliseconds on one core) while the learning pass, which needs none
     // of them, reads the corpus.
     std::thread::scope(|scope| {
-        let compiling = scope.spawn(|| Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model));
-        let table = learn_table(corpus, &Observer::new(&opts.rules)?, opts, progress);
+        let compiling =
+            scope.spawn(|| Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model));
+        let table = learn_table(corpus, &Observer::new(&opts.rules), opts, progress);
         let cleaner = compiling.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         Ok((cleaner.with_table(table?), true, started.elapsed().as_secs_f64()))
     })
 }
 
 /// The learning pass: what `observer` sees in every document of `corpus`.
-fn learn_table(corpus: &Corpus, observer: &Observer, opts: &CleanOptions, progress: Progress) -> Result<BoilerplateTable> {
+fn learn_table(
+    corpus: &Corpus,
+    observer: &Observer,
+    opts: &CleanOptions,
+    progress: Progress,
+) -> Result<BoilerplateTable> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "learning");
     let learner = for_each_batch_into(
