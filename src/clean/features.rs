@@ -60,6 +60,13 @@ pub struct LineStats {
     pub link_or_copyright: bool,
     /// The line starts with a bullet, a digit or a symbol.
     pub marked_start: bool,
+    /// The line is short and names readers' comments (`12 Comments`,
+    /// `Leave a Reply`, `Kommentare`, `评论`): the head of a comment thread
+    /// when it comes after the story's first paragraph.
+    pub comment_marker: bool,
+    /// Other lines of the page with the same text: a signature under every
+    /// comment, a headline in two link boxes. Set by [`count_copies`].
+    pub copies_on_page: u32,
 }
 
 /// Whether a line holds an address (`http:`, `https:`, `www.`, `.com`) or
@@ -73,6 +80,62 @@ fn link_or_copyright(line: &[u8]) -> bool {
         b':' => before(i, b"http") || before(i, b"https"),
         _ => at(i + 1, b"c)"),
     }) || memchr::memmem::find(line, "©".as_bytes()).is_some()
+}
+
+/// Sets each line's [`LineStats::copies_on_page`]: `stats` and `lines`
+/// are a page's, in order.
+pub fn count_copies(lines: &[&str], stats: &mut [LineStats]) {
+    let mut keys: Vec<(u64, usize)> =
+        lines.iter().enumerate().map(|(i, l)| (xxhash_rust::xxh3::xxh3_64(l.trim().as_bytes()), i)).collect();
+    keys.sort_unstable();
+    for run in keys.chunk_by(|a, b| a.0 == b.0) {
+        for &(_, i) in run {
+            stats[i].copies_on_page = run.len() as u32 - 1;
+        }
+    }
+}
+
+/// Lines longer than this many bytes are never a comment thread's head.
+const COMMENT_MARKER_BYTES: usize = 48;
+
+/// Words that head a thread of readers' comments, lower case, in the
+/// languages of a news corpus: stems, so that one covers its forms
+/// (`comment` is also French and the stem of Italian `commenti`).
+const COMMENT_WORDS: &[&str] = &[
+    "comment",
+    "coment",
+    "kommentar",
+    "reactie",
+    "reply",
+    "replies",
+    "responses",
+    "discussion",
+    "коммент",
+    "评论",
+    "評論",
+    "留言",
+    "コメント",
+    "تعليق",
+];
+
+/// Whether `line` is short (a few words) and names readers' comments.
+fn is_comment_marker(line: &str) -> bool {
+    static WORDS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    let line = line.trim();
+    if line.is_empty() || line.len() > COMMENT_MARKER_BYTES || line.split_whitespace().count() > 6 {
+        return false;
+    }
+    let words = WORDS.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(COMMENT_WORDS)
+            .expect("a handful of short literals")
+    });
+    // Cyrillic capitals are not ASCII: such a line is lower-cased first.
+    match line.is_ascii() {
+        true => words.is_match(line),
+        false => words.is_match(&line.to_lowercase()),
+    }
 }
 
 /// Bytes of a line whose words are counted (see [`LineStats::of`]).
@@ -124,6 +187,7 @@ impl LineStats {
             .next()
             .is_some_and(|c| !c.is_alphabetic() && !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '«' | '「'));
         s.link_or_copyright = link_or_copyright(line.as_bytes());
+        s.comment_marker = is_comment_marker(line);
         s
     }
 
@@ -158,14 +222,27 @@ impl LineStats {
         let bytes = text.as_bytes();
         let (mut small, mut upper, mut digits, mut spaces) = (0u32, 0u32, 0u32, 0u32);
         let (mut commas, mut separators, mut tags) = (0u32, 0u32, 0u32);
-        for &b in bytes {
-            small += u32::from(b.is_ascii_lowercase());
-            upper += u32::from(b.is_ascii_uppercase());
-            digits += u32::from(b.is_ascii_digit());
-            spaces += u32::from(is_ascii_space(b));
-            commas += u32::from(b == b',');
-            separators += u32::from(matches!(b, b'|' | b'>' | b'<' | b'~' | b'/'));
-            tags += u32::from(matches!(b, b'#' | b'@'));
+        // Counted in bytes, a chunk of at most 255 at a time, then added up:
+        // byte counters fill a vector register four times as full as u32
+        // ones, and a line's sample is at most `SAMPLE_BYTES` anyway.
+        for chunk in bytes.chunks(u8::MAX as usize) {
+            let (mut s, mut u, mut d, mut sp, mut c, mut sep, mut t) = (0u8, 0u8, 0u8, 0u8, 0u8, 0u8, 0u8);
+            for &b in chunk {
+                s += u8::from(b.is_ascii_lowercase());
+                u += u8::from(b.is_ascii_uppercase());
+                d += u8::from(b.is_ascii_digit());
+                sp += u8::from(is_ascii_space(b));
+                c += u8::from(b == b',');
+                sep += u8::from(matches!(b, b'|' | b'>' | b'<' | b'~' | b'/'));
+                t += u8::from(matches!(b, b'#' | b'@'));
+            }
+            small += u32::from(s);
+            upper += u32::from(u);
+            digits += u32::from(d);
+            spaces += u32::from(sp);
+            commas += u32::from(c);
+            separators += u32::from(sep);
+            tags += u32::from(t);
         }
         let chars = bytes.len() as u32 - spaces;
         self.chars += chars;
@@ -349,6 +426,9 @@ pub const FEATURE_NAMES: &[&str] = &[
     "share_of_longest_line",
     "log_short_run",
     "prose_language",
+    "after_comment_marker",
+    "log_lines_after_comment_marker",
+    "log_copies_on_page",
 ];
 
 /// Features of each line of a page: `FEATURE_NAMES.len()` numbers a line,
@@ -366,6 +446,9 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
     let longest = stats.iter().map(|s| s.chars).max().unwrap_or(1).max(1) as f32;
     let first_prose = prose.iter().position(|&p| p);
     let last_prose = prose.iter().rposition(|&p| p);
+    // A comment thread's head after the story has begun: a count of
+    // comments above the headline is a link, not the thread.
+    let comment_marker = first_prose.and_then(|p| (p + 1..n).find(|&i| stats[i].comment_marker));
     // Lines to the nearest prose line before and after each line.
     let mut to_prev = vec![f32::INFINITY; n];
     let mut to_next = vec![f32::INFINITY; n];
@@ -454,6 +537,9 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
             s.chars as f32 / longest,
             ln(short_run[i] as f32),
             f(has_stopwords),
+            f(comment_marker.is_some_and(|m| i > m)),
+            comment_marker.filter(|&m| i > m).map_or(0.0, |m| ln((i - m) as f32)),
+            ln(s.copies_on_page as f32),
         ]);
         prose_before += prose_chars[i];
     }
@@ -621,6 +707,28 @@ mod tests {
         for line in ["The union said so.", "Time: 10:30", "(AP) Workers", "comment. com", ""] {
             assert!(!link_or_copyright(line.as_bytes()), "{line}");
         }
+    }
+
+    #[test]
+    fn comment_thread_heads_are_short_lines_naming_comments_in_any_language() {
+        for line in
+            ["12 Comments", "Leave a Reply", "Kommentare (3)", "Комментарии", "评论 (5)", "コメント", "Responses"]
+        {
+            assert!(is_comment_marker(line), "{line}");
+        }
+        for line in
+            ["The minister declined to comment on the report on Monday, his office said.", "Share this article", ""]
+        {
+            assert!(!is_comment_marker(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn copies_of_a_line_on_its_page_are_counted() {
+        let lines = ["Posted by Ana", "A paragraph of the story.", "Posted by Ana ", "Posted by Ana", "Reply"];
+        let mut s: Vec<LineStats> = lines.iter().map(|l| stats(l, "en")).collect();
+        count_copies(&lines, &mut s);
+        assert_eq!(s.iter().map(|s| s.copies_on_page).collect::<Vec<_>>(), [2, 0, 2, 2, 0]);
     }
 
     #[test]

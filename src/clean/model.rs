@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{CONTEXT_NAMES, FEATURE_NAMES, LineStats, context_features, page_features};
+use super::features::{CONTEXT_NAMES, FEATURE_NAMES, LineStats, context_features, count_copies, page_features};
 use super::lang::{self, Stopwords};
 use crate::{Error, Result};
 
@@ -235,7 +235,8 @@ impl LineModel {
     /// The rows of features of `lines`, counted against `stops`.
     pub fn rows(lines: &[&str], stops: &Stopwords) -> PageRows {
         let mut lower = String::new();
-        let stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
+        let mut stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
+        count_copies(lines, &mut stats);
         let mut rows = Vec::with_capacity(lines.len() * FEATURE_NAMES.len());
         let has_stopwords = !stops.code.is_empty();
         page_features(&stats, has_stopwords, &mut rows);
