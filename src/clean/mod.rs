@@ -515,7 +515,7 @@ impl Cleaner {
         }
         let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
         let page = LineModel::rows(&texts, stops);
-        let scored = model.score_rows(&page);
+        let scored = model.score_rows_where(&page, |i| lines[i].removed_by.is_none());
         let cut = |(l, &p): (&LineDecision<'_>, &f32)| l.removed_by.is_none() && p >= self.junk_threshold;
         // Most pages of prose have nothing to cut: their headline and
         // story lines need not be looked for.

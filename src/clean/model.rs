@@ -253,6 +253,14 @@ impl LineModel {
 
     /// Both stages' probabilities for a page, and the second's inputs.
     pub fn score_rows(&self, page: &PageRows) -> Scored {
+        self.score_rows_where(page, |_| true)
+    }
+
+    /// [`LineModel::score_rows`], with the second stage run only on the
+    /// lines `wanted` says (by index); the others score 0. The cleaner asks
+    /// for the lines the rules kept: a line already cut needs no score,
+    /// though its first-stage score still tells its neighbours' context.
+    pub fn score_rows_where(&self, page: &PageRows, wanted: impl Fn(usize) -> bool) -> Scored {
         let (mut z, mut h) = (Vec::new(), Vec::new());
         let f = FEATURE_NAMES.len();
         let first: Vec<f32> = page.rows.chunks_exact(f).map(|x| sigmoid(self.first.logit(x, &mut z, &mut h))).collect();
@@ -263,7 +271,11 @@ impl LineModel {
             .rows
             .chunks_exact(f)
             .zip(context.chunks_exact(CONTEXT_NAMES.len()))
-            .map(|(row, ctx)| {
+            .enumerate()
+            .map(|(i, (row, ctx))| {
+                if !wanted(i) {
+                    return 0.0;
+                }
                 x.clear();
                 x.extend_from_slice(row);
                 x.extend_from_slice(ctx);
