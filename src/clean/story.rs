@@ -27,7 +27,7 @@ use crate::shingle::{Shingling, for_each_shingle_hash, normalize_bytes};
 pub const LONG_LINE_BYTES: usize = 60;
 
 /// At most this many bytes of long lines are read.
-pub const SAMPLE_BYTES: usize = 1024;
+pub const SAMPLE_BYTES: usize = 512;
 
 const SLOTS: usize = 8;
 /// Slots that must agree for two documents to tell one story.
