@@ -196,12 +196,14 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
     let (mut letters, mut unspaced, mut kana, mut thai) = (0usize, 0usize, 0usize, 0usize);
     // An ASCII sample has no letter of a script without spaces.
     let ascii = sample.is_ascii();
-    for c in sample.chars().filter(|c| !ascii && c.is_alphabetic()) {
-        letters += 1;
-        if is_unspaced(c) {
-            unspaced += 1;
-            kana += usize::from(('\u{3040}'..='\u{30FF}').contains(&c));
-            thai += usize::from(('\u{0E00}'..='\u{0E7F}').contains(&c));
+    if !ascii {
+        for c in sample.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            if is_unspaced(c) {
+                unspaced += 1;
+                kana += usize::from(('\u{3040}'..='\u{30FF}').contains(&c));
+                thai += usize::from(('\u{0E00}'..='\u{0E7F}').contains(&c));
+            }
         }
     }
     if unspaced * 2 > letters {
@@ -216,7 +218,15 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
     let (votes, longest) = (&votes().0, votes().1);
     let mut counts = [0u32; 64];
     let (mut words, mut lower) = (0usize, String::new());
-    for w in sample.split_whitespace() {
+    // Unicode's white space in ASCII is `is_ascii_space`'s: an ASCII
+    // sample is split on bytes, without decoding characters.
+    let split: Box<dyn Iterator<Item = &str>> = match ascii {
+        true => {
+            Box::new(sample.split(|c: char| c.is_ascii() && super::is_ascii_space(c as u8)).filter(|w| !w.is_empty()))
+        }
+        false => Box::new(sample.split_whitespace()),
+    };
+    for w in split {
         let w = match ascii {
             true => w.trim_matches(|c: char| !c.is_ascii_alphanumeric()),
             false => w.trim_matches(|c: char| !c.is_alphanumeric()),
