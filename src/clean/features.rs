@@ -71,7 +71,8 @@ pub struct LineStats {
 
 /// Whether a line holds an address (`http:`, `https:`, `www.`, `.com`) or
 /// a copyright mark (`©`, `(c)`): each is found from the byte that marks
-/// it, so that a line is scanned once, by vector search, for those bytes.
+/// it, so that a line is scanned once, by vector search, for those bytes
+/// (`©` is `C2 A9` in UTF-8: its first byte is searched for).
 fn link_or_copyright(line: &[u8]) -> bool {
     let at = |i: usize, s: &[u8]| line.get(i..).is_some_and(|t| t.starts_with(s));
     let before = |i: usize, s: &[u8]| i >= s.len() && &line[i - s.len()..i] == s;
@@ -79,7 +80,7 @@ fn link_or_copyright(line: &[u8]) -> bool {
         b'.' => at(i + 1, b"com") || before(i, b"www"),
         b':' => before(i, b"http") || before(i, b"https"),
         _ => at(i + 1, b"c)"),
-    }) || memchr::memmem::find(line, "©".as_bytes()).is_some()
+    }) || memchr::memchr_iter(0xC2, line).any(|i| line.get(i + 1) == Some(&0xA9))
 }
 
 /// Sets each line's [`LineStats::copies_on_page`]: `stats` and `lines`

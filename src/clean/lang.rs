@@ -176,7 +176,7 @@ pub fn detect(text: &str) -> &'static Stopwords {
 fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
     const SAMPLE_BYTES: usize = 600;
     const LONG_LINE: usize = 40;
-    let mut sample = String::new();
+    let mut sample = String::with_capacity(SAMPLE_BYTES + 1);
     for long in [true, false] {
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && (l.len() >= LONG_LINE) == long) {
             if sample.len() >= SAMPLE_BYTES {
