@@ -286,6 +286,18 @@ pub struct DocObservation {
     templates: Vec<(u64, u64, Range<usize>)>,
     /// Sites, stray tokens and glued tails, one after another.
     words: String,
+    /// Buffers and sets one document's observing uses, kept for the next.
+    scratch: Scratch,
+}
+
+/// Scratch space of [`Cleaner::observe_into`].
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    /// Keys of the lines (and templates) already met in the document.
+    seen: HashSet<u64>,
+    seen_templates: HashSet<u64>,
+    template_buf: Vec<u8>,
 }
 
 /// Where one document's observations end in a [`DocObservation`]'s buffers.
@@ -366,13 +378,16 @@ fn observe_into(rules: &Rules, stray: &StrayPattern, text: &str, site: Option<&s
     let max_words = rules.boilerplate.site_max_words.max(rules.boilerplate.corpus_max_words);
     let (stray_start, tails_start) = (obs.stray.len(), obs.tails.len());
     let site = site.map(|s| obs.push_word(s));
-    let mut buf = Vec::new();
+    // Scratch kept in `obs` from one document to the next, so that a run
+    // of documents allocates it once.
+    let mut scratch = std::mem::take(&mut obs.scratch);
+    let Scratch { buf, seen, seen_templates, template_buf } = &mut scratch;
+    seen.clear();
+    seen_templates.clear();
     let story = match rules.boilerplate.enabled {
-        true => StorySignature::of(text, &mut buf),
+        true => StorySignature::of(text, buf),
         false => StorySignature::default(),
     };
-    let mut seen = HashSet::default();
-    let (mut seen_templates, mut template_buf) = (HashSet::default(), Vec::new());
     for (_, line) in super::newline_pieces(text) {
         // A line with more words holding a letter or digit than a
         // boilerplate line may have is not normalised at all (most body
@@ -385,7 +400,7 @@ fn observe_into(rules: &Rules, stray: &StrayPattern, text: &str, site: Option<&s
         if rules.boilerplate.enabled
             && alnum_word_starts_upto(line, max_words + 1) <= max_words
             && rules.boilerplate.counts_line(line)
-            && let Some((key, words)) = line_key(line, &mut buf)
+            && let Some((key, words)) = line_key(line, buf)
             && words <= max_words
             && seen.insert(key)
         {
@@ -394,16 +409,16 @@ fn observe_into(rules: &Rules, stray: &StrayPattern, text: &str, site: Option<&s
             // Counted as the cleaner counts a line it looks up.
             if site.is_some()
                 && super::words_upto(line, rules.boilerplate.site_max_words + 1) <= rules.boilerplate.site_max_words
-                && let Some(template) = template_key(line, &mut template_buf)
+                && let Some(template) = template_key(line, template_buf)
                 && seen_templates.insert(template)
             {
-                let text = obs.push_word(String::from_utf8_lossy(&template_buf).trim_end());
+                let text = obs.push_word(String::from_utf8_lossy(template_buf).trim_end());
                 obs.templates.push((template, key, text));
             }
         }
         if rules.boilerplate.enabled
             && site.is_some()
-            && let Some((at, key)) = super::glued_tail(line, &mut buf)
+            && let Some((at, key)) = super::glued_tail(line, buf)
             && !obs.tails[tails_start..].iter().any(|(k, _)| *k == key)
         {
             let tail = obs.push_word(line[at..].trim());
@@ -422,6 +437,7 @@ fn observe_into(rules: &Rules, stray: &StrayPattern, text: &str, site: Option<&s
             }
         }
     }
+    obs.scratch = scratch;
     obs.docs.push(ObservedDoc {
         site,
         story,
