@@ -71,8 +71,8 @@ pub struct LineStats {
 
 /// Whether a line holds an address (`http:`, `https:`, `www.`, `.com`) or
 /// a copyright mark (`©`, `(c)`): each is found from the byte that marks
-/// it, so that a line is scanned once, by vector search, for those bytes
-/// (`©` is `C2 A9` in UTF-8: its first byte is searched for).
+/// it, by vector search for those bytes (`©` is `C2 A9` in UTF-8: its
+/// first byte is searched for).
 fn link_or_copyright(line: &[u8]) -> bool {
     let at = |i: usize, s: &[u8]| line.get(i..).is_some_and(|t| t.starts_with(s));
     let before = |i: usize, s: &[u8]| i >= s.len() && &line[i - s.len()..i] == s;
@@ -98,6 +98,8 @@ pub fn count_copies(lines: &[&str], stats: &mut [LineStats]) {
 
 /// Lines longer than this many bytes are never a comment thread's head.
 const COMMENT_MARKER_BYTES: usize = 48;
+/// Nor are lines of more words than this.
+const COMMENT_MARKER_WORDS: usize = 6;
 
 /// Words that head a thread of readers' comments, lower case, in the
 /// languages of a news corpus: stems, so that one covers its forms
@@ -123,7 +125,7 @@ const COMMENT_WORDS: &[&str] = &[
 fn is_comment_marker(line: &str) -> bool {
     static WORDS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
     let line = line.trim();
-    if line.is_empty() || line.len() > COMMENT_MARKER_BYTES || line.split_whitespace().count() > 6 {
+    if line.is_empty() || line.len() > COMMENT_MARKER_BYTES || line.split_whitespace().count() > COMMENT_MARKER_WORDS {
         return false;
     }
     let words = WORDS.get_or_init(|| {

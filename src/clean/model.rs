@@ -260,7 +260,7 @@ impl LineModel {
     /// lines `wanted` says (by index); the others score 0. The cleaner asks
     /// for the lines the rules kept: a line already cut needs no score,
     /// though its first-stage score still tells its neighbours' context.
-    pub fn score_rows_where(&self, page: &PageRows, wanted: impl Fn(usize) -> bool) -> Scored {
+    pub(crate) fn score_rows_where(&self, page: &PageRows, wanted: impl Fn(usize) -> bool) -> Scored {
         let (mut z, mut h) = (Vec::new(), Vec::new());
         let f = FEATURE_NAMES.len();
         let first: Vec<f32> = page.rows.chunks_exact(f).map(|x| sigmoid(self.first.logit(x, &mut z, &mut h))).collect();

@@ -15,8 +15,9 @@
 //! almost none, and a site's furniture is short lines, which the
 //! signature never reads.
 //!
-//! Only the opening of a document is read (up to [`SAMPLE_BYTES`]), so
-//! the signature costs the same for every document, however long.
+//! Only the opening of a document is read: its long lines until they come
+//! to [`SAMPLE_BYTES`], so the signature costs about the same for every
+//! document, however long.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -26,7 +27,8 @@ use crate::shingle::{Shingling, for_each_shingle_hash, normalize_bytes};
 /// menus and share bars are short, the paragraphs of a story long.
 pub const LONG_LINE_BYTES: usize = 60;
 
-/// At most this many bytes of long lines are read.
+/// Long lines are read until they come to this many bytes (the last one
+/// whole).
 pub const SAMPLE_BYTES: usize = 512;
 
 const SLOTS: usize = 8;

@@ -294,8 +294,9 @@ pub struct DocObservation {
 #[derive(Debug, Clone, Default)]
 struct Scratch {
     buf: Vec<u8>,
-    /// Keys of the lines (and templates) already met in the document.
+    /// Keys of the lines already met in the document.
     seen: HashSet<u64>,
+    /// Keys of the templates already met in the document.
     seen_templates: HashSet<u64>,
     template_buf: Vec<u8>,
 }
@@ -320,6 +321,13 @@ impl DocObservation {
     /// Whether no document is observed.
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()
+    }
+
+    /// Frees the scratch space observing keeps from one document to the
+    /// next, before the observation goes to another thread: memory is best
+    /// freed on the thread that allocated it.
+    pub fn drop_scratch(&mut self) {
+        self.scratch = Scratch::default();
     }
 
     fn push_word(&mut self, word: &str) -> Range<usize> {

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -188,21 +188,30 @@ pub(super) fn learn_or_load(corpus: &Corpus, opts: &CleanOptions, progress: Prog
     // The line rules' regexes compile on a thread of their own (tens of
     // milliseconds on one core) while the learning pass, which needs none
     // of them, reads the corpus.
+    // Rules that do not compile stop the learning pass at its next batch:
+    // their error, not a corpus read for nothing, is what the caller gets.
+    let failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let compiling =
-            scope.spawn(|| Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model));
-        let table = learn_table(corpus, &Observer::new(&opts.rules), opts, progress);
+        let compiling = scope.spawn(|| {
+            let cleaner = Cleaner::with_rules_table_model(&opts.rules, BoilerplateTable::default(), model);
+            failed.store(cleaner.is_err(), Ordering::Relaxed);
+            cleaner
+        });
+        let table = learn_table(corpus, &Observer::new(&opts.rules), opts, progress, &failed);
+        // The compile error first: it is why learning stopped.
         let cleaner = compiling.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         Ok((cleaner.with_table(table?), true, started.elapsed().as_secs_f64()))
     })
 }
 
-/// The learning pass: what `observer` sees in every document of `corpus`.
+/// The learning pass: what `observer` sees in every document of `corpus`;
+/// it stops, with an error, at the first batch after `stop` is set.
 fn learn_table(
     corpus: &Corpus,
     observer: &Observer,
     opts: &CleanOptions,
     progress: Progress,
+    stop: &AtomicBool,
 ) -> Result<BoilerplateTable> {
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress.bytes(corpus.total_bytes(), "learning");
@@ -210,6 +219,9 @@ fn learn_table(
         corpus,
         &counter,
         |batch| {
+            if stop.load(Ordering::Relaxed) {
+                return Err(crate::Error::config("learning stopped: the cleaning rules did not compile"));
+            }
             // Bad records are reported by the cleaning pass; learning passes them over.
             // A chunk of records a worker: one observation's few buffers,
             // not a document's, go to the counting thread.
@@ -226,6 +238,8 @@ fn learn_table(
                             }
                         }
                     });
+                    // Freed here, on the thread that made it.
+                    obs.drop_scratch();
                     obs
                 })
                 .collect();
@@ -631,6 +645,21 @@ mod tests {
 
     fn chunk_of(bytes: usize) -> CleanedChunk {
         CleanedChunk { records: Vec::with_capacity(bytes), ..CleanedChunk::default() }
+    }
+
+    #[test]
+    fn rules_that_do_not_compile_fail_the_clean_with_their_own_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.jsonl");
+        let lines: String =
+            (0..50).map(|i| format!("{{\"id\":\"{i}\",\"text\":\"Story {i}.\\nShare this\"}}\n")).collect();
+        std::fs::write(&input, lines).unwrap();
+        let mut opts = CleanOptions::default();
+        opts.rules.caption.extra_patterns.push("(unclosed".into());
+        let err = crate::pipeline::clean_files(&[crate::input::Input::Path(input)], &dir.path().join("out"), &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unclosed") && !err.contains("learning stopped"), "{err}");
     }
 
     #[test]
