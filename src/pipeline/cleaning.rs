@@ -444,21 +444,26 @@ thread_local! {
 /// a lock, which with two workers was 3-4% of the cleaning pass. A clone
 /// shares the learned table; one made for another cleaner is replaced.
 pub(super) fn own_cleaner<R>(shared: &Cleaner, f: impl FnOnce(&Cleaner) -> R) -> R {
-    OWN_CLEANER.with_borrow_mut(|own| {
-        let own = match own {
-            Some(c) if c.is_clone_of(shared) => c,
-            _ => own.insert(shared.clone()),
-        };
-        f(own)
-    })
+    own_clone(&OWN_CLEANER, shared, Cleaner::is_clone_of, f)
 }
 
 /// [`own_cleaner`] for the learning pass's observer, whose stray-token
 /// regex is shared the same way.
 fn own_observer<R>(shared: &Observer, f: impl FnOnce(&Observer) -> R) -> R {
-    OWN_OBSERVER.with_borrow_mut(|own| {
+    own_clone(&OWN_OBSERVER, shared, Observer::is_clone_of, f)
+}
+
+/// Calls `f` with the clone of `shared` that `slot` holds for this thread,
+/// made first if the slot is empty or holds a clone of something else.
+fn own_clone<T: Clone + 'static, R>(
+    slot: &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>,
+    shared: &T,
+    is_clone_of: fn(&T, &T) -> bool,
+    f: impl FnOnce(&T) -> R,
+) -> R {
+    slot.with_borrow_mut(|own| {
         let own = match own {
-            Some(o) if o.is_clone_of(shared) => o,
+            Some(c) if is_clone_of(c, shared) => c,
             _ => own.insert(shared.clone()),
         };
         f(own)
