@@ -156,6 +156,8 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    // The rules' start-up, paid once a run: every pattern parsed and built.
+    group.bench_function("compile_rules", |b| b.iter(|| black_box(rules.compile().expect("default rules compile"))));
     // The whole-line rules alone (keyword scan, then the regexes of the
     // rules it lets through) on every line of the pages, none held.
     let compiled = rules.compile().expect("default rules compile");
