@@ -206,22 +206,57 @@ pub fn detect(text: &str) -> &'static Stopwords {
 /// [`detect`], with or without its early end of a won vote (tests hold
 /// the two to the same answers).
 fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
-    const SAMPLE_BYTES: usize = 600;
     const LONG_LINE: usize = 40;
     let mut sample = String::with_capacity(SAMPLE_BYTES + 1);
+    let mut whole = true;
     for long in [true, false] {
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && (l.len() >= LONG_LINE) == long) {
             if sample.len() >= SAMPLE_BYTES {
+                whole = false;
                 break;
             }
-            let cut = floor_boundary(line, SAMPLE_BYTES - sample.len());
-            sample.push_str(&line[..cut]);
-            sample.push('\n');
+            push_sample(&mut sample, line);
         }
         if !sample.is_empty() {
             break;
         }
     }
+    if let Some(stops) = vote(&sample, early) {
+        return stops;
+    }
+    // The opening's long lines can all be headlines of link boxes, a few
+    // stopwords among names (`Suzuki Files Bankruptcy, 2012 Election`),
+    // above a story the vote never reached. The page's longest lines are
+    // its paragraphs, if it has any: they vote once more.
+    if whole {
+        return stopwords("");
+    }
+    let mut longest: Vec<&str> = text.lines().map(str::trim).filter(|l| l.len() >= LONG_LINE).collect();
+    // Longest first, the earlier of two of a length first: a stable sort.
+    longest.sort_by_key(|l| std::cmp::Reverse(l.len()));
+    sample.clear();
+    for line in longest {
+        if sample.len() >= SAMPLE_BYTES {
+            break;
+        }
+        push_sample(&mut sample, line);
+    }
+    vote(&sample, early).unwrap_or(stopwords(""))
+}
+
+/// Bytes of a page that [`detect`] reads.
+const SAMPLE_BYTES: usize = 600;
+
+/// Appends `line` to a language sample, cut to what the sample has room for.
+fn push_sample(sample: &mut String, line: &str) {
+    let cut = floor_boundary(line, SAMPLE_BYTES.saturating_sub(sample.len()));
+    sample.push_str(&line[..cut]);
+    sample.push('\n');
+}
+
+/// The language of `sample` by its script or its stopwords; `None` when it
+/// holds too few stopwords of any list to tell.
+fn vote(sample: &str, early: bool) -> Option<&'static Stopwords> {
     // whatlang picks the script with the most characters first, and a
     // Japanese text's are split among Han, Hiragana and Katakana: an
     // English menu line outnumbers any one of them.
@@ -239,13 +274,13 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
         }
     }
     if unspaced * 2 > letters {
-        return stopwords(if thai * 2 > unspaced {
+        return Some(stopwords(if thai * 2 > unspaced {
             "th"
         } else if kana * 10 >= unspaced {
             "ja"
         } else {
             "zh"
-        });
+        }));
     }
     let (votes, longest) = (&votes().0, votes().1);
     let mut counts = [0u32; 64];
@@ -296,7 +331,7 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
         if early && words.is_multiple_of(EARLY_EVERY_WORDS) {
             let (best, best_votes, second) = tally(&counts);
             if best_votes >= EARLY_VOTES && best_votes >= 3 * second && (best_votes as usize) * 4 >= words {
-                return stopwords(CODES[best].1);
+                return Some(stopwords(CODES[best].1));
             }
         }
     }
@@ -307,18 +342,18 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
     // and is not put to whatlang: on made-up words, which match a short
     // stopword here and there, it was most of a clean's time.
     if (best_votes as usize) * 20 < words * 3 || best_votes < 2 {
-        return stopwords("");
+        return None;
     }
     if best_votes >= 6 && best_votes * 4 >= second * 5 {
-        return stopwords(CODES[best].1);
+        return Some(stopwords(CODES[best].1));
     }
     // A thin or close vote (Spanish and French share many stopwords, and
     // NLTK's French list lacks `les`): whatlang decides, among the
     // languages whose stopwords the sample holds.
-    let by_trigrams = whatlang::detect_lang(&sample)
+    let by_trigrams = whatlang::detect_lang(sample)
         .and_then(|lang| CODES.iter().position(|(three, _)| *three == lang.code()))
         .filter(|&i| (counts[i] as usize) * 20 >= words);
-    stopwords(CODES[by_trigrams.unwrap_or(best)].1)
+    Some(stopwords(CODES[by_trigrams.unwrap_or(best)].1))
 }
 
 /// How often (in words) [`detect`] asks whether its vote is already won.
@@ -362,6 +397,21 @@ pub fn is_unspaced(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_under_a_wall_of_link_titles_is_told_by_its_paragraphs() {
+        // Over 600 bytes of long link titles, names and numbers, nearly
+        // no stopwords, above an English story.
+        let mut page = String::new();
+        for i in 0..12 {
+            page.push_str(&format!("Harbour Ledger Weekly Roundup {i}: Tolvik Ferries, Marrow Bay Cup Results\n"));
+        }
+        page.push_str("The ferry company said on Monday that it would add two crossings a day to the timetable, because the bridge is closed for repairs until the end of the month and the queues at the port have grown.\n");
+        assert_eq!(detect(&page).code, "en");
+        // Link titles alone are still of no language.
+        let titles: String = page.lines().take(12).map(|l| format!("{l}\n")).collect();
+        assert_eq!(detect(&titles).code, "");
+    }
 
     #[test]
     fn languages_of_a_news_corpus_are_found_with_their_stopwords() {
