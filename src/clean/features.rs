@@ -573,13 +573,45 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "log_lines_to_content_before",
     "log_lines_to_content_after",
     "content_share_before",
+    "inside_main_block",
+    "log_lines_before_main_block",
+    "log_lines_after_main_block",
+    "main_block_share",
 ];
+
+/// Lines that are not content which a block of content spans (a
+/// subheading, a caption); more end it (see [`main_block`]).
+const MAIN_BLOCK_GAP: usize = 2;
+
+/// The page's main block of content, first and last line: of the runs of
+/// content lines (gaps of at most [`MAIN_BLOCK_GAP`] other lines), the one
+/// with the most characters of content, and the characters it holds. A
+/// story is one block; readers' comments, a sponsor's paragraphs or a
+/// sidebar's teasers after it are prose too, but a block apart.
+fn main_block(content: &[bool], chars: &[u32]) -> Option<(usize, usize, u64)> {
+    let mut best: Option<(usize, usize, u64)> = None;
+    let mut run: Option<(usize, usize, u64)> = None;
+    for (i, (&c, &n)) in content.iter().zip(chars).enumerate() {
+        if !c {
+            continue;
+        }
+        run = match run {
+            Some((start, end, sum)) if i - end <= MAIN_BLOCK_GAP + 1 => Some((start, i, sum + u64::from(n))),
+            _ => Some((i, i, u64::from(n))),
+        };
+        // The earlier of two blocks of the same size stands.
+        if run.is_some_and(|r| best.is_none_or(|b| r.2 > b.2)) {
+            best = run;
+        }
+    }
+    best
+}
 
 /// The second stage's context: each line's first-stage junk probability
 /// and those of the lines around it, appended to `out` a row a line. A
 /// line whose neighbours the first stage calls content is likelier content
 /// itself, whatever its own shape.
-pub fn context_features(scores: &[f32], out: &mut Vec<f32>) {
+pub fn context_features(scores: &[f32], chars: &[u32], out: &mut Vec<f32>) {
     let n = scores.len();
     if n == 0 {
         return;
@@ -590,6 +622,9 @@ pub fn context_features(scores: &[f32], out: &mut Vec<f32>) {
     let first = content.iter().position(|&c| c);
     let last = content.iter().rposition(|&c| c);
     let total_content = content.iter().filter(|&&c| c).count().max(1) as f32;
+    let main = main_block(&content, chars);
+    let content_chars: u64 = content.iter().zip(chars).filter(|(c, _)| **c).map(|(_, &n)| u64::from(n)).sum();
+    let main_share = main.map_or(0.0, |(_, _, n)| n as f32 / content_chars.max(1) as f32);
     let far = ln(n as f32 + 1.0);
     let mut to_prev = vec![far; n];
     let mut to_next = vec![far; n];
@@ -642,6 +677,10 @@ pub fn context_features(scores: &[f32], out: &mut Vec<f32>) {
             to_prev[i],
             to_next[i],
             content_before / total_content,
+            f(main.is_some_and(|(a, b, _)| a <= i && i <= b)),
+            main.filter(|&(a, _, _)| i < a).map_or(0.0, |(a, _, _)| ln((a - i) as f32)),
+            main.filter(|&(_, b, _)| i > b).map_or(0.0, |(_, b, _)| ln((i - b) as f32)),
+            main_share,
         ]);
         content_before += f(content[i]);
     }
@@ -681,7 +720,7 @@ mod tests {
         assert_eq!(out.len(), lines.len() * FEATURE_NAMES.len());
         assert!(out.iter().all(|x| x.is_finite()));
         let mut ctx = Vec::new();
-        context_features(&[0.9, 0.4, 0.1, 0.8], &mut ctx);
+        context_features(&[0.9, 0.4, 0.1, 0.8], &[11, 25, 50, 5], &mut ctx);
         assert_eq!(ctx.len(), 4 * CONTEXT_NAMES.len());
     }
 
@@ -724,6 +763,18 @@ mod tests {
         {
             assert!(!is_comment_marker(line), "{line}");
         }
+    }
+
+    #[test]
+    fn the_main_block_is_the_run_of_content_with_the_most_characters() {
+        let content = [false, true, false, true, true, false, false, false, true, true, true, false];
+        let chars = [10, 400, 20, 300, 250, 15, 15, 15, 120, 90, 100, 10];
+        // Lines 1-4 span a one-line gap; three lines of junk end the block.
+        assert_eq!(main_block(&content, &chars), Some((1, 4, 950)));
+        // A block later on with more characters is the main one.
+        let chars = [10, 400, 20, 300, 250, 15, 15, 15, 500, 500, 100, 10];
+        assert_eq!(main_block(&content, &chars), Some((8, 10, 1100)));
+        assert_eq!(main_block(&[false, false], &[5, 5]), None);
     }
 
     #[test]

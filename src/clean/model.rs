@@ -171,6 +171,8 @@ pub struct LineModel {
 #[derive(Debug, Default, Clone)]
 pub struct PageRows {
     rows: Vec<f32>,
+    /// Each line's characters (not white space), for the second stage.
+    chars: Vec<u32>,
     lines: usize,
     first_prose: Option<usize>,
 }
@@ -241,7 +243,8 @@ impl LineModel {
         let has_stopwords = !stops.code.is_empty();
         page_features(&stats, has_stopwords, &mut rows);
         let first_prose = stats.iter().position(|s| s.is_prose(has_stopwords));
-        PageRows { rows, lines: lines.len(), first_prose }
+        let chars = stats.iter().map(|s| s.chars).collect();
+        PageRows { rows, chars, lines: lines.len(), first_prose }
     }
 
     /// Each line's junk probability; `lines` are a page's non-blank lines
@@ -265,7 +268,7 @@ impl LineModel {
         let f = FEATURE_NAMES.len();
         let first: Vec<f32> = page.rows.chunks_exact(f).map(|x| sigmoid(self.first.logit(x, &mut z, &mut h))).collect();
         let mut context = Vec::with_capacity(page.lines * CONTEXT_NAMES.len());
-        context_features(&first, &mut context);
+        context_features(&first, &page.chars, &mut context);
         let mut x = Vec::with_capacity(f + CONTEXT_NAMES.len());
         let second = page
             .rows
@@ -420,7 +423,7 @@ impl LineModel {
             let scores: Vec<f32> =
                 page.rows.chunks_exact(f).map(|x| sigmoid(model.first.logit(x, &mut z, &mut h))).collect();
             let mut context = Vec::new();
-            context_features(&scores, &mut context);
+            context_features(&scores, &page.chars, &mut context);
             for (row, ctx) in page.rows.chunks_exact(f).zip(context.chunks_exact(CONTEXT_NAMES.len())) {
                 second.rows.extend_from_slice(row);
                 second.rows.extend_from_slice(ctx);
