@@ -43,7 +43,6 @@ mod lines;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use regex::Regex;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use memo::LineMemo;
@@ -129,29 +128,85 @@ pub struct Cleaner {
 }
 
 /// The pattern of a stray token glued after a line's final sentence
-/// (`...the Kremlin said. rehash`), shared by the cleaner and the learner.
+/// (`...the Kremlin said. rehash`), shared by the cleaner and the learner:
+///
+/// `(?:[\p{L}\d]{2}|["'”’)\]])[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$`
+///
+/// A sentence end, optional closing quotes or brackets, then one
+/// lower-case token and nothing else. The sentence end needs two letters
+/// or digits (or a closing quote or bracket) before it, so `U.S. bill` is
+/// not a sentence and a token.
+///
+/// The pattern is read from the line's end back, over regex-syntax's own
+/// Unicode classes: as a regex, its classes took about 10 ms to compile,
+/// at the start of every learning pass, where every worker waited for it.
+/// A test holds the scan to the regex.
 #[derive(Debug, Clone)]
-pub(crate) struct StrayPattern(Regex);
+pub(crate) struct StrayPattern(&'static StrayClasses);
+
+/// The Unicode classes of [`StrayPattern`], as sorted ranges.
+#[derive(Debug)]
+pub(crate) struct StrayClasses {
+    /// `[\p{L}\d]`: what stands before a sentence end.
+    word: Vec<(char, char)>,
+    /// `\p{Ll}`: a token's first character.
+    lower: Vec<(char, char)>,
+    /// `[\p{Ll}\d_-]`: a token's other characters.
+    token: Vec<(char, char)>,
+    /// `\s`.
+    space: Vec<(char, char)>,
+}
+
+impl StrayClasses {
+    fn get() -> &'static StrayClasses {
+        static CLASSES: std::sync::OnceLock<StrayClasses> = std::sync::OnceLock::new();
+        CLASSES.get_or_init(|| StrayClasses {
+            word: unicode_class(r"[\p{L}\d]"),
+            lower: unicode_class(r"\p{Ll}"),
+            token: unicode_class(r"[\p{Ll}\d_-]"),
+            space: unicode_class(r"\s"),
+        })
+    }
+}
+
+/// The ranges of a one-class pattern, by regex-syntax (the tables the
+/// `regex` crate itself matches with).
+fn unicode_class(pattern: &str) -> Vec<(char, char)> {
+    // A constant pattern of one class: it parses, to a Unicode class.
+    let hir = regex_syntax::parse(pattern).expect("a valid constant class");
+    match hir.kind() {
+        regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) => {
+            class.ranges().iter().map(|r| (r.start(), r.end())).collect()
+        }
+        other => unreachable!("`{pattern}` is one Unicode class, not {other:?}"),
+    }
+}
+
+/// Whether `c` lies in one of `ranges` (sorted, apart).
+fn in_class(ranges: &[(char, char)], c: char) -> bool {
+    match ranges.binary_search_by(|&(lo, hi)| {
+        if hi < c {
+            std::cmp::Ordering::Less
+        } else if lo > c {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    }) {
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
+/// The closing quotes and brackets of [`StrayPattern`].
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '\'' | '”' | '’' | ')' | ']')
+}
 
 impl StrayPattern {
-    /// The pattern, compiled once a process (its Unicode classes take
-    /// about 10 ms): a clone shares the compiled regex and gets a cache
-    /// of its own.
+    /// The pattern, its classes built once a process.
     pub(crate) fn new() -> StrayPattern {
-        static STRAY: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-        StrayPattern(
-            STRAY
-                .get_or_init(|| {
-                    // A sentence end, optional closing quotes or brackets,
-                    // then one lower-case token and nothing else. The
-                    // sentence end needs two letters or digits (or a
-                    // closing quote or bracket) before it, so `U.S. bill`
-                    // is not a sentence and a token.
-                    Regex::new(r#"(?:[\p{L}\d]{2}|["'”’)\]])[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
-                        .expect("a valid constant pattern")
-                })
-                .clone(),
-        )
+        StrayPattern(StrayClasses::get())
     }
 
     /// The stray token glued after the final sentence of `line`, if any:
@@ -160,10 +215,47 @@ impl StrayPattern {
         if !may_end_in_token(line) {
             return None;
         }
-        let caps = self.0.captures(line)?;
-        let space = caps.get(1)?;
-        let token = caps.get(2)?;
-        Some((space.start(), token.end(), token.as_str()))
+        let classes = self.0;
+        let space = |c: char| in_class(&classes.space, c);
+        let mut back = line.char_indices().rev().peekable();
+        // Spaces at the end (`\s*$`).
+        let mut end = line.len();
+        while let Some(&(at, _)) = back.peek().filter(|&&(_, c)| space(c)) {
+            end = at;
+            back.next();
+        }
+        // The token: the last word, of at most 31 token characters, the
+        // first lower case.
+        let (mut start, mut first, mut chars) = (end, None, 0);
+        while let Some(&(at, c)) = back.peek().filter(|&&(_, c)| !space(c)) {
+            if !in_class(&classes.token, c) {
+                return None;
+            }
+            (start, first, chars) = (at, Some(c), chars + 1);
+            back.next();
+        }
+        if chars > 31 || !first.is_some_and(|c| in_class(&classes.lower, c)) {
+            return None;
+        }
+        // The spaces before it (`\s+`), all of them: what comes before is
+        // not a space.
+        let mut space_start = start;
+        while let Some(&(at, _)) = back.peek().filter(|&&(_, c)| space(c)) {
+            space_start = at;
+            back.next();
+        }
+        if space_start == start {
+            return None;
+        }
+        // Closing quotes and brackets, then the sentence end, then two
+        // letters or digits or a closing quote or bracket.
+        while back.next_if(|&(_, c)| is_closer(c)).is_some() {}
+        back.next_if(|&(_, c)| matches!(c, '.' | '!' | '?'))?;
+        let ends_sentence = match back.next()?.1 {
+            c if is_closer(c) => true,
+            c => in_class(&classes.word, c) && back.next().is_some_and(|(_, c)| in_class(&classes.word, c)),
+        };
+        ends_sentence.then(|| (space_start, end, &line[start..end]))
     }
 }
 
@@ -939,7 +1031,56 @@ mod tests {
         })
     }
 
+    /// The stray-token pattern as the regex it is written as: what
+    /// [`StrayPattern::trailing_token`] is held to.
+    fn stray_by_regex(line: &str) -> Option<(usize, usize, &str)> {
+        static STRAY: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = STRAY.get_or_init(|| {
+            regex::Regex::new(r#"(?:[\p{L}\d]{2}|["'”’)\]])[.!?]["'”’)\]]*(\s+)([\p{Ll}][\p{Ll}\d_-]{0,30})\s*$"#)
+                .unwrap()
+        });
+        let caps = re.captures(line)?;
+        let (space, token) = (caps.get(1)?, caps.get(2)?);
+        Some((space.start(), token.end(), token.as_str()))
+    }
+
+    #[test]
+    fn stray_tokens_are_found_as_the_regex_finds_them() {
+        let stray = StrayPattern::new();
+        for line in [
+            "...the Kremlin said. rehash",
+            "He left.\" amp  ",
+            "The U.S. bill",
+            "Es regnete. ähm",
+            "She said.\u{3000}x_1",
+            "Done! toolongtokenthatgoesonandonandonforever",
+            "Closing (see above). ndash\t",
+            "Ends in a word",
+            "٣٤. token",
+        ] {
+            assert_eq!(stray.trailing_token(line), stray_by_regex(line), "{line:?}");
+        }
+    }
+
     proptest! {
+        // The scan from the end finds what the pattern's regex finds, on
+        // lines of letters of every case and script, digits of other
+        // scripts, closers, sentence ends and Unicode spaces.
+        #[test]
+        fn the_stray_token_scan_is_the_regex(
+            line in "[a-zA-ZéÉßǅªʰ中Ⅰ٣0-9_\\-.!?\"'”’)\\] \t\u{a0}\u{3000}\u{301}]{0,24}",
+        ) {
+            prop_assert_eq!(StrayPattern::new().trailing_token(&line), stray_by_regex(&line));
+        }
+
+        // The same on lines built like a stray token's, most of which have one.
+        #[test]
+        fn the_stray_token_scan_is_the_regex_near_a_match(
+            line in "[a-zA-ZéÉ٣ʰ.]{0,3}[.!?]?[\"'”’)\\]]{0,2}[ \t\u{a0}]{0,2}[a-zéßʰª٣_\\-A-Z]{0,33}[ \u{3000}]{0,2}",
+        ) {
+            prop_assert_eq!(StrayPattern::new().trailing_token(&line), stray_by_regex(&line));
+        }
+
         // A memo shared across documents (as a worker's is) never changes
         // a result, whatever it held before.
         #[test]
