@@ -337,6 +337,11 @@ impl Cleaner {
     pub fn with_model(mut self, model: LineModel) -> Cleaner {
         self.junk_threshold = self.rules.classifier.threshold.unwrap_or(model.threshold);
         self.model = self.rules.classifier.enabled.then(|| std::sync::Arc::new(model));
+        // The classifier reads each page's language: its tables are built
+        // where the cleaner is (in `run`, beside the learning pass).
+        if self.model.is_some() {
+            lang::warm_up();
+        }
         self
     }
 
