@@ -18,6 +18,9 @@
 use rustc_hash::FxHashMap as HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::features::LineStats;
+use super::lang::Stopwords;
+
 /// A whole-line verdict: the index of the first rule that covers the line
 /// in the compiled rules' order, or `None`, and whether the line may hold a
 /// glued credit's words (see [`LineScan`]).
@@ -65,8 +68,23 @@ pub struct LineMemo {
     rules_id: u64,
     /// By the line's hash: where its bytes are in `bytes`, and its verdict.
     slots: HashMap<u64, Slot>,
+    /// By the line's hash and its page's language: where its bytes are in
+    /// `bytes`, and what the classifier counts in it.
+    stats: HashMap<(u64, &'static str), StatsSlot>,
     bytes: Vec<u8>,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct StatsSlot {
+    at: u32,
+    len: u32,
+    stats: LineStats,
+}
+
+/// Longer lines' statistics are counted each time: a site's furniture and
+/// a story's short lines are what repeats, and a paragraph would take the
+/// room of dozens of them.
+const MAX_STATS_LINE_BYTES: usize = 4096;
 
 /// What is held, not the held lines themselves (up to 2 MiB of them).
 impl std::fmt::Debug for LineMemo {
@@ -101,28 +119,57 @@ impl LineMemo {
             return if held == line.as_bytes() { slot.verdict } else { decide() };
         }
         let verdict = decide();
-        if self.slots.len() >= MAX_LINES || self.bytes.len() + line.len() > MAX_BYTES {
-            self.clear();
-        }
-        // The store stays under MAX_BYTES (2 MiB): its offsets fit in u32.
+        self.make_room(line.len());
         let slot = Slot { at: self.bytes.len() as u32, len: line.len() as u32, verdict };
         self.bytes.extend_from_slice(line.as_bytes());
         self.slots.insert(hash, slot);
         verdict
     }
 
+    /// What the classifier counts in `line` on a page of the language of
+    /// `stops` ([`LineStats::of`], which depends on nothing else): the
+    /// counts held, or `count()`'s, which are then held. Repeated lines
+    /// are most of a news dump's short lines, and counting a line's words
+    /// and characters was the classifier's largest cost.
+    pub(crate) fn stats(&mut self, line: &str, stops: &'static Stopwords, count: impl FnOnce() -> LineStats) -> LineStats {
+        if line.len() > MAX_STATS_LINE_BYTES {
+            return count();
+        }
+        let key = (xxh3_64(line.as_bytes()), stops.code);
+        if let Some(slot) = self.stats.get(&key) {
+            let held = &self.bytes[slot.at as usize..][..slot.len as usize];
+            return if held == line.as_bytes() { slot.stats } else { count() };
+        }
+        let stats = count();
+        self.make_room(line.len());
+        let slot = StatsSlot { at: self.bytes.len() as u32, len: line.len() as u32, stats };
+        self.bytes.extend_from_slice(line.as_bytes());
+        self.stats.insert(key, slot);
+        stats
+    }
+
     /// Lines held.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.slots.len() + self.stats.len()
     }
 
     /// True when no line is held.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.is_empty() && self.stats.is_empty()
+    }
+
+    /// Starts afresh when holding a line of `len` more bytes would pass
+    /// either bound: the store stays under MAX_BYTES (2 MiB), so its
+    /// offsets fit in u32.
+    fn make_room(&mut self, len: usize) {
+        if self.slots.len() + self.stats.len() >= MAX_LINES || self.bytes.len() + len > MAX_BYTES {
+            self.clear();
+        }
     }
 
     fn clear(&mut self) {
         self.slots.clear();
+        self.stats.clear();
         self.bytes.clear();
     }
 }

@@ -470,7 +470,7 @@ impl Cleaner {
     }
 
     /// Every line's decision.
-    fn clean_lines(&self, text: &str, site: Option<&str>, memo: Option<&mut LineMemo>) -> Vec<LineDecision<'_>> {
+    fn clean_lines(&self, text: &str, site: Option<&str>, mut memo: Option<&mut LineMemo>) -> Vec<LineDecision<'_>> {
         let mut lines = split_lines(text);
         if lines.is_empty() {
             return lines;
@@ -479,7 +479,7 @@ impl Cleaner {
         // classifier runs: with neither, no page pays for it.
         let language = std::cell::OnceCell::new();
         let stops = || *language.get_or_init(|| lang::detect(text));
-        self.decide_line_rules(text, &stops, &mut lines, memo);
+        self.decide_line_rules(text, &stops, &mut lines, memo.as_deref_mut());
         // Each kept line keyed by the ends of its letters, for boilerplate
         // and repeats alike; only lines whose keys meet are normalised.
         let mut buf = Vec::new();
@@ -489,7 +489,7 @@ impl Cleaner {
             .collect();
         self.decide_boilerplate(text, site, &ends, &mut lines);
         if self.model.is_some() {
-            self.decide_classifier(text, stops(), &mut lines);
+            self.decide_classifier(text, stops(), &mut lines, memo);
         }
         let mut repeat_keys = vec![None; lines.len()];
         let mut header_facts = vec![None; lines.len()];
@@ -605,13 +605,28 @@ impl Cleaner {
     /// language without a stopword list) is left to the rules: the model
     /// learned what prose looks like from its stopwords, and a page
     /// without them would be read as having none.
-    fn decide_classifier(&self, text: &str, stops: &lang::Stopwords, lines: &mut [LineDecision<'_>]) {
+    fn decide_classifier(
+        &self,
+        text: &str,
+        stops: &'static lang::Stopwords,
+        lines: &mut [LineDecision<'_>],
+        mut memo: Option<&mut LineMemo>,
+    ) {
         let Some(model) = &self.model else { return };
         if stops.code.is_empty() {
             return;
         }
         let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
-        let page = LineModel::rows(&texts, stops);
+        let mut lower = String::new();
+        let mut count = |line: &str| features::LineStats::of(line, stops, &mut lower);
+        let stats = texts
+            .iter()
+            .map(|&line| match memo.as_deref_mut() {
+                Some(memo) => memo.stats(line, stops, || count(line)),
+                None => count(line),
+            })
+            .collect();
+        let page = LineModel::rows_of(&texts, stats, stops);
         let scored = model.score_rows_where(&page, |i| lines[i].removed_by.is_none());
         let cut = |(l, &p): (&LineDecision<'_>, &f32)| l.removed_by.is_none() && p >= self.junk_threshold;
         // Most pages of prose have nothing to cut: their headline and

@@ -394,7 +394,12 @@ impl LineModel {
     /// The rows of features of `lines`, counted against `stops`.
     pub fn rows(lines: &[&str], stops: &Stopwords) -> PageRows {
         let mut lower = String::new();
-        let mut stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
+        let stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
+        LineModel::rows_of(lines, stats, stops)
+    }
+
+    /// [`LineModel::rows`], the lines' [`LineStats::of`] given.
+    pub(crate) fn rows_of(lines: &[&str], mut stats: Vec<LineStats>, stops: &Stopwords) -> PageRows {
         count_copies(lines, &mut stats);
         let mut rows = Vec::with_capacity(lines.len() * FEATURE_NAMES.len());
         let has_stopwords = !stops.code.is_empty();
