@@ -131,7 +131,12 @@ impl LineMemo {
     /// counts held, or `count()`'s, which are then held. Repeated lines
     /// are most of a news dump's short lines, and counting a line's words
     /// and characters was the classifier's largest cost.
-    pub(crate) fn stats(&mut self, line: &str, stops: &'static Stopwords, count: impl FnOnce() -> LineStats) -> LineStats {
+    pub(crate) fn stats(
+        &mut self,
+        line: &str,
+        stops: &'static Stopwords,
+        count: impl FnOnce() -> LineStats,
+    ) -> LineStats {
         if line.len() > MAX_STATS_LINE_BYTES {
             return count();
         }

@@ -184,18 +184,17 @@ fn unicode_class(pattern: &str) -> Vec<(char, char)> {
 
 /// Whether `c` lies in one of `ranges` (sorted, apart).
 fn in_class(ranges: &[(char, char)], c: char) -> bool {
-    match ranges.binary_search_by(|&(lo, hi)| {
-        if hi < c {
-            std::cmp::Ordering::Less
-        } else if lo > c {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    }) {
-        Ok(_) => true,
-        Err(_) => false,
-    }
+    ranges
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 /// The closing quotes and brackets of [`StrayPattern`].

@@ -241,7 +241,8 @@ impl FixedLayer {
             let mut sum = 0i32;
             for (p, pair) in z.chunks_exact(2).enumerate() {
                 let w = &self.w[p * blocks + k / 4][2 * (k % 4)..][..2];
-                let products = (i32::from(w[0]) * i32::from(pair[0])).wrapping_add(i32::from(w[1]) * i32::from(pair[1]));
+                let products =
+                    (i32::from(w[0]) * i32::from(pair[0])).wrapping_add(i32::from(w[1]) * i32::from(pair[1]));
                 sum = sum.wrapping_add(products);
             }
             *out = sum as f32;
