@@ -205,7 +205,8 @@ pub fn is_capitalising_stopword(word: &str) -> bool {
 /// assumes when it counts them). Only a thin or close vote asks whatlang,
 /// whose trigram statistics cost more than the rest of a page's cleaning
 /// did, and a page with few stopwords of any list (under 15% of its words)
-/// is of no language.
+/// is of no language. When the opening's long lines fail so (link titles,
+/// names) and the page has more, its longest lines vote once more.
 pub fn detect(text: &str) -> &'static Stopwords {
     detect_voting(text, true)
 }
