@@ -219,11 +219,10 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
     let mut whole = true;
     for long in [true, false] {
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && (l.len() >= LONG_LINE) == long) {
-            if sample.len() >= SAMPLE_BYTES {
+            if sample.len() >= SAMPLE_BYTES || !push_sample(&mut sample, line) {
                 whole = false;
                 break;
             }
-            push_sample(&mut sample, line);
         }
         if !sample.is_empty() {
             break;
@@ -244,10 +243,9 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
     longest.sort_by_key(|l| std::cmp::Reverse(l.len()));
     sample.clear();
     for line in longest {
-        if sample.len() >= SAMPLE_BYTES {
+        if sample.len() >= SAMPLE_BYTES || !push_sample(&mut sample, line) {
             break;
         }
-        push_sample(&mut sample, line);
     }
     vote(&sample, early).unwrap_or(stopwords(""))
 }
@@ -255,11 +253,13 @@ fn detect_voting(text: &str, early: bool) -> &'static Stopwords {
 /// Bytes of a page that [`detect`] reads.
 const SAMPLE_BYTES: usize = 600;
 
-/// Appends `line` to a language sample, cut to what the sample has room for.
-fn push_sample(sample: &mut String, line: &str) {
+/// Appends `line` to a language sample, cut to what the sample has room
+/// for; false when it was cut.
+fn push_sample(sample: &mut String, line: &str) -> bool {
     let cut = floor_boundary(line, SAMPLE_BYTES.saturating_sub(sample.len()));
     sample.push_str(&line[..cut]);
     sample.push('\n');
+    cut == line.len()
 }
 
 /// The language of `sample` by its script or its stopwords; `None` when it
@@ -416,6 +416,9 @@ mod tests {
         }
         page.push_str("The ferry company said on Monday that it would add two crossings a day to the timetable, because the bridge is closed for repairs until the end of the month and the queues at the port have grown.\n");
         assert_eq!(detect(&page).code, "en");
+        // A story on one long line, only its start in the first sample.
+        let short_wall: String = page.lines().skip(5).map(|l| format!("{l}\n")).collect();
+        assert_eq!(detect(&short_wall).code, "en");
         // Link titles alone are still of no language.
         let titles: String = page.lines().take(12).map(|l| format!("{l}\n")).collect();
         assert_eq!(detect(&titles).code, "");
