@@ -611,7 +611,8 @@ fn main_block(content: &[bool], chars: &[u32]) -> Option<(usize, usize, u64)> {
 /// and those of the lines around it, appended to `out` a row a line. A
 /// line whose neighbours the first stage calls content is likelier content
 /// itself, whatever its own shape. `chars` are the lines' characters (not
-/// white space), which tell the page's main block of content.
+/// white space, as [`LineStats::chars`] counts them), which tell the page's
+/// main block of content.
 pub fn context_features(scores: &[f32], chars: &[u32], out: &mut Vec<f32>) {
     let n = scores.len();
     if n == 0 {

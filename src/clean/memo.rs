@@ -94,7 +94,11 @@ const MAX_STATS_LINE_BYTES: usize = 4096;
 /// What is held, not the held lines themselves (up to 2 MiB of them).
 impl std::fmt::Debug for LineMemo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LineMemo").field("lines", &self.slots.len()).field("bytes", &self.bytes.len()).finish()
+        f.debug_struct("LineMemo")
+            .field("verdicts", &self.slots.len())
+            .field("counts", &self.stats.len())
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 
