@@ -70,18 +70,11 @@ pub struct LineMemo {
     /// The rules the verdicts are for (see `Cleaner::rules_id`); 0 for none yet.
     rules_id: u64,
     /// By the line's hash: where its bytes are in `bytes`, and its verdict.
-    slots: HashMap<u64, Slot>,
+    slots: HashMap<u64, Held<Verdict>>,
     /// By the line's hash and its page's language: where its bytes are in
     /// `bytes`, and what the classifier counts in it.
-    stats: HashMap<(u64, &'static str), StatsSlot>,
+    stats: HashMap<(u64, &'static str), Held<LineStats>>,
     bytes: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct StatsSlot {
-    at: u32,
-    len: u32,
-    stats: LineStats,
 }
 
 /// Longer lines' counts are made each time. A syndicated story's
@@ -102,11 +95,12 @@ impl std::fmt::Debug for LineMemo {
     }
 }
 
+/// A value held for a line: where the line's bytes are in `bytes`.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
+struct Held<T> {
     at: u32,
     len: u32,
-    verdict: Verdict,
+    value: T,
 }
 
 impl LineMemo {
@@ -120,19 +114,7 @@ impl LineMemo {
             self.clear();
             self.rules_id = rules_id;
         }
-        let hash = xxh3_64(line.as_bytes());
-        if let Some(slot) = self.slots.get(&hash) {
-            let held = &self.bytes[slot.at as usize..][..slot.len as usize];
-            // Another line with the same hash keeps its slot; this one is
-            // decided afresh each time.
-            return if held == line.as_bytes() { slot.verdict } else { decide() };
-        }
-        let verdict = decide();
-        self.make_room(line.len());
-        let slot = Slot { at: self.bytes.len() as u32, len: line.len() as u32, verdict };
-        self.bytes.extend_from_slice(line.as_bytes());
-        self.slots.insert(hash, slot);
-        verdict
+        self.held(|memo| &mut memo.slots, xxh3_64(line.as_bytes()), line, decide)
     }
 
     /// What the classifier counts in `line` on a page of the language of
@@ -149,17 +131,30 @@ impl LineMemo {
         if line.len() > MAX_STATS_LINE_BYTES {
             return count();
         }
-        let key = (xxh3_64(line.as_bytes()), stops.code);
-        if let Some(slot) = self.stats.get(&key) {
+        self.held(|memo| &mut memo.stats, (xxh3_64(line.as_bytes()), stops.code), line, count)
+    }
+
+    /// The value held in the map `map` picks for `line` under `key`, or
+    /// `make()`'s, which is then held.
+    fn held<K: std::hash::Hash + Eq, T: Copy>(
+        &mut self,
+        map: fn(&mut LineMemo) -> &mut HashMap<K, Held<T>>,
+        key: K,
+        line: &str,
+        make: impl FnOnce() -> T,
+    ) -> T {
+        if let Some(&slot) = map(self).get(&key) {
             let held = &self.bytes[slot.at as usize..][..slot.len as usize];
-            return if held == line.as_bytes() { slot.stats } else { count() };
+            // Another line with the same hash keeps its slot; this one is
+            // decided afresh each time.
+            return if held == line.as_bytes() { slot.value } else { make() };
         }
-        let stats = count();
+        let value = make();
         self.make_room(line.len());
-        let slot = StatsSlot { at: self.bytes.len() as u32, len: line.len() as u32, stats };
+        let slot = Held { at: self.bytes.len() as u32, len: line.len() as u32, value };
         self.bytes.extend_from_slice(line.as_bytes());
-        self.stats.insert(key, slot);
-        stats
+        map(self).insert(key, slot);
+        value
     }
 
     /// Entries held: a line's verdict and its counts are two.
