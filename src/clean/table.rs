@@ -357,22 +357,19 @@ impl Cleaner {
 /// stray-token pattern, without the compiled line rules, whose regexes take
 /// tens of milliseconds to build. A learning pass can start on an
 /// observer while the cleaner that will use its table compiles.
+///
+/// It holds no search state of its own (the stray-token pattern is a scan
+/// over shared tables), so the workers of a learning pass share one.
 #[derive(Debug, Clone)]
 pub struct Observer {
-    /// Shared by clones, and what tells a clone (see [`Observer::is_clone_of`]).
-    rules: std::sync::Arc<Rules>,
+    rules: Rules,
     stray: StrayPattern,
 }
 
 impl Observer {
     /// An observer for `rules`.
     pub fn new(rules: &Rules) -> Observer {
-        Observer { rules: std::sync::Arc::new(rules.clone()), stray: StrayPattern::new() }
-    }
-
-    /// Whether `self` is `other` or a clone of it.
-    pub fn is_clone_of(&self, other: &Observer) -> bool {
-        std::sync::Arc::ptr_eq(&self.rules, &other.rules)
+        Observer { rules: rules.clone(), stray: StrayPattern::new() }
     }
 
     /// The same as [`Cleaner::observe_into`] for a cleaner of these rules.

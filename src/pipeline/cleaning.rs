@@ -230,14 +230,12 @@ fn learn_table(
                 .par_chunks(records_per_chunk(batch.records.len(), RECORDS_PER_CHUNK))
                 .map(|recs| {
                     let mut obs = DocObservation::default();
-                    own_observer(observer, |observer| {
-                        for rec in recs {
-                            let kind = &corpus.sources[rec.source as usize].kind;
-                            if let Ok(d) = read_doc(kind, batch.bytes(rec), &opts.fields) {
-                                observer.observe_into(&d.text, d.site.as_deref(), &mut obs);
-                            }
+                    for rec in recs {
+                        let kind = &corpus.sources[rec.source as usize].kind;
+                        if let Ok(d) = read_doc(kind, batch.bytes(rec), &opts.fields) {
+                            observer.observe_into(&d.text, d.site.as_deref(), &mut obs);
                         }
-                    });
+                    }
                     // Freed here, on the thread that made it.
                     obs.drop_scratch();
                     obs
@@ -433,9 +431,6 @@ thread_local! {
 
     /// Each worker's own clone of the pass's cleaner (see [`own_cleaner`]).
     static OWN_CLEANER: std::cell::RefCell<Option<Cleaner>> = const { std::cell::RefCell::new(None) };
-
-    /// Each worker's own clone of the learning pass's observer.
-    static OWN_OBSERVER: std::cell::RefCell<Option<Observer>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Calls `f` with this thread's own clone of `shared`, made at its first
@@ -444,26 +439,9 @@ thread_local! {
 /// a lock, which with two workers was 3-4% of the cleaning pass. A clone
 /// shares the learned table; one made for another cleaner is replaced.
 pub(super) fn own_cleaner<R>(shared: &Cleaner, f: impl FnOnce(&Cleaner) -> R) -> R {
-    own_clone(&OWN_CLEANER, shared, Cleaner::is_clone_of, f)
-}
-
-/// [`own_cleaner`] for the learning pass's observer, whose stray-token
-/// regex is shared the same way.
-fn own_observer<R>(shared: &Observer, f: impl FnOnce(&Observer) -> R) -> R {
-    own_clone(&OWN_OBSERVER, shared, Observer::is_clone_of, f)
-}
-
-/// Calls `f` with the clone of `shared` that `slot` holds for this thread,
-/// made first if the slot is empty or holds a clone of something else.
-fn own_clone<T: Clone + 'static, R>(
-    slot: &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>,
-    shared: &T,
-    is_clone_of: fn(&T, &T) -> bool,
-    f: impl FnOnce(&T) -> R,
-) -> R {
-    slot.with_borrow_mut(|own| {
+    OWN_CLEANER.with_borrow_mut(|own| {
         let own = match own {
-            Some(c) if is_clone_of(c, shared) => c,
+            Some(c) if c.is_clone_of(shared) => c,
             _ => own.insert(shared.clone()),
         };
         f(own)
@@ -477,7 +455,6 @@ pub(crate) fn free_worker_state() {
     rayon::broadcast(|_| {
         LINE_MEMO.take();
         OWN_CLEANER.take();
-        OWN_OBSERVER.take();
     });
 }
 
