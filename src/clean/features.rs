@@ -18,6 +18,8 @@
 //! read a three-paragraph story, far smaller than any page it saw, as
 //! something it never learned, and guess.
 
+use std::sync::LazyLock;
+
 use super::is_ascii_space;
 use super::lang::{Stopwords, is_unspaced};
 
@@ -441,8 +443,9 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
     if n == 0 {
         return;
     }
-    let ln = |x: f32| (1.0 + x).ln();
     let prose: Vec<bool> = stats.iter().map(|s| s.is_prose(has_stopwords)).collect();
+    // Each line's own, read again as a neighbour's by four other lines.
+    let ln_chars: Vec<f32> = stats.iter().map(|s| ln_count(s.chars as usize)).collect();
     let prose_chars: Vec<f32> = stats.iter().zip(&prose).map(|(s, &p)| if p { s.chars as f32 } else { 0.0 }).collect();
     let total_prose: f32 = prose_chars.iter().sum();
     let total_chars: f32 = stats.iter().map(|s| s.chars as f32).sum();
@@ -453,12 +456,12 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
     // comments above the headline is a link, not the thread.
     let comment_marker = first_prose.and_then(|p| (p + 1..n).find(|&i| stats[i].comment_marker));
     // Lines to the nearest prose line before and after each line.
-    let mut to_prev = vec![f32::INFINITY; n];
-    let mut to_next = vec![f32::INFINITY; n];
+    let mut to_prev = vec![None; n];
+    let mut to_next = vec![None; n];
     let mut last = None;
     for i in 0..n {
         if let Some(j) = last {
-            to_prev[i] = (i - j) as f32;
+            to_prev[i] = Some(i - j);
         }
         if prose[i] {
             last = Some(i);
@@ -467,7 +470,7 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
     last = None;
     for i in (0..n).rev() {
         if let Some(j) = last {
-            to_next[i] = (j - i) as f32;
+            to_next[i] = Some(j - i);
         }
         if prose[i] {
             last = Some(i);
@@ -487,7 +490,7 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
         }
         short_run[start..i].fill((i - start) as u32);
     }
-    let far = ln(n as f32 + 1.0);
+    let far = ln_count(n + 1);
     let mut prose_before = 0.0;
     for i in 0..n {
         let s = &stats[i];
@@ -496,55 +499,76 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
         let neighbour = |d: isize, out: &mut Vec<f32>| match i.checked_add_signed(d).filter(|&j| j < n) {
             Some(j) => {
                 let t = &stats[j];
-                out.extend_from_slice(&[ln(t.chars as f32), t.stop_share(), f(t.sentence_end), f(prose[j])]);
+                out.extend_from_slice(&[ln_chars[j], t.stop_share(), f(t.sentence_end), f(prose[j])]);
             }
             None => out.extend_from_slice(&[0.0, 0.0, 0.0, 0.0]),
         };
         let near: f32 = (i.saturating_sub(3)..(i + 4).min(n)).filter(|&j| j != i).map(|j| prose_chars[j]).sum();
         out.extend_from_slice(&[
-            ln(s.chars as f32),
-            ln(words),
+            ln_chars[i],
+            ln_one_plus(words),
             s.stop_share(),
-            ln(s.stopwords as f32),
+            ln_count(s.stopwords as usize),
             f(s.sentence_end),
             f(s.colon_end),
-            ln(s.inner_stops as f32),
+            ln_count(s.inner_stops as usize),
             share(s.capitalised, s.spaced_words),
             share(s.upper, s.letters),
             s.digits as f32 / chars,
             s.letters as f32 / chars,
             s.punct as f32 / chars,
             s.commas as f32 / words.max(1.0),
-            ln(s.separators as f32),
-            ln(s.tags as f32),
+            ln_count(s.separators as usize),
+            ln_count(s.tags as usize),
             f(s.link_or_copyright),
             f(s.marked_start),
             (chars / words.max(1.0)).min(30.0) / 10.0,
             s.unspaced_chars as f32 / chars,
             if n > 1 { i as f32 / (n - 1) as f32 } else { 0.5 },
-            ln(i as f32),
-            ln((n - 1 - i) as f32),
+            ln_count(i),
+            ln_count(n - 1 - i),
         ]);
         for d in [-2, -1, 1, 2] {
             neighbour(d, out);
         }
         out.extend_from_slice(&[
-            if to_prev[i].is_finite() { ln(to_prev[i]) } else { far },
-            if to_next[i].is_finite() { ln(to_next[i]) } else { far },
+            to_prev[i].map_or(far, ln_count),
+            to_next[i].map_or(far, ln_count),
             f(first_prose.is_none_or(|p| i < p)),
             f(last_prose.is_none_or(|p| i > p)),
             if total_prose > 0.0 { prose_before / total_prose } else { 0.0 },
             total_prose / total_chars.max(1.0),
-            ln(near),
+            ln_one_plus(near),
             f(prose[i]),
             s.chars as f32 / longest,
-            ln(short_run[i] as f32),
+            ln_count(short_run[i] as usize),
             f(has_stopwords),
             f(comment_marker.is_some_and(|m| i > m)),
-            comment_marker.filter(|&m| i > m).map_or(0.0, |m| ln((i - m) as f32)),
-            ln(s.copies_on_page as f32),
+            comment_marker.filter(|&m| i > m).map_or(0.0, |m| ln_count(i - m)),
+            ln_count(s.copies_on_page as usize),
         ]);
         prose_before += prose_chars[i];
+    }
+}
+
+/// `ln(1 + x)`, the scale of every count among the features (not
+/// `f32::ln_1p`, which rounds differently: the shipped weights were fit to
+/// this one).
+fn ln_one_plus(x: f32) -> f32 {
+    (1.0 + x).ln()
+}
+
+/// Counts below this are read from a table by [`ln_count`].
+const LN_TABLE_COUNTS: usize = 256;
+
+/// [`ln_one_plus`] of a count, to the bit: a page's few dozen lines each
+/// take about twenty (their words, place, distances to prose), nearly all
+/// small, and libm's logarithm was one percent of `run`.
+fn ln_count(count: usize) -> f32 {
+    static TABLE: LazyLock<[f32; LN_TABLE_COUNTS]> = LazyLock::new(|| std::array::from_fn(|k| ln_one_plus(k as f32)));
+    match TABLE.get(count) {
+        Some(&v) => v,
+        None => ln_one_plus(count as f32),
     }
 }
 
@@ -618,7 +642,6 @@ pub fn context_features(scores: &[f32], chars: &[u32], out: &mut Vec<f32>) {
     if n == 0 {
         return;
     }
-    let ln = |x: f32| (1.0 + x).ln();
     let mean = scores.iter().sum::<f32>() / n as f32;
     let content: Vec<bool> = scores.iter().map(|&p| p < 0.5).collect();
     let first = content.iter().position(|&c| c);
@@ -627,13 +650,13 @@ pub fn context_features(scores: &[f32], chars: &[u32], out: &mut Vec<f32>) {
     let main = main_block(&content, chars);
     let content_chars: u64 = content.iter().zip(chars).filter(|(c, _)| **c).map(|(_, &n)| u64::from(n)).sum();
     let main_share = main.map_or(0.0, |(_, _, n)| n as f32 / content_chars.max(1) as f32);
-    let far = ln(n as f32 + 1.0);
+    let far = ln_count(n + 1);
     let mut to_prev = vec![far; n];
     let mut to_next = vec![far; n];
     let mut seen = None;
     for i in 0..n {
         if let Some(j) = seen {
-            to_prev[i] = ln((i - j) as f32);
+            to_prev[i] = ln_count(i - j);
         }
         if content[i] {
             seen = Some(i);
@@ -642,7 +665,7 @@ pub fn context_features(scores: &[f32], chars: &[u32], out: &mut Vec<f32>) {
     seen = None;
     for i in (0..n).rev() {
         if let Some(j) = seen {
-            to_next[i] = ln((j - i) as f32);
+            to_next[i] = ln_count(j - i);
         }
         if content[i] {
             seen = Some(i);
@@ -680,8 +703,8 @@ pub fn context_features(scores: &[f32], chars: &[u32], out: &mut Vec<f32>) {
             to_next[i],
             content_before / total_content,
             f(main.is_some_and(|(a, b, _)| a <= i && i <= b)),
-            main.filter(|&(a, _, _)| i < a).map_or(0.0, |(a, _, _)| ln((a - i) as f32)),
-            main.filter(|&(_, b, _)| i > b).map_or(0.0, |(_, b, _)| ln((i - b) as f32)),
+            main.filter(|&(a, _, _)| i < a).map_or(0.0, |(a, _, _)| ln_count(a - i)),
+            main.filter(|&(_, b, _)| i > b).map_or(0.0, |(_, b, _)| ln_count(i - b)),
             main_share,
         ]);
         content_before += f(content[i]);
