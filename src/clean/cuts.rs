@@ -87,7 +87,11 @@ pub(super) fn build(text: &str, lines: &[LineDecision<'_>], with_text: bool) -> 
 
 /// [`build`] with the cuts as spans.
 pub(super) fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: bool) -> (String, Vec<CutSpan<'r>>) {
-    let mut parts: Vec<(usize, usize, &'r str, Option<Why>)> = Vec::new();
+    let mut parts: Vec<(usize, usize, &'r str, Option<Why>)> = Vec::with_capacity(lines.len());
+    // Cuts are told in characters; in an ASCII text those are its bytes,
+    // not counted again up to every cut.
+    let ascii = text.is_ascii();
+    let chars_in = |span: &str| if ascii { span.len() } else { span.chars().count() };
     let last_kept = lines.iter().rposition(|l| l.removed_by.is_none());
     for (i, l) in lines.iter().enumerate() {
         match l.removed_by {
@@ -119,8 +123,8 @@ pub(super) fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: b
         if with_text {
             cleaned.push_str(&text[pos..s]);
         }
-        let start = chars_at_pos + text[pos..s].chars().count();
-        let end = start + text[s..e].chars().count();
+        let start = chars_at_pos + chars_in(&text[pos..s]);
+        let end = start + chars_in(&text[s..e]);
         cuts.push(CutSpan { start, end, rule, byte_start: s, byte_end: e, why });
         pos = e;
         chars_at_pos = end;

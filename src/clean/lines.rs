@@ -210,7 +210,9 @@ pub(super) fn template_key(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
 
 /// Non-blank lines with their byte ranges (without the line break or a `\r`).
 pub(super) fn split_lines<'r>(text: &str) -> Vec<LineDecision<'r>> {
-    let mut out = Vec::new();
+    // Sized once: grown a push at a time, a page's lines were copied four
+    // or five times over.
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
     for (start, piece) in newline_pieces(text) {
         let body = piece.trim_end_matches('\r');
         if !body.trim().is_empty() {

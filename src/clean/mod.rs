@@ -616,7 +616,7 @@ impl Cleaner {
             return;
         }
         let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
-        let mut lower = String::new();
+        let mut lower = String::with_capacity(features::LOWER_WORD_BYTES);
         let mut count = |line: &str| features::LineStats::of(line, stops, &mut lower);
         let stats = texts
             .iter()
@@ -744,7 +744,7 @@ impl Cleaner {
         for i in leads {
             lines[i].removed_by = Some(REPEATED_PARAGRAPH);
         }
-        let mut letters_seen: HashMap<u64, u32> = HashMap::default();
+        let mut letters_seen: HashMap<u64, u32> = HashMap::with_capacity_and_hasher(kept.len(), Default::default());
         for &i in kept.iter().filter(|&&i| lines[i].removed_by.is_none()) {
             *letters_seen.entry(key(i).letters).or_default() += 1;
         }

@@ -24,7 +24,9 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{CONTEXT_NAMES, FEATURE_NAMES, LineStats, context_features, count_copies, page_features};
+use super::features::{
+    CONTEXT_NAMES, FEATURE_NAMES, LOWER_WORD_BYTES, LineStats, context_features, count_copies, page_features,
+};
 use super::lang::{self, Stopwords};
 use crate::{Error, Result};
 
@@ -415,7 +417,7 @@ impl LineModel {
 
     /// The rows of features of `lines`, counted against `stops`.
     pub fn rows(lines: &[&str], stops: &Stopwords) -> PageRows {
-        let mut lower = String::new();
+        let mut lower = String::with_capacity(LOWER_WORD_BYTES);
         let stats: Vec<LineStats> = lines.iter().map(|l| LineStats::of(l, stops, &mut lower)).collect();
         LineModel::rows_of(lines, stats, stops)
     }
