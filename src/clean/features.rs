@@ -160,10 +160,7 @@ impl LineStats {
         let sample = match line.len() > SAMPLE_BYTES {
             // Up to the last space of the sample, so no word is cut.
             true => {
-                let mut end = SAMPLE_BYTES;
-                while !line.is_char_boundary(end) {
-                    end -= 1;
-                }
+                let end = super::floor_boundary(line, SAMPLE_BYTES);
                 line[..end].rfind(char::is_whitespace).map_or(&line[..end], |at| &line[..at])
             }
             false => line,

@@ -256,7 +256,7 @@ const SAMPLE_BYTES: usize = 600;
 /// Appends `line` to a language sample, cut to what the sample has room
 /// for; false when it was cut.
 fn push_sample(sample: &mut String, line: &str) -> bool {
-    let cut = floor_boundary(line, SAMPLE_BYTES.saturating_sub(sample.len()));
+    let cut = super::floor_boundary(line, SAMPLE_BYTES.saturating_sub(sample.len()));
     sample.push_str(&line[..cut]);
     sample.push('\n');
     cut == line.len()
@@ -378,15 +378,6 @@ fn tally(counts: &[u32; 64]) -> (usize, u32, u32) {
     let (best, best_votes) = counts.iter().enumerate().fold((0, 0), |b, (i, &c)| if c > b.1 { (i, c) } else { b });
     let second = counts.iter().enumerate().filter(|&(i, _)| i != best).map(|(_, &c)| c).max().unwrap_or(0);
     (best, best_votes, second)
-}
-
-/// The largest character boundary of `s` at or below `at`.
-fn floor_boundary(s: &str, at: usize) -> usize {
-    let mut at = at.min(s.len());
-    while !s.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 /// A character of a script written without spaces between words: Han,

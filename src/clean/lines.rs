@@ -222,6 +222,16 @@ pub(super) fn split_lines<'r>(text: &str) -> Vec<LineDecision<'r>> {
     out
 }
 
+/// The largest character boundary of `s` at or below `at` (the standard
+/// library's `floor_char_boundary` is newer than this crate's oldest Rust).
+pub(super) fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// `text.split('\n')` with each piece's byte offset, found with the
 /// `memchr` crate's vector search (the standard library's own scan for a
 /// `char` was a few percent of cleaning and learning).

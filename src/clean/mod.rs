@@ -55,8 +55,8 @@ pub(crate) use cuts::CutSpan;
 pub use cuts::{Cleaned, Cut, Why, restore};
 use cuts::{build, cut_spans};
 use lines::{
-    count_pairs_upto, glued_tail, has_words, is_ascii_space, line_ends_key, line_key, newline_pieces, split_lines,
-    template_key, words_upto,
+    count_pairs_upto, floor_boundary, glued_tail, has_words, is_ascii_space, line_ends_key, line_key, newline_pieces,
+    split_lines, template_key, words_upto,
 };
 
 /// Rule name: metadata header lines.

@@ -64,7 +64,7 @@ impl StorySignature {
             // The sample stops at its size, within a line: a story that
             // opens on a paragraph of kilobytes costs no more than one of
             // short paragraphs. Copies of a story are cut at the same byte.
-            let line = &line[..line.floor_char_boundary(SAMPLE_BYTES - read)];
+            let line = &line[..super::floor_boundary(line, SAMPLE_BYTES - read)];
             read += line.len();
             normalize_bytes(line, buf);
             let spaces = buf.iter().filter(|&&b| b == b' ').count();
