@@ -268,19 +268,11 @@ fn vote(sample: &str, early: bool) -> Option<&'static Stopwords> {
     // whatlang picks the script with the most characters first, and a
     // Japanese text's are split among Han, Hiragana and Katakana: an
     // English menu line outnumbers any one of them.
-    let (mut letters, mut unspaced, mut kana, mut thai) = (0usize, 0usize, 0usize, 0usize);
     // An ASCII sample has no letter of a script without spaces.
-    let ascii = sample.is_ascii();
-    if !ascii {
-        for c in sample.chars().filter(|c| c.is_alphabetic()) {
-            letters += 1;
-            if is_unspaced(c) {
-                unspaced += 1;
-                kana += usize::from(('\u{3040}'..='\u{30FF}').contains(&c));
-                thai += usize::from(('\u{0E00}'..='\u{0E7F}').contains(&c));
-            }
-        }
-    }
+    let ScriptCounts { letters, unspaced, kana, thai } = match sample.is_ascii() {
+        true => ScriptCounts::default(),
+        false => ScriptCounts::of(sample),
+    };
     if unspaced * 2 > letters {
         return Some(stopwords(if thai * 2 > unspaced {
             "th"
@@ -293,28 +285,23 @@ fn vote(sample: &str, early: bool) -> Option<&'static Stopwords> {
     let (votes, longest) = (&votes().0, votes().1);
     let mut counts = [0u32; 64];
     let (mut words, mut lower) = (0usize, String::new());
-    // Unicode's white space in ASCII is `is_ascii_space`'s: an ASCII
-    // sample is split by that test instead of a Unicode table lookup.
-    let split: Box<dyn Iterator<Item = &str>> = match ascii {
-        true => Box::new(sample.split(|c: char| super::is_ascii_space(c as u8)).filter(|w| !w.is_empty())),
-        false => Box::new(sample.split_whitespace()),
-    };
-    for w in split {
-        let w = match ascii {
+    // One word's vote; a language when the vote is won early.
+    let vote_word = |w: &str| -> Option<&'static Stopwords> {
+        let w = match w.is_ascii() {
             true => w.trim_matches(|c: char| !c.is_ascii_alphanumeric()),
             false => w.trim_matches(|c: char| !c.is_alphanumeric()),
         };
         if w.is_empty() {
-            continue;
+            return None;
         }
         words += 1;
         if w.len() > longest {
-            continue;
+            return None;
         }
         let mask = match w.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
             true => {
                 lower.clear();
-                match ascii {
+                match w.is_ascii() {
                     true => {
                         lower.push_str(w);
                         lower.make_ascii_lowercase();
@@ -342,6 +329,10 @@ fn vote(sample: &str, early: bool) -> Option<&'static Stopwords> {
                 return Some(stopwords(CODES[best].1));
             }
         }
+        None
+    };
+    if let Some(won) = find_map_words(sample, vote_word) {
+        return Some(won);
     }
     let (best, best_votes, second) = tally(&counts);
     // Prose is a fifth to a half stopwords: a sample with few of any
@@ -362,6 +353,66 @@ fn vote(sample: &str, early: bool) -> Option<&'static Stopwords> {
         .and_then(|lang| CODES.iter().position(|(three, _)| *three == lang.code()))
         .filter(|&i| (counts[i] as usize) * 20 >= words);
     Some(stopwords(CODES[by_trigrams.unwrap_or(best)].1))
+}
+
+/// The letters of a sample, and those of scripts without spaces among
+/// them: Kana and Thai apart.
+#[derive(Debug, Default, PartialEq)]
+struct ScriptCounts {
+    letters: usize,
+    unspaced: usize,
+    kana: usize,
+    thai: usize,
+}
+
+impl ScriptCounts {
+    fn of(sample: &str) -> ScriptCounts {
+        // ASCII letters are counted a byte at a time, in a loop that
+        // vectorises; only the other characters are decoded and looked up
+        // in Unicode's tables. A Latin page's sample is nearly all ASCII
+        // (a curly quote or a dash makes it not), and decoding all of it
+        // was a third of the vote.
+        let mut counts =
+            ScriptCounts { letters: sample.bytes().filter(u8::is_ascii_alphabetic).count(), ..Default::default() };
+        let mut rest = sample;
+        while let Some(at) = rest.bytes().position(|b| !b.is_ascii()) {
+            // Found after whole characters: a character starts there.
+            let Some(c) = rest[at..].chars().next() else { break };
+            rest = &rest[at + c.len_utf8()..];
+            if !c.is_alphabetic() {
+                continue;
+            }
+            counts.letters += 1;
+            if is_unspaced(c) {
+                counts.unspaced += 1;
+                counts.kana += usize::from(('\u{3040}'..='\u{30FF}').contains(&c));
+                counts.thai += usize::from(('\u{0E00}'..='\u{0E7F}').contains(&c));
+            }
+        }
+        counts
+    }
+}
+
+/// The first `Some` that `f` makes of the words of `text`, the words of
+/// `split_whitespace`, in its order. They are found by a byte search for
+/// ASCII white space; only a piece that is not ASCII is split again at
+/// Unicode's (a no-break space): most pages hold a curly quote or a dash,
+/// and splitting a whole sample a character at a time, each looked up in
+/// Unicode's table, cost as much as the vote's lookups.
+fn find_map_words<'t, T>(text: &'t str, mut f: impl FnMut(&'t str) -> Option<T>) -> Option<T> {
+    for piece in text.as_bytes().split(|&b| super::is_ascii_space(b)).filter(|p| !p.is_empty()) {
+        // A piece lies between ASCII bytes: its ends are character boundaries.
+        let at = piece.as_ptr() as usize - text.as_ptr() as usize;
+        let piece = &text[at..at + piece.len()];
+        let found = match piece.is_ascii() {
+            true => f(piece),
+            false => piece.split_whitespace().find_map(&mut f),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// How often (in words) [`detect`] asks whether its vote is already won.
@@ -396,6 +447,33 @@ pub fn is_unspaced(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        // Words and letters as the plain character walks find them, on
+        // text of ASCII, Latin-1, CJK, Kana, Thai and Unicode spaces.
+        #[test]
+        fn the_byte_walks_find_the_words_and_letters_the_character_walks_find(
+            text in "[ a-zA-Z.,\t\n\u{a0}\u{3000}\u{2009}éßÆ’—“部长ひカタไทย]{0,40}"
+        ) {
+            let mut words = Vec::new();
+            let none: Option<()> = find_map_words(&text, |w| {
+                words.push(w);
+                None
+            });
+            proptest::prop_assert_eq!(none, None);
+            proptest::prop_assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
+            let mut counts = ScriptCounts::default();
+            for c in text.chars().filter(|c| c.is_alphabetic()) {
+                counts.letters += 1;
+                if is_unspaced(c) {
+                    counts.unspaced += 1;
+                    counts.kana += usize::from(('\u{3040}'..='\u{30FF}').contains(&c));
+                    counts.thai += usize::from(('\u{0E00}'..='\u{0E7F}').contains(&c));
+                }
+            }
+            proptest::prop_assert_eq!(ScriptCounts::of(&text), counts);
+        }
+    }
 
     #[test]
     fn a_page_under_a_wall_of_link_titles_is_told_by_its_paragraphs() {
