@@ -604,10 +604,12 @@ impl LineModel {
         };
         let mut second =
             Table { rows: Vec::new(), width: f + CONTEXT_NAMES.len(), labels: first.labels, weights: first.weights };
-        let mut h = Vec::new();
+        let (mut z, mut h) = (Vec::new(), Vec::new());
         for page in &page_rows {
+            // In floats, as the whole of training is: the fixed point is
+            // the cleaner's, within a hundredth of these.
             let scores: Vec<f32> =
-                page.rows.chunks_exact(f).map(|x| sigmoid(model.first.score_logit(x, &mut h))).collect();
+                page.rows.chunks_exact(f).map(|x| sigmoid(model.first.logit(x, &mut z, &mut h))).collect();
             let mut context = Vec::new();
             context_features(&scores, &page.chars, &mut context);
             for (row, ctx) in page.rows.chunks_exact(f).zip(context.chunks_exact(CONTEXT_NAMES.len())) {
