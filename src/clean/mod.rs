@@ -40,6 +40,7 @@ pub mod table;
 
 mod cuts;
 mod lines;
+mod wide;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
