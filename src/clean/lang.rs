@@ -453,7 +453,7 @@ mod tests {
         // text of ASCII, Latin-1, CJK, Kana, Thai and Unicode spaces.
         #[test]
         fn the_byte_walks_find_the_words_and_letters_the_character_walks_find(
-            text in "[ a-zA-Z.,\t\n\u{a0}\u{3000}\u{2009}éßÆ’—“部长ひカタไทย]{0,40}"
+            text in "[ a-zA-Z.,\t\n\x0b\x0c\r\x1c-\x1f\u{85}\u{1680}\u{2028}\u{a0}\u{3000}\u{2009}éßÆ’—“部长ひカタไทย]{0,40}"
         ) {
             let mut words = Vec::new();
             let none: Option<()> = find_map_words(&text, |w| {

@@ -65,7 +65,7 @@ impl Network {
     /// `h` is scratch.
     fn score_logit(&self, x: &[f32], h: &mut Vec<f32>) -> f32 {
         let fixed = self.fixed.0.get_or_init(|| FixedLayer::new(self));
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         if let Some(v3) = super::wide::v3() {
             return v3.vectorize(|| self.score_logit_with(fixed, x, h, |z, sums| fixed.hidden_sums_v3(v3, z, sums)));
         }
@@ -296,7 +296,7 @@ impl FixedLayer {
     }
 
     /// [`FixedLayer::hidden_sums`] in 256-bit registers, eight units each.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline(always)]
     fn hidden_sums_v3(&self, v3: pulp::x86::V3, z: &[i16], sums: &mut [f32]) {
         let mut start = 0;
@@ -315,7 +315,7 @@ impl FixedLayer {
 
     /// [`FixedLayer::sum_block`] with `vpmaddwd`: `N` registers of eight
     /// units, each the two blocks of four of those units side by side.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline(always)]
     fn sum_block_v3<const N: usize>(&self, v3: pulp::x86::V3, z: &[i16], start: usize, sums: &mut [f32]) {
         use core::arch::x86_64::__m256i;
@@ -971,7 +971,7 @@ mod tests {
             let x: Vec<f32> = (0..inputs).map(|_| rng.symmetric() * 6.0).collect();
             let mut h = Vec::new();
             let narrow = net.score_logit_with(&layer, &x, &mut h, |z, sums| layer.hidden_sums_scalar(z, sums));
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             if let Some(v3) = super::super::wide::v3() {
                 let mut wide = vec![0.0; layer.units];
                 layer.hidden_sums_v3(v3, &z, &mut wide);

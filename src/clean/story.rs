@@ -52,21 +52,8 @@ impl StorySignature {
     pub fn of(text: &str, buf: &mut Vec<u8>) -> StorySignature {
         let mut sig = StorySignature::default();
         let mut mins = [u64::MAX; SLOTS];
-        let mut read = 0;
-        for (_, line) in super::newline_pieces(text) {
-            if read >= SAMPLE_BYTES {
-                break;
-            }
-            let line = line.trim();
-            if line.len() < LONG_LINE_BYTES {
-                continue;
-            }
-            // The sample stops at its size, within a line: a story that
-            // opens on a paragraph of kilobytes costs no more than one of
-            // short paragraphs. Copies of a story are cut at the same byte.
-            let line = &line[..super::floor_boundary(line, SAMPLE_BYTES - read)];
-            read += line.len();
-            normalize_bytes(line, buf);
+        for piece in sample(text) {
+            normalize_bytes(piece, buf);
             let spaces = buf.iter().filter(|&&b| b == b' ').count();
             // A line of a script without spaces is one normalised "word".
             let shingling = if spaces * 12 >= buf.len() { Shingling::Words(3) } else { Shingling::Chars(4) };
@@ -95,6 +82,29 @@ impl StorySignature {
     pub fn same_story(&self, other: &StorySignature) -> bool {
         self.0.iter().zip(&other.0).filter(|(a, b)| **a != EMPTY && a == b).count() >= SAME_STORY_SLOTS
     }
+}
+
+/// What a signature reads of `text`: its long lines, in order, up to
+/// [`SAMPLE_BYTES`] in all. The line that fills the sample is cut there (at
+/// a character), and nothing after it is read: a story that opens on a
+/// paragraph of kilobytes costs no more than one of short paragraphs, and
+/// copies of a story are cut at the same byte. A rest of the sample
+/// shorter than a long line is left unread: a word or two of the next
+/// paragraph, shingled whole, would only add noise.
+fn sample(text: &str) -> impl Iterator<Item = &str> {
+    let (mut read, mut full) = (0, false);
+    super::newline_pieces(text).map(|(_, line)| line.trim()).filter(|line| line.len() >= LONG_LINE_BYTES).map_while(
+        move |line| {
+            let room = SAMPLE_BYTES - read;
+            if full || room < LONG_LINE_BYTES {
+                return None;
+            }
+            let end = super::floor_boundary(line, room);
+            read += end;
+            full = end < line.len();
+            Some(&line[..end])
+        },
+    )
 }
 
 /// The distinct stories a line was seen in, up to [`StoryKeys::MAX`]: one
@@ -155,6 +165,30 @@ mod tests {
         let copy = format!("首页 | 新闻\n{}", zh.replace("几十艘", "数十艘"));
         assert!(!sig(zh).is_empty());
         assert!(sig(zh).same_story(&sig(&copy)));
+    }
+
+    #[test]
+    fn the_sample_ends_in_the_line_that_fills_it() {
+        // A Chinese opening of 990 bytes: cut at the last character
+        // before 512 bytes, and nothing after it is read.
+        let zh = "部长周一表示，谈判将在假期结束后恢复，双方的立场仍然存在分歧。".repeat(11);
+        let text = format!("首页\n{zh}\nThe ministry said on Monday that the talks would resume after the holiday.");
+        let pieces: Vec<&str> = sample(&text).collect();
+        assert_eq!(pieces, [&zh[..510]]);
+        // Short paragraphs: read whole while they fit, the one that
+        // crosses 512 bytes cut there, a rest under a long line not read.
+        let para = |i: usize| {
+            format!("Paragraph {i} of the story tells what the union said about the strike at the port today.")
+        };
+        let text: String = (0..10).map(|i| para(i) + "\n").collect();
+        let pieces: Vec<&str> = sample(&text).collect();
+        assert_eq!(pieces.len(), 6);
+        assert!(pieces[..5].iter().zip(0..).all(|(p, i)| *p == para(i)));
+        assert_eq!(pieces.iter().map(|p| p.len()).sum::<usize>(), SAMPLE_BYTES);
+        let text: String =
+            (0..10).map(|i| para(i) + "\n").collect::<String>().replace("today", "today and tomorrow too");
+        let read: usize = sample(&text).map(str::len).sum();
+        assert!(read <= SAMPLE_BYTES && read > SAMPLE_BYTES - LONG_LINE_BYTES, "{read}");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 /// The machine's AVX2 (with the rest of x86-64-v3), when it has it: found
 /// once a process.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(super) fn v3() -> Option<pulp::x86::V3> {
     static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
     *V3.get_or_init(pulp::x86::V3::try_new)
