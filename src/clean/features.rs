@@ -549,8 +549,8 @@ pub fn page_features(stats: &[LineStats], has_stopwords: bool, out: &mut Vec<f32
 }
 
 /// Room for a word lowered to look it up as a stopword ([`LineStats::of`]'s
-/// `lower`): longer than any listed stopword, so that the buffer is made
-/// once a page, not grown word by word.
+/// `lower`): most words fit, so that the buffer is made once a page, not
+/// grown word by word.
 pub const LOWER_WORD_BYTES: usize = 32;
 
 /// `ln(1 + x)`, the scale of every count among the features (not
