@@ -59,7 +59,8 @@ pub fn decoders(data: &[u8]) {
 }
 
 /// The cleaner on `data` as a page's text (with a site): its cuts put back
-/// into the cleaned text give the original exactly.
+/// into the cleaned text give the original exactly. Observing the page for
+/// learning (story signature, line keys, tails) does not panic either.
 pub fn cleaner(data: &[u8]) {
     use std::sync::OnceLock;
     static CLEANER: OnceLock<Cleaner> = OnceLock::new();
@@ -67,6 +68,7 @@ pub fn cleaner(data: &[u8]) {
         Cleaner::new(&Rules::default(), BoilerplateTable::default()).expect("the default rules compile")
     });
     let text = String::from_utf8_lossy(data);
+    let _ = cleaner.observe(&text, Some("site.example"));
     let cleaned = cleaner.clean(&text, Some("site.example"));
     assert_eq!(restore(&cleaned.text, &cleaned.cuts), text, "cuts rebuild the original");
 }
