@@ -470,7 +470,12 @@ impl Cleaner {
     }
 
     /// Every line's decision.
-    fn clean_lines(&self, text: &str, site: Option<&str>, mut memo: Option<&mut LineMemo>) -> Vec<LineDecision<'_>> {
+    fn clean_lines<'r>(
+        &'r self,
+        text: &str,
+        site: Option<&str>,
+        mut memo: Option<&mut LineMemo>,
+    ) -> Vec<LineDecision<'r>> {
         let mut lines = split_lines(text);
         if lines.is_empty() {
             return lines;
@@ -488,22 +493,31 @@ impl Cleaner {
             .map(|l| if l.removed_by.is_none() { line_ends_key(&text[l.start..l.end], &mut buf) } else { 0 })
             .collect();
         self.decide_boilerplate(text, site, &ends, &mut lines);
-        if self.model.is_some() {
-            self.decide_classifier(text, stops(), &mut lines, memo);
-        }
+        let model_cuts = match self.model.is_some() {
+            true => self.decide_classifier(text, stops(), &mut lines, memo),
+            false => None,
+        };
         let mut repeat_keys = vec![None; lines.len()];
         let mut header_facts = vec![None; lines.len()];
         // Where the header ends and which paragraphs are adjacent both
         // depend on what is already removed: run to a fixpoint, so that
         // cleaning the cleaned text finds nothing more. Removals only grow,
         // so this ends.
-        loop {
+        let mut settle = |lines: &mut Vec<LineDecision<'r>>| loop {
             let before = lines.iter().filter(|l| l.removed_by.is_some()).count();
-            self.decide_header(text, site, &mut header_facts, &mut lines);
-            self.decide_repeats(text, &ends, &mut repeat_keys, &mut lines);
+            self.decide_header(text, site, &mut header_facts, lines);
+            self.decide_repeats(text, &ends, &mut repeat_keys, lines);
             if lines.iter().filter(|l| l.removed_by.is_some()).count() == before {
                 break;
             }
+        };
+        settle(&mut lines);
+        // Judged once every rule has had its say: a paragraph the
+        // classifier left may yet be a byline or a repeat.
+        if let Some(cuts) = model_cuts
+            && keep_story(&cuts, &mut lines)
+        {
+            settle(&mut lines);
         }
         self.decide_glued(text, site, &mut lines);
         lines
@@ -605,16 +619,18 @@ impl Cleaner {
     /// language without a stopword list) is left to the rules: the model
     /// learned what prose looks like from its stopwords, and a page
     /// without them would be read as having none.
+    ///
+    /// Returns what [`keep_story`] needs when the classifier cut a line.
     fn decide_classifier(
         &self,
         text: &str,
         stops: &'static lang::Stopwords,
         lines: &mut [LineDecision<'_>],
         mut memo: Option<&mut LineMemo>,
-    ) {
-        let Some(model) = &self.model else { return };
+    ) -> Option<ModelCuts> {
+        let model = self.model.as_ref()?;
         if stops.code.is_empty() {
-            return;
+            return None;
         }
         let texts: Vec<&str> = lines.iter().map(|l| &text[l.start..l.end]).collect();
         let mut lower = String::with_capacity(features::LOWER_WORD_BYTES);
@@ -632,7 +648,7 @@ impl Cleaner {
         // Most pages of prose have nothing to cut: their headline and
         // story lines need not be looked for.
         if !lines.iter().zip(&scored.second).any(cut) {
-            return;
+            return None;
         }
         let headline = page.first_prose().and_then(|first_prose| headline(&texts, first_prose, stops, lines));
         let mut buf = Vec::new();
@@ -641,6 +657,7 @@ impl Cleaner {
             self.rules.boilerplate.counts_line(line)
                 && line_key(line, &mut buf).is_some_and(|(key, _)| self.table.is_story_line(key))
         };
+        let mut cut_by_model = vec![false; lines.len()];
         for (i, l) in lines.iter_mut().enumerate() {
             if l.removed_by.is_none()
                 && scored.second[i] >= self.junk_threshold
@@ -649,8 +666,11 @@ impl Cleaner {
             {
                 l.removed_by = Some(CLASSIFIER);
                 l.why = Some(Why::Scored(model.why(&page, &scored, i)));
+                cut_by_model[i] = true;
             }
         }
+        let paragraph = (0..lines.len()).map(|i| page.is_paragraph(i)).collect();
+        Some(ModelCuts { paragraph, cut: cut_by_model, scores: scored.second })
     }
 
     fn decide_boilerplate(&self, text: &str, site: Option<&str>, ends: &[u64], lines: &mut [LineDecision<'_>]) {
@@ -855,6 +875,72 @@ fn headline(texts: &[&str], first_prose: usize, stops: &lang::Stopwords, lines: 
     best.map(|(j, _)| j)
 }
 
+/// What the classifier did to a page, for [`keep_story`].
+struct ModelCuts {
+    /// Whether each line is a paragraph ([`PageRows::is_paragraph`]).
+    paragraph: Vec<bool>,
+    /// Whether the classifier cut the line.
+    cut: Vec<bool>,
+    /// Each line's junk probability.
+    scores: Vec<f32>,
+}
+
+/// Puts back the story [`story_to_keep`] finds, if any; true when a line
+/// went back.
+fn keep_story(cuts: &ModelCuts, lines: &mut [LineDecision<'_>]) -> bool {
+    let kept: Vec<bool> = lines.iter().map(|l| l.removed_by.is_none()).collect();
+    // The rules after the classifier read kept lines only, so a paragraph
+    // put back has not been judged by them: the caller runs them again.
+    let Some(story) = story_to_keep(&cuts.paragraph, &kept, &cuts.cut, &cuts.scores) else {
+        return false;
+    };
+    for i in story.filter(|&i| cuts.cut[i] && cuts.paragraph[i]) {
+        lines[i].removed_by = None;
+        lines[i].why = None;
+    }
+    true
+}
+
+/// The story that the classifier must not cut whole. When its cuts would
+/// leave a page that had paragraphs with none (a one-paragraph story under
+/// a wall of menus and teasers reads like one more teaser), the paragraph
+/// it scored least like junk stays, with the paragraphs it cut next to it
+/// (lines the rules cut between them do not break the run). Returns the
+/// range of lines whose paragraphs go back, or `None` when a paragraph is
+/// kept or the page had none. `paragraph` is whether each line is one
+/// ([`PageRows::is_paragraph`]), `kept` its verdict after the classifier
+/// and the rules, `cut` whether the classifier cut it, `scores` its junk
+/// probabilities.
+fn story_to_keep(paragraph: &[bool], kept: &[bool], cut: &[bool], scores: &[f32]) -> Option<std::ops::Range<usize>> {
+    if (0..paragraph.len()).any(|i| paragraph[i] && kept[i]) {
+        return None;
+    }
+    // The least junk-like paragraph cut; the earlier one on a tie.
+    let best = (0..paragraph.len())
+        .filter(|&i| paragraph[i] && cut[i])
+        .min_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)))?;
+    // Out from it over paragraphs cut and over lines the rules removed,
+    // to the last paragraph cut either way.
+    let in_run = |i: usize| (paragraph[i] && cut[i]) || (!kept[i] && !cut[i]);
+    let mut start = best;
+    let mut j = best;
+    while j > 0 && in_run(j - 1) {
+        j -= 1;
+        if paragraph[j] {
+            start = j;
+        }
+    }
+    let mut end = best + 1;
+    let mut j = best + 1;
+    while j < paragraph.len() && in_run(j) {
+        if paragraph[j] {
+            end = j + 1;
+        }
+        j += 1;
+    }
+    Some(start..end)
+}
+
 /// Rules whose lines start with a label (`Tags:`, `Related:`, `Image
 /// credit:`) and go on with a list or a credit, which a sentence of prose
 /// after the label overrides.
@@ -899,6 +985,50 @@ fn is_body_line(line: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // Lines as letters: P a paragraph the classifier cut, p a paragraph
+    // kept, x another line it cut, r a line a rule removed, k another kept
+    // line.
+    fn story(page: &str, scores: &[f32]) -> Option<std::ops::Range<usize>> {
+        let paragraph: Vec<bool> = page.chars().map(|c| matches!(c, 'P' | 'p')).collect();
+        let kept: Vec<bool> = page.chars().map(|c| matches!(c, 'p' | 'k')).collect();
+        let cut: Vec<bool> = page.chars().map(|c| matches!(c, 'P' | 'x')).collect();
+        super::story_to_keep(&paragraph, &kept, &cut, scores)
+    }
+
+    #[test]
+    fn a_classifier_that_cuts_every_line_leaves_the_story() {
+        use super::{BoilerplateTable, Cleaner, Rules};
+        // At a threshold of 0 the classifier scores every line as junk.
+        let mut rules = Rules::default();
+        rules.classifier.threshold = Some(0.0);
+        let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+        let first = "The river ferry went back into service on Monday after a month of repairs, and the first crossing carried about thirty passengers and two vans.";
+        let second = "Its operator said that the timetable would be the same as before the repairs, with a crossing every hour until the evening.";
+        let teaser = "A new road bridge upstream is planned for the next decade, though the county has not yet found the money for it, officials said.";
+        let page = format!(
+            "Home\nNews | Sport | Weather\nFerry back in service\n{first}\n{second}\nHarbour webcam\n{teaser}\nContact us"
+        );
+        let out = cleaner.clean(&page, None);
+        // The headline stays as ever; the story's two paragraphs go back;
+        // the teaser, cut off from them by a line that is not prose, does not.
+        assert_eq!(out.text, format!("Ferry back in service\n{first}\n{second}"), "cuts: {:?}", out.cuts);
+    }
+
+    #[test]
+    fn the_story_stays_only_when_every_paragraph_would_go() {
+        // A paragraph kept, or none on the page: nothing goes back.
+        assert_eq!(story("kxPpx", &[0.0, 0.9, 0.8, 0.1, 0.9]), None);
+        assert_eq!(story("kxxrk", &[0.0, 0.9, 0.8, 0.0, 0.1]), None);
+        // The least junk-like paragraph and the paragraphs cut next to it,
+        // over a line a rule removed, up to a cut line that is no paragraph.
+        let scores = [0.0, 0.9, 0.95, 0.8, 0.0, 0.75, 0.9, 0.85, 0.99];
+        assert_eq!(story("kPxPrPPxP", &scores), Some(3..7));
+        // A tie goes to the earlier line.
+        assert_eq!(story("PxP", &[0.8, 0.9, 0.8]), Some(0..1));
+        // A rule's line at the edge of the run is not part of it.
+        assert_eq!(story("rPr", &[0.0, 0.8, 0.0]), Some(1..2));
+    }
+
     // A worker keeps its own clone only while it is a clone of the pass's
     // cleaner: another table, or other rules, and it must clone afresh.
     #[test]

@@ -423,12 +423,21 @@ pub struct PageRows {
     chars: Vec<u32>,
     lines: usize,
     first_prose: Option<usize>,
+    /// Whether each line is a paragraph (see [`PageRows::is_paragraph`]).
+    paragraph: Vec<bool>,
 }
 
 impl PageRows {
     /// The page's first line of prose ([`LineStats::is_prose`]), if any.
     pub fn first_prose(&self) -> Option<usize> {
         self.first_prose
+    }
+
+    /// Whether line `i` is a paragraph of a story: prose
+    /// ([`LineStats::is_prose`]) that ends a sentence or runs to twenty
+    /// words, as a headline does not.
+    pub fn is_paragraph(&self, i: usize) -> bool {
+        self.paragraph[i]
     }
 }
 
@@ -496,8 +505,10 @@ impl LineModel {
         let has_stopwords = !stops.code.is_empty();
         page_features(&stats, has_stopwords, &mut rows);
         let first_prose = stats.iter().position(|s| s.is_prose(has_stopwords));
+        let paragraph =
+            stats.iter().map(|s| s.is_prose(has_stopwords) && (s.sentence_end || s.words() >= 20.0)).collect();
         let chars = stats.iter().map(|s| s.chars).collect();
-        PageRows { rows, chars, lines: lines.len(), first_prose }
+        PageRows { rows, chars, lines: lines.len(), first_prose, paragraph }
     }
 
     /// Each line's junk probability; `lines` are a page's non-blank lines
