@@ -2,7 +2,7 @@
 //! character and byte offsets, the cleaned text built without them, and the
 //! original put back together from the cleaned text and its cuts.
 
-use super::{ClassifierScore, LineDecision, Seen};
+use super::{CLASSIFIER, ClassifierScore, LineDecision, Seen};
 
 /// Why a line was cut, beyond its rule's name: written into the cut's
 /// `removed.jsonl` entry, its fields beside the rule's.
@@ -108,7 +108,8 @@ pub(super) fn cut_spans<'r>(text: &str, lines: &[LineDecision<'r>], with_text: b
                 };
                 parts.push((span.0, span.1, rule, l.why));
             }
-            None => parts.extend(l.cuts.iter().map(|&(s, e, rule)| (s, e, rule, None))),
+            // A kept line's `why` is that of its classifier cut, if any.
+            None => parts.extend(l.cuts.iter().map(|&(s, e, rule)| (s, e, rule, l.why.filter(|_| rule == CLASSIFIER)))),
         }
     }
     parts.sort_by_key(|s| s.0);

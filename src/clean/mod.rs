@@ -514,12 +514,15 @@ impl Cleaner {
         settle(&mut lines);
         // Judged once every rule has had its say: a paragraph the
         // classifier left may yet be a byline or a repeat.
-        if let Some(cuts) = model_cuts
-            && keep_story(&cuts, &mut lines)
+        if let Some(cuts) = &model_cuts
+            && keep_story(cuts, &mut lines)
         {
             settle(&mut lines);
         }
         self.decide_glued(text, site, &mut lines);
+        if let Some((i, at, why)) = model_cuts.and_then(|c| c.headline_tail) {
+            cut_headline_tail(&mut lines[i], at, why);
+        }
         lines
     }
 
@@ -650,7 +653,13 @@ impl Cleaner {
         if !lines.iter().zip(&scored.second).any(cut) {
             return None;
         }
-        let headline = page.first_prose().and_then(|first_prose| headline(&texts, first_prose, stops, lines));
+        // A header glued before the headline (` date 2024-12-28 Headline`)
+        // is the header rule's to cut, later: the headline is judged
+        // without it, as without a glued tail.
+        let title_start =
+            |line: &str| self.header_prefix_end(line, self.compiled.header.covers_line(line)).unwrap_or(0);
+        let headline =
+            page.first_prose().and_then(|first_prose| headline(&texts, first_prose, stops, lines, title_start));
         let mut buf = Vec::new();
         // A line the corpus shows to be a syndicated story's own is content.
         let mut story_line = |line: &str| {
@@ -669,8 +678,16 @@ impl Cleaner {
                 cut_by_model[i] = true;
             }
         }
+        // A headline the classifier scores as junk is kept, but what is
+        // glued after it (`| Image: X`, `:: The Paper`) goes with the
+        // score, unless a rule cuts it first (see `cut_headline_tail`).
+        let headline_tail = headline.filter(|&h| scored.second[h] >= self.junk_threshold).and_then(|h| {
+            let mut buf = Vec::new();
+            let (at, _) = glued_tail(texts[h], &mut buf)?;
+            (at > title_start(texts[h])).then(|| (h, at, model.why(&page, &scored, h)))
+        });
         let paragraph = (0..lines.len()).map(|i| page.is_paragraph(i)).collect();
-        Some(ModelCuts { paragraph, cut: cut_by_model, scores: scored.second })
+        Some(ModelCuts { paragraph, cut: cut_by_model, scores: scored.second, headline_tail })
     }
 
     fn decide_boilerplate(&self, text: &str, site: Option<&str>, ends: &[u64], lines: &mut [LineDecision<'_>]) {
@@ -838,36 +855,60 @@ fn may_end_in_token(line: &str) -> bool {
 }
 
 /// The story's headline, which the classifier leaves alone: of the lines
-/// the rules kept among the six above the first paragraph of prose, the
-/// longest that reads like a title (two to thirty words, no separators,
-/// tags, links or closing colon, and not prose), judged without a tail
+/// the rules kept among the six above the first line of prose, the longest
+/// that reads like a title (two to thirty words, no separators, tags,
+/// links or closing colon, and not prose), judged from `title_start`
+/// (after a glued header, ` date 2024-12-28 Headline`) and without a tail
 /// glued after a separator (`Headline | The Paper`, `Headline | (Photo:
-/// X)`), which the glued-tail rules take care of.
+/// X)`), which the header and glued-tail rules take care of.
 ///
 /// A headline is a short line at the top of a page, as menus, section
 /// labels and bylines are, and the classifier's features cannot always
 /// tell it from them; but a page's prose starts under its title, a title
 /// is longer than a byline or a date, and losing it makes two copies of a
 /// story look less alike.
-fn headline(texts: &[&str], first_prose: usize, stops: &lang::Stopwords, lines: &[LineDecision<'_>]) -> Option<usize> {
+///
+/// A headline with a header or a credit glued to it can read as prose as a
+/// whole (` date 2024-12-28 Putin Apologizes to Azerbaijan Over Plane
+/// Crash, Here's What We Know | Image: X`): when no line above it reads
+/// like a title, the first line of prose is itself a candidate if
+/// something is glued to it, and then its title need only not end in a
+/// full stop.
+fn headline(
+    texts: &[&str],
+    first_prose: usize,
+    stops: &lang::Stopwords,
+    lines: &[LineDecision<'_>],
+    title_start: impl Fn(&str) -> usize,
+) -> Option<usize> {
     let mut lower = String::new();
     let has_stops = !stops.code.is_empty();
     let mut best: Option<(usize, f32)> = None;
     let mut buf = Vec::new();
-    for j in (first_prose.saturating_sub(6)..first_prose).filter(|&j| lines[j].removed_by.is_none()) {
+    for j in (first_prose.saturating_sub(6)..=first_prose).filter(|&j| lines[j].removed_by.is_none()) {
         let line = texts[j];
-        let title = match glued_tail(line, &mut buf) {
-            Some((at, _)) => &line[..at],
-            None => line,
+        let start = title_start(line);
+        let end = match glued_tail(line, &mut buf) {
+            Some((at, _)) if at > start => at,
+            _ => line.len(),
         };
+        let glued = start > 0 || end < line.len();
+        if j == first_prose && (best.is_some() || !glued) {
+            break;
+        }
+        let title = &line[start..end];
         let s = features::LineStats::of(title, stops, &mut lower);
         let words = s.words();
+        let not_prose = match j == first_prose {
+            true => !title.trim_end().ends_with(['.', '。']),
+            false => !s.is_prose(has_stops),
+        };
         let titled = (2.0..=30.0).contains(&words)
             && s.separators == 0
             && s.tags == 0
             && !s.link_or_copyright
             && !s.colon_end
-            && !s.is_prose(has_stops);
+            && not_prose;
         if titled && best.is_none_or(|(_, w)| words > w) {
             best = Some((j, words));
         }
@@ -883,6 +924,21 @@ struct ModelCuts {
     cut: Vec<bool>,
     /// Each line's junk probability.
     scores: Vec<f32>,
+    /// The headline, when the classifier scored it as junk and something
+    /// is glued after it: its line, where the glued tail starts (bytes into
+    /// the line) and the score.
+    headline_tail: Option<(usize, usize, ClassifierScore)>,
+}
+
+/// Cuts the tail glued after a headline the classifier scored as junk
+/// (bytes `at..` of the line), unless the line went after all or a rule
+/// already cut its end: a rule's name says more than the classifier's.
+fn cut_headline_tail(line: &mut LineDecision<'_>, at: usize, why: ClassifierScore) {
+    if line.removed_by.is_some() || line.cuts.iter().any(|c| c.1 == line.end) {
+        return;
+    }
+    line.cuts.push((line.start + at, line.end, CLASSIFIER));
+    line.why = Some(Why::Scored(why));
 }
 
 /// Puts back the story [`story_to_keep`] finds, if any; true when a line
@@ -1012,6 +1068,34 @@ mod tests {
         // The headline stays as ever; the story's two paragraphs go back;
         // the teaser, cut off from them by a line that is not prose, does not.
         assert_eq!(out.text, format!("Ferry back in service\n{first}\n{second}"), "cuts: {:?}", out.cuts);
+    }
+
+    #[test]
+    fn a_headline_keeps_its_words_and_loses_what_is_glued_to_it() {
+        use super::{BoilerplateTable, Cleaner, Rules, Why};
+        // At a threshold of 0 every line is junk to the classifier.
+        let mut rules = Rules::default();
+        rules.classifier.threshold = Some(0.0);
+        let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+        let body = "The river ferry went back into service on Monday after a month of repairs, and the first crossing carried about thirty passengers and two vans.";
+        // A header before the headline and a credit after it make the whole
+        // line read as prose: it is the page's first line of prose, and
+        // still its headline. The rules cut the header and the credit.
+        let title = "River Ferry Returns To Service After A Month Of Repairs, Here's What We Know";
+        let page = format!(" date 2025-01-10 {title} | Image: X\n{body}");
+        let out = cleaner.clean(&page, None);
+        assert_eq!(out.text, format!("{title}\n{body}"), "cuts: {:?}", out.cuts);
+        let rules_used: Vec<&str> = out.cuts.iter().map(|c| c.rule.as_str()).collect();
+        assert_eq!(rules_used, ["header", "image_credit"]);
+        // A credit no rule names goes with the classifier's score of the
+        // line, which the cut carries.
+        let title = "River ferry back in service after a month of repairs";
+        let page = format!("Home\n{title} | Gazette Photo/Ann Lee\n{body}");
+        let out = cleaner.clean(&page, None);
+        assert_eq!(out.text, format!("{title}\n{body}"), "cuts: {:?}", out.cuts);
+        let credit = out.cuts.iter().find(|c| c.text == " | Gazette Photo/Ann Lee").expect("the credit is cut");
+        assert_eq!(credit.rule, super::CLASSIFIER);
+        assert!(matches!(credit.why, Some(Why::Scored(s)) if s.junk >= 0.0 && !s.because[0].0.is_empty()));
     }
 
     #[test]
