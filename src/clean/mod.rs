@@ -666,11 +666,31 @@ impl Cleaner {
             self.rules.boilerplate.counts_line(line)
                 && line_key(line, &mut buf).is_some_and(|(key, _)| self.table.is_story_line(key))
         };
+        // A sentence printed twice in a row, the story going on under it,
+        // is a lead repeated as the first paragraph, a scraper's slip: the
+        // classifier reads the copy as a sign of furniture and would cut
+        // both. It leaves the first, and the repeat rule the second. (Two
+        // copies of a title in a block of links, an image's and a text's,
+        // have more links under them, not a paragraph.)
+        let kept_next = |i: usize| lines.get(i + 1).is_some_and(|l| l.removed_by.is_none());
+        let repeated_lead: Vec<bool> = (0..lines.len())
+            .map(|i| {
+                kept_next(i)
+                    && i + 2 < lines.len()
+                    && page.is_paragraph(i + 2)
+                    && texts[i].trim() == texts[i + 1].trim()
+                    && {
+                        let s = features::LineStats::of(texts[i], stops, &mut lower);
+                        s.sentence_end || s.is_prose(true)
+                    }
+            })
+            .collect();
         let mut cut_by_model = vec![false; lines.len()];
         for (i, l) in lines.iter_mut().enumerate() {
             if l.removed_by.is_none()
                 && scored.second[i] >= self.junk_threshold
                 && headline != Some(i)
+                && !repeated_lead[i]
                 && !story_line(texts[i])
             {
                 l.removed_by = Some(CLASSIFIER);
@@ -1096,6 +1116,26 @@ mod tests {
         let credit = out.cuts.iter().find(|c| c.text == " | Gazette Photo/Ann Lee").expect("the credit is cut");
         assert_eq!(credit.rule, super::CLASSIFIER);
         assert!(matches!(credit.why, Some(Why::Scored(s)) if s.junk >= 0.0 && !s.because[0].0.is_empty()));
+    }
+
+    #[test]
+    fn a_lead_printed_twice_keeps_one_copy() {
+        use super::{BoilerplateTable, Cleaner, Rules};
+        // At a threshold of 0 every line is junk to the classifier; the
+        // copies of a lead over the story are not its to cut both.
+        let mut rules = Rules::default();
+        rules.classifier.threshold = Some(0.0);
+        let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+        let lead = "Storm closes the harbour.";
+        let body = "The harbour master closed the port to all shipping on Tuesday as the storm reached the coast, and the ferries stayed in their berths.";
+        let out = cleaner.clean(&format!("Harbour closed by storm\n{lead}\n{lead}\n{body}"), None);
+        assert_eq!(out.text, format!("Harbour closed by storm\n{lead}\n{body}"), "cuts: {:?}", out.cuts);
+        // Two copies of a link's title, with more links under them, are
+        // the classifier's as before.
+        let title = "Ferry timetable changes for the winter.";
+        let page = format!("Harbour closed by storm\n{body}\n{title}\n{title}\nFerry fares\nContact us");
+        let out = cleaner.clean(&page, None);
+        assert_eq!(out.text, format!("Harbour closed by storm\n{body}"), "cuts: {:?}", out.cuts);
     }
 
     #[test]
