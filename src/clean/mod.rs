@@ -47,6 +47,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use memo::LineMemo;
+use model::PageRows;
 pub use model::{ClassifierScore, LineModel};
 pub use rules::{CompiledRules, Rules};
 pub use table::Seen;
@@ -658,8 +659,7 @@ impl Cleaner {
         // without it, as without a glued tail.
         let title_start =
             |line: &str| self.header_prefix_end(line, self.compiled.header.covers_line(line)).unwrap_or(0);
-        let headline =
-            page.first_prose().and_then(|first_prose| headline(&texts, first_prose, stops, lines, title_start));
+        let headline = headline(&texts, &page, stops, lines, title_start);
         let mut buf = Vec::new();
         // A line the corpus shows to be a syndicated story's own is content.
         let mut story_line = |line: &str| {
@@ -888,52 +888,64 @@ fn may_end_in_token(line: &str) -> bool {
 /// is longer than a byline or a date, and losing it makes two copies of a
 /// story look less alike.
 ///
-/// A headline with a header or a credit glued to it can read as prose as a
-/// whole (` date 2024-12-28 Putin Apologizes to Azerbaijan Over Plane
-/// Crash, Here's What We Know | Image: X`): when no line above it reads
-/// like a title, the first line of prose is itself a candidate if
-/// something is glued to it, and then its title need only not end in a
-/// full stop.
+/// When no line above it reads like a title and the rules cut that line
+/// of prose (a cookie banner), the next line of prose is asked, and so on.
+/// When none above the first line of prose the rules kept reads like a
+/// title, the headline may be that line itself or one of the two after it
+/// before the first paragraph ([`PageRows::is_paragraph`]): a headline can
+/// read as prose, all the more with a header or a credit glued to it
+/// (` date 2024-12-28 Putin Apologizes to Azerbaijan Over Plane Crash,
+/// Here's What We Know | Image: X`). There its title need only not end in
+/// a full stop.
 fn headline(
     texts: &[&str],
-    first_prose: usize,
+    page: &PageRows,
     stops: &lang::Stopwords,
     lines: &[LineDecision<'_>],
     title_start: impl Fn(&str) -> usize,
 ) -> Option<usize> {
+    let kept = |j: usize| lines[j].removed_by.is_none();
     let mut lower = String::new();
     let has_stops = !stops.code.is_empty();
-    let mut best: Option<(usize, f32)> = None;
     let mut buf = Vec::new();
-    for j in (first_prose.saturating_sub(6)..=first_prose).filter(|&j| lines[j].removed_by.is_none()) {
-        let line = texts[j];
-        let start = title_start(line);
-        let end = match glued_tail(line, &mut buf) {
-            Some((at, _)) if at > start => at,
-            _ => line.len(),
-        };
-        let glued = start > 0 || end < line.len();
-        if j == first_prose && (best.is_some() || !glued) {
-            break;
+    let mut longest = |range: std::ops::Range<usize>, prose_is_title: bool| {
+        let mut best: Option<(usize, f32)> = None;
+        for j in range.filter(|&j| kept(j)) {
+            let line = texts[j];
+            let start = title_start(line);
+            let end = match glued_tail(line, &mut buf) {
+                Some((at, _)) if at > start => at,
+                _ => line.len(),
+            };
+            let title = &line[start..end];
+            let s = features::LineStats::of(title, stops, &mut lower);
+            let words = s.words();
+            let not_prose = match prose_is_title {
+                true => !title.trim_end().ends_with(['.', '。']),
+                false => !s.is_prose(has_stops),
+            };
+            let titled = (2.0..=30.0).contains(&words)
+                && s.separators == 0
+                && s.tags == 0
+                && !s.link_or_copyright
+                && !s.colon_end
+                && not_prose;
+            if titled && best.is_none_or(|(_, w)| words > w) {
+                best = Some((j, words));
+            }
         }
-        let title = &line[start..end];
-        let s = features::LineStats::of(title, stops, &mut lower);
-        let words = s.words();
-        let not_prose = match j == first_prose {
-            true => !title.trim_end().ends_with(['.', '。']),
-            false => !s.is_prose(has_stops),
-        };
-        let titled = (2.0..=30.0).contains(&words)
-            && s.separators == 0
-            && s.tags == 0
-            && !s.link_or_copyright
-            && !s.colon_end
-            && not_prose;
-        if titled && best.is_none_or(|(_, w)| words > w) {
-            best = Some((j, words));
+        best.map(|(j, _)| j)
+    };
+    for prose in (0..lines.len()).filter(|&j| page.is_prose(j)) {
+        if let Some(j) = longest(prose.saturating_sub(6)..prose, false) {
+            return Some(j);
+        }
+        if kept(prose) {
+            let paragraph = (prose..lines.len()).find(|&j| kept(j) && page.is_paragraph(j)).unwrap_or(lines.len());
+            return longest(prose..paragraph.min(prose + 3), true);
         }
     }
-    best.map(|(j, _)| j)
+    None
 }
 
 /// What the classifier did to a page, for [`keep_story`].
@@ -1116,6 +1128,11 @@ mod tests {
         let credit = out.cuts.iter().find(|c| c.text == " | Gazette Photo/Ann Lee").expect("the credit is cut");
         assert_eq!(credit.rule, super::CLASSIFIER);
         assert!(matches!(credit.why, Some(Why::Scored(s)) if s.junk >= 0.0 && !s.because[0].0.is_empty()));
+        // A cookie banner the rules cut, prose as it is, is not where the
+        // story starts: the headline under it is still found.
+        let cookies = "We use cookies to give you a better experience on our website.";
+        let out = cleaner.clean(&format!("{cookies}\nHome\n{title}\n{body}"), None);
+        assert_eq!(out.text, format!("{title}\n{body}"), "cuts: {:?}", out.cuts);
     }
 
     #[test]

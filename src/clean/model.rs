@@ -422,15 +422,16 @@ pub struct PageRows {
     /// long line and scaled up), for the second stage.
     chars: Vec<u32>,
     lines: usize,
-    first_prose: Option<usize>,
+    /// Whether each line is prose ([`LineStats::is_prose`]).
+    prose: Vec<bool>,
     /// Whether each line is a paragraph (see [`PageRows::is_paragraph`]).
     paragraph: Vec<bool>,
 }
 
 impl PageRows {
-    /// The page's first line of prose ([`LineStats::is_prose`]), if any.
-    pub fn first_prose(&self) -> Option<usize> {
-        self.first_prose
+    /// Whether line `i` is prose ([`LineStats::is_prose`]).
+    pub fn is_prose(&self, i: usize) -> bool {
+        self.prose[i]
     }
 
     /// Whether line `i` is a paragraph of a story: prose
@@ -504,11 +505,11 @@ impl LineModel {
         let mut rows = Vec::with_capacity(lines.len() * FEATURE_NAMES.len());
         let has_stopwords = !stops.code.is_empty();
         page_features(&stats, has_stopwords, &mut rows);
-        let first_prose = stats.iter().position(|s| s.is_prose(has_stopwords));
+        let prose: Vec<bool> = stats.iter().map(|s| s.is_prose(has_stopwords)).collect();
         let paragraph =
-            stats.iter().map(|s| s.is_prose(has_stopwords) && (s.sentence_end || s.words() >= 20.0)).collect();
+            stats.iter().zip(&prose).map(|(s, &prose)| prose && (s.sentence_end || s.words() >= 20.0)).collect();
         let chars = stats.iter().map(|s| s.chars).collect();
-        PageRows { rows, chars, lines: lines.len(), first_prose, paragraph }
+        PageRows { rows, chars, lines: lines.len(), prose, paragraph }
     }
 
     /// Each line's junk probability; `lines` are a page's non-blank lines
