@@ -274,7 +274,8 @@ struct LineDecision<'r> {
     // their search can be spared. Negative so that the default, for a line
     // the scan did not read, is to search.
     no_credit_words: bool,
-    // Why the classifier or a learned line cut the line, when one did.
+    // Why the classifier or a learned line cut the line, when one did; on
+    // a kept line, why the classifier cut the tail glued to its headline.
     why: Option<Why>,
 }
 
@@ -512,12 +513,30 @@ impl Cleaner {
                 break;
             }
         };
+        // What the classifier left, to start again from if the story must
+        // go back (see below).
+        let before_settling: Vec<(Option<&'r str>, usize)> = match model_cuts {
+            Some(_) => lines.iter().map(|l| (l.removed_by, l.cuts.len())).collect(),
+            None => Vec::new(),
+        };
         settle(&mut lines);
-        // Judged once every rule has had its say: a paragraph the
-        // classifier left may yet be a byline or a repeat.
+        // Whether the classifier left the page a paragraph is judged once
+        // every rule has had its say: one it left may yet be a byline or a
+        // repeat. If it left none, the rules after it judged a page without
+        // its story (the header ran on past where the story starts, lines
+        // either side of the story met): they judge again, from where the
+        // classifier left the page, with the story back.
         if let Some(cuts) = &model_cuts
-            && keep_story(cuts, &mut lines)
+            && let Some(story) = story_to_put_back(cuts, &lines)
         {
+            for (l, &(removed_by, cut_count)) in lines.iter_mut().zip(&before_settling) {
+                l.removed_by = removed_by;
+                l.cuts.truncate(cut_count);
+            }
+            for i in story {
+                lines[i].removed_by = None;
+                lines[i].why = None;
+            }
             settle(&mut lines);
         }
         self.decide_glued(text, site, &mut lines);
@@ -624,7 +643,8 @@ impl Cleaner {
     /// learned what prose looks like from its stopwords, and a page
     /// without them would be read as having none.
     ///
-    /// Returns what [`keep_story`] needs when the classifier cut a line.
+    /// Returns what the cleaner needs afterwards (the story to put back,
+    /// the headline's tail) when the classifier scored a kept line as junk.
     fn decide_classifier(
         &self,
         text: &str,
@@ -669,20 +689,17 @@ impl Cleaner {
         // A sentence printed twice in a row, the story going on under it,
         // is a lead repeated as the first paragraph, a scraper's slip: the
         // classifier reads the copy as a sign of furniture and would cut
-        // both. It leaves the first, and the repeat rule the second. (Two
-        // copies of a title in a block of links, an image's and a text's,
-        // have more links under them, not a paragraph.)
-        let kept_next = |i: usize| lines.get(i + 1).is_some_and(|l| l.removed_by.is_none());
+        // both. It leaves the first; the second is still its to cut, or the
+        // repeat rule's. (Two copies of a title in a block of links, an
+        // image's and a text's, have more links under them, not a
+        // paragraph.)
+        let kept = |i: usize| lines.get(i).is_some_and(|l| l.removed_by.is_none());
         let repeated_lead: Vec<bool> = (0..lines.len())
             .map(|i| {
-                kept_next(i)
-                    && i + 2 < lines.len()
-                    && page.is_paragraph(i + 2)
-                    && texts[i].trim() == texts[i + 1].trim()
-                    && {
-                        let s = features::LineStats::of(texts[i], stops, &mut lower);
-                        s.sentence_end || s.is_prose(true)
-                    }
+                kept(i + 1) && kept(i + 2) && page.is_paragraph(i + 2) && texts[i].trim() == texts[i + 1].trim() && {
+                    let s = features::LineStats::of(texts[i], stops, &mut lower);
+                    s.is_prose(true) || (s.sentence_end && s.words() >= 3.0)
+                }
             })
             .collect();
         let mut cut_by_model = vec![false; lines.len()];
@@ -704,7 +721,8 @@ impl Cleaner {
         let headline_tail = headline.filter(|&h| scored.second[h] >= self.junk_threshold).and_then(|h| {
             let mut buf = Vec::new();
             let (at, _) = glued_tail(texts[h], &mut buf)?;
-            (at > title_start(texts[h])).then(|| (h, at, model.why(&page, &scored, h)))
+            let tail = &texts[h][at..];
+            (at > title_start(texts[h]) && is_credit_or_name(tail)).then(|| (h, at, model.why(&page, &scored, h)))
         });
         let paragraph = (0..lines.len()).map(|i| page.is_paragraph(i)).collect();
         Some(ModelCuts { paragraph, cut: cut_by_model, scores: scored.second, headline_tail })
@@ -948,7 +966,7 @@ fn headline(
     None
 }
 
-/// What the classifier did to a page, for [`keep_story`].
+/// What the classifier did to a page, for what the cleaner does after it.
 struct ModelCuts {
     /// Whether each line is a paragraph ([`PageRows::is_paragraph`]).
     paragraph: Vec<bool>,
@@ -962,31 +980,37 @@ struct ModelCuts {
     headline_tail: Option<(usize, usize, ClassifierScore)>,
 }
 
+/// Whether a tail glued after a headline (` | The Paper`, ` — Photograph:
+/// X/Agency`, ` - (Photo: X)`) reads as a site's name or a credit rather
+/// than the headline's second half (` - ferries stay in port`): every word
+/// capitalised, and either a pipe or double colon before it, or a credit's
+/// `:` or `/` in it. Dashes join the halves of many headlines.
+fn is_credit_or_name(tail: &str) -> bool {
+    let tail = tail.trim();
+    let (separator, rest) = tail.split_once(' ').unwrap_or((tail, ""));
+    let capitalised =
+        rest.split_whitespace().all(|w| w.chars().find(|c| c.is_alphabetic()).is_none_or(char::is_uppercase));
+    capitalised && (matches!(separator, "|" | "::") || rest.contains([':', '/']))
+}
+
 /// Cuts the tail glued after a headline the classifier scored as junk
 /// (bytes `at..` of the line), unless the line went after all or a rule
-/// already cut its end: a rule's name says more than the classifier's.
+/// already cut into the tail: a rule's name says more than the
+/// classifier's.
 fn cut_headline_tail(line: &mut LineDecision<'_>, at: usize, why: ClassifierScore) {
-    if line.removed_by.is_some() || line.cuts.iter().any(|c| c.1 == line.end) {
+    if line.removed_by.is_some() || line.cuts.iter().any(|c| c.1 > line.start + at) {
         return;
     }
     line.cuts.push((line.start + at, line.end, CLASSIFIER));
     line.why = Some(Why::Scored(why));
 }
 
-/// Puts back the story [`story_to_keep`] finds, if any; true when a line
-/// went back.
-fn keep_story(cuts: &ModelCuts, lines: &mut [LineDecision<'_>]) -> bool {
+/// The paragraphs the classifier cut that go back, [`story_to_keep`]'s
+/// run, given every line's verdict so far; `None` when none go back.
+fn story_to_put_back(cuts: &ModelCuts, lines: &[LineDecision<'_>]) -> Option<Vec<usize>> {
     let kept: Vec<bool> = lines.iter().map(|l| l.removed_by.is_none()).collect();
-    // The rules after the classifier read kept lines only, so a paragraph
-    // put back has not been judged by them: the caller runs them again.
-    let Some(story) = story_to_keep(&cuts.paragraph, &kept, &cuts.cut, &cuts.scores) else {
-        return false;
-    };
-    for i in story.filter(|&i| cuts.cut[i] && cuts.paragraph[i]) {
-        lines[i].removed_by = None;
-        lines[i].why = None;
-    }
-    true
+    let story = story_to_keep(&cuts.paragraph, &kept, &cuts.cut, &cuts.scores)?;
+    Some(story.filter(|&i| cuts.cut[i] && cuts.paragraph[i]).collect())
 }
 
 /// The story that the classifier must not cut whole. When its cuts would
@@ -994,8 +1018,8 @@ fn keep_story(cuts: &ModelCuts, lines: &mut [LineDecision<'_>]) -> bool {
 /// a wall of menus and teasers reads like one more teaser), the paragraph
 /// it scored least like junk stays, with the paragraphs it cut next to it
 /// (lines the rules cut between them do not break the run). Returns the
-/// range of lines whose paragraphs go back, or `None` when a paragraph is
-/// kept or the page had none. `paragraph` is whether each line is one
+/// range of that run (the paragraphs in it that the classifier cut go
+/// back), or `None` when a paragraph is kept or the classifier cut none. `paragraph` is whether each line is one
 /// ([`PageRows::is_paragraph`]), `kept` its verdict after the classifier
 /// and the rules, `cut` whether the classifier cut it, `scores` its junk
 /// probabilities.
@@ -1092,14 +1116,19 @@ mod tests {
         let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
         let first = "The river ferry went back into service on Monday after a month of repairs, and the first crossing carried about thirty passengers and two vans.";
         let second = "Its operator said that the timetable would be the same as before the repairs, with a crossing every hour until the evening.";
-        let teaser = "A new road bridge upstream is planned for the next decade, though the county has not yet found the money for it, officials said.";
-        let page = format!(
-            "Home\nNews | Sport | Weather\nFerry back in service\n{first}\n{second}\nHarbour webcam\n{teaser}\nContact us"
-        );
+        let page = format!("Home\nNews | Sport | Weather\nFerry back in service\n{first}\n{second}\nContact us");
         let out = cleaner.clean(&page, None);
-        // The headline stays as ever; the story's two paragraphs go back;
-        // the teaser, cut off from them by a line that is not prose, does not.
+        // The headline stays as ever; the story's two paragraphs go back,
+        // whichever of them the classifier found less junk-like.
         assert_eq!(out.text, format!("Ferry back in service\n{first}\n{second}"), "cuts: {:?}", out.cuts);
+        // The rules after the classifier judge the page with its story
+        // back, not as they found it without: with the story gone, the
+        // header ran on to the byline-like line under it and cut it.
+        let line = "By Monday, the ferry will run every hour.";
+        let page = format!("Ferry back in service\n{first}\n{line}\n{line}\n{second}");
+        let out = cleaner.clean(&page, None);
+        assert_eq!(out.text, format!("Ferry back in service\n{first}\n{line}\n{second}"), "cuts: {:?}", out.cuts);
+        assert!(out.cuts.iter().all(|c| c.rule != "header"), "cuts: {:?}", out.cuts);
     }
 
     #[test]
@@ -1128,6 +1157,10 @@ mod tests {
         let credit = out.cuts.iter().find(|c| c.text == " | Gazette Photo/Ann Lee").expect("the credit is cut");
         assert_eq!(credit.rule, super::CLASSIFIER);
         assert!(matches!(credit.why, Some(Why::Scored(s)) if s.junk >= 0.0 && !s.because[0].0.is_empty()));
+        // The second half of a headline is not a tail to cut.
+        let halves = "Storm closes the harbour - ferries stay in port";
+        let out = cleaner.clean(&format!("Home\n{halves}\n{body}"), None);
+        assert_eq!(out.text, format!("{halves}\n{body}"), "cuts: {:?}", out.cuts);
         // A cookie banner the rules cut, prose as it is, is not where the
         // story starts: the headline under it is still found.
         let cookies = "We use cookies to give you a better experience on our website.";

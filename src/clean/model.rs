@@ -431,14 +431,14 @@ pub struct PageRows {
 impl PageRows {
     /// Whether line `i` is prose ([`LineStats::is_prose`]).
     pub fn is_prose(&self, i: usize) -> bool {
-        self.prose[i]
+        self.prose.get(i).copied().unwrap_or(false)
     }
 
     /// Whether line `i` is a paragraph of a story: prose
     /// ([`LineStats::is_prose`]) that ends a sentence or runs to twenty
     /// words, as a headline does not.
     pub fn is_paragraph(&self, i: usize) -> bool {
-        self.paragraph[i]
+        self.paragraph.get(i).copied().unwrap_or(false)
     }
 }
 
