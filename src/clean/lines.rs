@@ -170,10 +170,38 @@ pub(super) fn template_key(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
 const NAME: u8 = 1;
 const NUMBER: u8 = 2;
 
+/// A template as its words are written: kept words and masks so far.
+#[derive(Default)]
+struct Template {
+    literal: usize,
+    masked: usize,
+    last_mask: u8,
+}
+
+impl Template {
+    /// Ends a word: a kept word (mask 0, already in `buf`) takes a space; a
+    /// mask is written unless the word before had the same one.
+    fn push(&mut self, mask: u8, buf: &mut Vec<u8>) {
+        if mask == 0 {
+            self.literal += 1;
+            buf.push(b' ');
+        } else if mask != self.last_mask {
+            self.masked += 1;
+            buf.extend_from_slice(if mask == NAME { b"X " } else { b"0 " });
+        }
+        self.last_mask = mask;
+    }
+
+    /// The key: two kept words and a mask at least.
+    fn key(&self, buf: &[u8]) -> Option<u64> {
+        (self.literal >= 2 && self.masked >= 1).then(|| xxh3_64(buf))
+    }
+}
+
 /// [`template_key`] of an ASCII line, on its bytes.
 fn template_key_ascii(line: &[u8], buf: &mut Vec<u8>) -> Option<u64> {
     buf.clear();
-    let (mut literal, mut masked, mut last_mask) = (0usize, 0usize, 0u8);
+    let mut template = Template::default();
     // `char::is_whitespace` on ASCII, which `u8::is_ascii_whitespace` is
     // not: it leaves out the vertical tab.
     let words = line.split(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')).filter(|w| !w.is_empty());
@@ -210,22 +238,15 @@ fn template_key_ascii(line: &[u8], buf: &mut Vec<u8>) -> Option<u64> {
                 }
             }
         };
-        if mask == 0 {
-            literal += 1;
-            buf.push(b' ');
-        } else if mask != last_mask {
-            masked += 1;
-            buf.extend_from_slice(if mask == NAME { b"X " } else { b"0 " });
-        }
-        last_mask = mask;
+        template.push(mask, buf);
     }
-    (literal >= 2 && masked >= 1).then(|| xxh3_64(buf))
+    template.key(buf)
 }
 
 /// [`template_key`] of any line, on its characters.
 fn template_key_chars(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
     buf.clear();
-    let (mut literal, mut masked, mut last_mask) = (0usize, 0usize, 0u8);
+    let mut template = Template::default();
     for (i, word) in line.split_whitespace().enumerate() {
         let core = word.trim_matches(|c: char| !c.is_alphanumeric());
         // A kept word is written in lower case straight into `buf`, and
@@ -261,16 +282,9 @@ fn template_key_chars(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
                 0
             }
         };
-        if mask == 0 {
-            literal += 1;
-            buf.push(b' ');
-        } else if mask != last_mask {
-            masked += 1;
-            buf.extend_from_slice(if mask == NAME { b"X " } else { b"0 " });
-        }
-        last_mask = mask;
+        template.push(mask, buf);
     }
-    (literal >= 2 && masked >= 1).then(|| xxh3_64(buf))
+    template.key(buf)
 }
 
 /// Non-blank lines with their byte ranges (without the line break or a `\r`).

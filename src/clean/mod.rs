@@ -1097,6 +1097,17 @@ fn is_body_line(line: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // A paragraph of a story, for the tests of what the classifier keeps.
+    const FERRY: &str = "The river ferry went back into service on Monday after a month of repairs, and the first crossing carried about thirty passengers and two vans.";
+
+    // A cleaner whose classifier, at a threshold of 0, cuts every line it
+    // scores: what it still keeps is what the cleaner protects.
+    fn cutting_every_line() -> super::Cleaner {
+        let mut rules = super::Rules::default();
+        rules.classifier.threshold = Some(0.0);
+        super::Cleaner::new(&rules, super::BoilerplateTable::default()).unwrap()
+    }
+
     // Lines as letters: P a paragraph the classifier cut, p a paragraph
     // kept, x another line it cut, r a line a rule removed, k another kept
     // line.
@@ -1109,12 +1120,8 @@ mod tests {
 
     #[test]
     fn a_classifier_that_cuts_every_line_leaves_the_story() {
-        use super::{BoilerplateTable, Cleaner, Rules};
-        // At a threshold of 0 the classifier scores every line as junk.
-        let mut rules = Rules::default();
-        rules.classifier.threshold = Some(0.0);
-        let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
-        let first = "The river ferry went back into service on Monday after a month of repairs, and the first crossing carried about thirty passengers and two vans.";
+        let cleaner = cutting_every_line();
+        let first = FERRY;
         let second = "Its operator said that the timetable would be the same as before the repairs, with a crossing every hour until the evening.";
         let page = format!("Home\nNews | Sport | Weather\nFerry back in service\n{first}\n{second}\nContact us");
         let out = cleaner.clean(&page, None);
@@ -1133,12 +1140,9 @@ mod tests {
 
     #[test]
     fn a_headline_keeps_its_words_and_loses_what_is_glued_to_it() {
-        use super::{BoilerplateTable, Cleaner, Rules, Why};
-        // At a threshold of 0 every line is junk to the classifier.
-        let mut rules = Rules::default();
-        rules.classifier.threshold = Some(0.0);
-        let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
-        let body = "The river ferry went back into service on Monday after a month of repairs, and the first crossing carried about thirty passengers and two vans.";
+        use super::Why;
+        let cleaner = cutting_every_line();
+        let body = FERRY;
         // A header before the headline and a credit after it make the whole
         // line read as prose: it is the page's first line of prose, and
         // still its headline. The rules cut the header and the credit.
@@ -1170,12 +1174,9 @@ mod tests {
 
     #[test]
     fn a_lead_printed_twice_keeps_one_copy() {
-        use super::{BoilerplateTable, Cleaner, Rules};
-        // At a threshold of 0 every line is junk to the classifier; the
-        // copies of a lead over the story are not its to cut both.
-        let mut rules = Rules::default();
-        rules.classifier.threshold = Some(0.0);
-        let cleaner = Cleaner::new(&rules, BoilerplateTable::default()).unwrap();
+        // The copies of a lead over the story are not the classifier's to
+        // cut both.
+        let cleaner = cutting_every_line();
         let lead = "Storm closes the harbour.";
         let body = "The harbour master closed the port to all shipping on Tuesday as the storm reached the coast, and the ferries stayed in their berths.";
         let out = cleaner.clean(&format!("Harbour closed by storm\n{lead}\n{lead}\n{body}"), None);
