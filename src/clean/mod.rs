@@ -1019,10 +1019,10 @@ fn story_to_put_back(cuts: &ModelCuts, lines: &[LineDecision<'_>]) -> Option<Vec
 /// it scored least like junk stays, with the paragraphs it cut next to it
 /// (lines the rules cut between them do not break the run). Returns the
 /// range of that run (the paragraphs in it that the classifier cut go
-/// back), or `None` when a paragraph is kept or the classifier cut none. `paragraph` is whether each line is one
-/// ([`PageRows::is_paragraph`]), `kept` its verdict after the classifier
-/// and the rules, `cut` whether the classifier cut it, `scores` its junk
-/// probabilities.
+/// back), or `None` when a paragraph is kept or the classifier cut none.
+/// `paragraph` is whether each line is one ([`PageRows::is_paragraph`]),
+/// `kept` its verdict after the classifier and the rules, `cut` whether
+/// the classifier cut it, `scores` its junk probabilities.
 fn story_to_keep(paragraph: &[bool], kept: &[bool], cut: &[bool], scores: &[f32]) -> Option<std::ops::Range<usize>> {
     if (0..paragraph.len()).any(|i| paragraph[i] && kept[i]) {
         return None;
